@@ -1,0 +1,72 @@
+import express, { type Express, type RequestHandler, type Router } from 'express';
+import type { Registry } from 'prom-client';
+import type { SplitsConfig } from '../config/splits';
+import { AppError } from '../errors';
+import type { Logger } from '../log/logger';
+import type { Metrics } from '../metrics/metrics';
+import type { WeightsStore } from '../store/weights-store';
+import type { ConfigProvider } from '../traefik/provider';
+import { requireBearer } from './bearer-token';
+import { errorHandler } from './error-handler';
+import { healthRoutes } from './routes/health-routes';
+import { splitsRoutes, type SplitsRoutesDeps } from './routes/splits-routes';
+import { createTraefikHandler } from './routes/traefik-route';
+
+export interface AppDeps {
+  splits: SplitsConfig;
+  provider: ConfigProvider;
+  store: WeightsStore;
+  metrics: Metrics;
+  registry: Registry;
+  log: Logger;
+  providerToken?: string;
+  adminToken?: string;
+  /** /ready fails when Redis has not answered for this long. */
+  readyWithinMs: number;
+  describe?: SplitsRoutesDeps['describe'];
+  afterWrite?: SplitsRoutesDeps['afterWrite'];
+  /** More routers under /api/v1 (e.g. rollouts), given the admin guard. */
+  apiRouters?: ((requireAdmin: RequestHandler) => Router)[];
+}
+
+/** Builds the HTTP app. It never listens: main.ts (or a test) does. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const traefik = createTraefikHandler(deps);
+  app.get('/traefik', (req, res) => traefik(req, res));
+
+  app.use(
+    healthRoutes({
+      provider: deps.provider,
+      registry: deps.registry,
+      readyWithinMs: deps.readyWithinMs,
+    }),
+  );
+
+  const requireAdmin = requireBearer(
+    deps.adminToken,
+    'writes are disabled: set ADMIN_TOKEN (16+ characters) in the service environment and send it as `Authorization: Bearer <token>`',
+  );
+  app.use(
+    '/api/v1',
+    splitsRoutes({
+      splits: deps.splits,
+      store: deps.store,
+      provider: deps.provider,
+      metrics: deps.metrics,
+      requireAdmin,
+      describe: deps.describe,
+      afterWrite: deps.afterWrite,
+    }),
+  );
+  for (const make of deps.apiRouters ?? []) app.use('/api/v1', make(requireAdmin));
+
+  app.use((req, _res, next) => {
+    next(new AppError('NOT_FOUND', 404, `no route for ${req.method} ${req.path}`));
+  });
+  app.use(errorHandler(deps.log));
+  return app;
+}

@@ -1,0 +1,222 @@
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { SplitConfig, SplitsConfig } from '../../config/splits';
+import { formatIssues } from '../../config/splits';
+import { MAX_WEIGHT } from '../../config/splits-schema';
+import { AppError, NotFoundError, ValidationError } from '../../errors';
+import type { Metrics } from '../../metrics/metrics';
+import { sharesOf } from '../../store/stored-weights';
+import type { ChangeAction, ChangeSource, Weights, WriteResult } from '../../store/types';
+import type { WeightsStore } from '../../store/weights-store';
+import type { ConfigProvider, SplitState } from '../../traefik/provider';
+
+export interface SplitsRoutesDeps {
+  splits: SplitsConfig;
+  store: Pick<WeightsStore, 'write' | 'history'>;
+  provider: Pick<ConfigProvider, 'state' | 'refresh' | 'stale'>;
+  metrics: Metrics;
+  requireAdmin: express.RequestHandler;
+  /** Extra facts about a split for its status (e.g. what each Traefik applied). */
+  describe?: (split: string) => Record<string, unknown>;
+  /** Runs after a successful write, before answering (e.g. wait for Traefik to apply it). */
+  afterWrite?: (
+    split: string,
+    served: Weights,
+    req: Request,
+  ) => Promise<Record<string, unknown> | void>;
+}
+
+const reason = z.string().max(500, 'must be at most 500 characters').optional();
+const bodies = {
+  weights: z
+    .object({
+      weights: z.record(
+        z.string(),
+        z.number().int('must be an integer').min(0, 'must be >= 0').max(MAX_WEIGHT),
+      ),
+      reason,
+    })
+    .strict(),
+  scale: z
+    .object({
+      percent: z
+        .number()
+        .int('must be an integer')
+        .min(0, 'must be from 0 to 100')
+        .max(100, 'must be from 0 to 100'),
+      reason,
+    })
+    .strict(),
+  plain: z.object({ reason }).strict(),
+};
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body ?? {});
+  if (!result.success) {
+    throw new ValidationError(
+      `the request body is invalid:\n${formatIssues(result.error.issues)}`,
+      result.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })),
+    );
+  }
+  return result.data;
+}
+
+/** Writes take JSON only; an empty body is allowed where every field is optional. */
+function requireJson(req: Request, _res: Response, next: NextFunction): void {
+  const hasBody =
+    req.headers['transfer-encoding'] !== undefined ||
+    Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.is('application/json')) {
+    next(
+      new AppError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        415,
+        'send the body as Content-Type: application/json',
+      ),
+    );
+    return;
+  }
+  next();
+}
+
+export function storedView(state: SplitState): Record<string, number | string> | null {
+  if (state.stored.kind !== 'hash') return null;
+  const out: Record<string, number | string> = {};
+  for (const [k, v] of Object.entries(state.stored.fields))
+    out[k] = /^[0-9]+$/.test(v) ? Number(v) : v;
+  return out;
+}
+
+export function splitsRoutes(deps: SplitsRoutesDeps): Router {
+  const { splits, store, provider, metrics, requireAdmin } = deps;
+  const router = Router();
+  const json = express.json({ limit: '16kb', strict: true, type: 'application/json' });
+
+  const findSplit = (name: string): SplitConfig => {
+    const split = splits.byName.get(name);
+    if (!split) {
+      throw new NotFoundError(
+        `split "${name}" is not declared in ${splits.file} (declared: ${[...splits.byName.keys()].join(', ')})`,
+      );
+    }
+    return split;
+  };
+
+  const status = (split: SplitConfig) => {
+    const state = provider.state(split.name);
+    const served = state?.served ?? null;
+    return {
+      name: split.name,
+      stable: split.stable,
+      canary: split.canary,
+      backends: split.backends.map((b) => ({
+        name: b.name,
+        ...(b.service !== undefined && { service: b.service }),
+        ...(b.servers !== undefined && { servers: b.servers }),
+        ...(b.version !== undefined && { version: b.version }),
+      })),
+      weights: { stored: state ? storedView(state) : null, served },
+      storedKeyType: state
+        ? state.stored.kind === 'wrong-type'
+          ? state.stored.type
+          : state.stored.kind === 'hash'
+            ? 'hash'
+            : 'none'
+        : null,
+      shares: served ? sharesOf(served) : null,
+      source: state?.source ?? null,
+      valid: state?.valid ?? null,
+      problems: state?.problems ?? [],
+      etag: state?.etag ?? null,
+      stale: provider.stale,
+      ...(deps.describe?.(split.name) ?? {}),
+    };
+  };
+
+  router.get('/splits', (_req, res) => {
+    res.json({ splits: splits.splits.map(status) });
+  });
+
+  router.get('/splits/:name', (req, res) => {
+    const split = findSplit(req.params.name);
+    const body = status(split);
+    if (body.etag) res.setHeader('ETag', body.etag);
+    res.json(body);
+  });
+
+  router.get('/splits/:name/history', async (req, res) => {
+    const split = findSplit(req.params.name);
+    const limit = parseBody(
+      z.object({ limit: z.coerce.number().int().min(1).max(1000).default(20) }).strict(),
+      { ...(req.query.limit !== undefined && { limit: req.query.limit }) },
+    ).limit;
+    res.json({ split: split.name, events: await store.history(split.name, limit) });
+  });
+
+  const write = (
+    action: ChangeAction,
+    weightsFor: (split: SplitConfig, body: unknown) => { weights: Weights; reason?: string },
+  ) => [
+    requireAdmin,
+    requireJson,
+    json,
+    async (req: Request, res: Response) => {
+      const split = findSplit(String(req.params.name));
+      const { weights, reason: why } = weightsFor(split, req.body);
+      const source: ChangeSource = req.get('X-Change-Source') === 'cli' ? 'cli' : 'api';
+      const actor = (req.get('X-Actor') ?? '').slice(0, 100) || source;
+      const before = provider.state(split.name)?.served;
+      const result: WriteResult = await store.write({
+        split: split.name,
+        weights,
+        action,
+        source,
+        actor,
+        reason: why,
+        ifMatch: req.get('If-Match'),
+      });
+      metrics.weightChanges.inc({ split: split.name, source });
+      if ((before?.[split.canary] ?? 0) > 0 && result.weights[split.canary] === 0) {
+        metrics.rollbackEvents.inc({ split: split.name, trigger: source });
+      }
+      await provider.refresh();
+      const extra = (await deps.afterWrite?.(split.name, result.weights, req)) ?? {};
+      res.setHeader('ETag', result.etag);
+      res.json({ ...status(split), event: result.event, ...extra });
+    },
+  ];
+
+  const only = (split: SplitConfig, winner: string): Weights =>
+    Object.fromEntries(split.backends.map((b) => [b.name, b.name === winner ? 100 : 0]));
+
+  router.put(
+    '/splits/:name/weights',
+    ...write('set', (_split, body) => parseBody(bodies.weights, body)),
+  );
+  router.post(
+    '/splits/:name/scale',
+    ...write('scale', (split, body) => {
+      const { percent, reason: why } = parseBody(bodies.scale, body);
+      const weights = only(split, split.stable);
+      weights[split.stable] = 100 - percent;
+      weights[split.canary] = percent;
+      return { weights, reason: why };
+    }),
+  );
+  router.post(
+    '/splits/:name/rollback',
+    ...write('rollback', (split, body) => ({
+      weights: only(split, split.stable),
+      reason: parseBody(bodies.plain, body).reason,
+    })),
+  );
+  router.post(
+    '/splits/:name/promote',
+    ...write('promote', (split, body) => ({
+      weights: only(split, split.canary),
+      reason: parseBody(bodies.plain, body).reason,
+    })),
+  );
+
+  return router;
+}

@@ -1,0 +1,95 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Metrics } from '../../metrics/metrics';
+import type { ConfigProvider } from '../../traefik/provider';
+import { bearerOf, tokensEqual } from '../bearer-token';
+
+export interface TraefikRouteDeps {
+  provider: Pick<ConfigProvider, 'current' | 'stale'>;
+  metrics: Metrics;
+  providerToken?: string;
+}
+
+const YAML_TYPES = /application\/(x-)?yaml|text\/(x-)?yaml/i;
+
+function problem(res: ServerResponse, status: number, code: string, detail: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/problem+json');
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(
+    JSON.stringify({
+      type: `https://traefik-canary-provider.dev/problems/${code}`,
+      title: code.toUpperCase().replace(/-/g, '_'),
+      status,
+      detail,
+    }),
+  );
+}
+
+/**
+ * GET /traefik, the endpoint Traefik polls. A plain node:http handler: it is the hot path and
+ * serves bytes prepared when the weights last changed, so a poll costs no rendering and no Redis.
+ */
+export function createTraefikHandler(deps: TraefikRouteDeps) {
+  const { provider, metrics, providerToken } = deps;
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    if (providerToken !== undefined) {
+      const presented = bearerOf(req.headers.authorization);
+      if (presented === undefined || !tokensEqual(presented, providerToken)) {
+        metrics.providerResponses.inc({ status: '401' });
+        res.setHeader('WWW-Authenticate', 'Bearer');
+        problem(
+          res,
+          401,
+          'unauthorized',
+          'GET /traefik needs `Authorization: Bearer <PROVIDER_TOKEN>`',
+        );
+        return;
+      }
+    }
+    const body = provider.current();
+    if (body === undefined) {
+      metrics.providerResponses.inc({ status: '503' });
+      res.setHeader('Retry-After', '1');
+      problem(
+        res,
+        503,
+        'no-configuration-yet',
+        'no weights have been read from Redis yet; the service answers as soon as Redis does',
+      );
+      return;
+    }
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    const wantsYaml =
+      (query >= 0 && /[?&]format=yaml(&|$)/.test(url.slice(query))) ||
+      YAML_TYPES.test(req.headers.accept ?? '');
+    res.setHeader('ETag', body.etag);
+    res.setHeader('Vary', 'Accept, Accept-Encoding');
+    res.setHeader('Cache-Control', 'no-cache');
+    if (provider.stale) {
+      res.setHeader('X-Config-Stale', 'true');
+      metrics.staleServes.inc();
+    }
+    const inm = req.headers['if-none-match'];
+    if (inm !== undefined && (inm === '*' || inm.split(',').some((t) => t.trim() === body.etag))) {
+      metrics.providerResponses.inc({ status: '304' });
+      res.statusCode = 304;
+      res.end();
+      return;
+    }
+    metrics.providerResponses.inc({ status: '200' });
+    res.statusCode = 200;
+    if (wantsYaml) {
+      res.setHeader('Content-Type', 'application/yaml; charset=utf-8');
+      res.end(req.method === 'HEAD' ? undefined : body.yaml());
+      return;
+    }
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+      res.setHeader('Content-Encoding', 'gzip');
+      res.end(req.method === 'HEAD' ? undefined : body.gzip());
+      return;
+    }
+    res.end(req.method === 'HEAD' ? undefined : body.json);
+  };
+}

@@ -1,0 +1,41 @@
+/** Weight per backend name. Non-negative integers. */
+export type Weights = Record<string, number>;
+
+/** Who made a change. `external` is a write that bypassed the service (redis-cli). */
+export type ChangeSource = 'api' | 'cli' | 'controller' | 'external';
+
+export type ChangeAction = 'set' | 'scale' | 'rollback' | 'promote' | 'external' | 'rollout';
+
+export interface WriteRequest {
+  split: string;
+  /** Every backend of the split, explicitly (DESIGN fact 6). */
+  weights: Weights;
+  action: ChangeAction;
+  source: ChangeSource;
+  actor: string;
+  reason?: string;
+  /** When given, the write happens only if the split's current ETag equals it. */
+  ifMatch?: string;
+  /** Extra facts recorded with the audit event (e.g. the failed check of an automatic rollback). */
+  details?: Record<string, unknown>;
+}
+
+export interface AuditEvent {
+  id: string;
+  /** ISO-8601, from the stream entry id. */
+  time: string;
+  split: string;
+  action: ChangeAction;
+  source: ChangeSource;
+  actor: string;
+  reason: string;
+  before: Weights | null;
+  after: Weights | null;
+  details?: Record<string, unknown>;
+}
+
+export interface WriteResult {
+  etag: string;
+  weights: Weights;
+  event: AuditEvent;
+}

@@ -1,0 +1,259 @@
+import { ReplyError, type Redis } from 'ioredis';
+import type { SplitsConfig } from '../config/splits';
+import {
+  NotFoundError,
+  PreconditionFailedError,
+  RedisUnavailableError,
+  ValidationError,
+} from '../errors';
+import type { Logger } from '../log/logger';
+import { createKeys, type Keys } from './keys';
+import { RECORD_EXTERNAL, WRITE_WEIGHTS } from './lua';
+import { canonicalStored, compareBytes, etagOf, type StoredWeights } from './stored-weights';
+import type {
+  AuditEvent,
+  ChangeAction,
+  ChangeSource,
+  Weights,
+  WriteRequest,
+  WriteResult,
+} from './types';
+
+type ScriptReply = (string | null)[];
+
+interface ScriptedRedis extends Redis {
+  writeWeights(...args: (string | number)[]): Promise<ScriptReply>;
+  recordExternal(...args: (string | number)[]): Promise<ScriptReply>;
+}
+
+export interface WeightsStoreOptions {
+  redis: Redis;
+  keyPrefix: string;
+  splits: SplitsConfig;
+  log: Logger;
+  /** Approximate cap of each split's audit stream. */
+  auditMaxLen?: number;
+}
+
+export interface StoredRead {
+  split: string;
+  stored: StoredWeights;
+  canonical: string;
+  etag: string;
+}
+
+/** Thrown when a controller's write is refused because its lease is gone (fencing). */
+export class LeaseLostError extends Error {
+  readonly code = 'LEASE_LOST';
+}
+
+/**
+ * The one write path for weights, and the reads that go with it. Every change, from the API, the
+ * CLI, the controller or a script through them, is one atomic Lua call that checks If-Match, writes
+ * the hash and appends the audit event.
+ */
+export class WeightsStore {
+  readonly keys: Keys;
+  private readonly redis: ScriptedRedis;
+  private readonly splits: SplitsConfig;
+  private readonly log: Logger;
+  private readonly maxLen: number;
+
+  constructor(options: WeightsStoreOptions) {
+    this.keys = createKeys(options.keyPrefix);
+    this.splits = options.splits;
+    this.log = options.log;
+    this.maxLen = options.auditMaxLen ?? 10_000;
+    const redis = options.redis as ScriptedRedis;
+    if (typeof redis.writeWeights !== 'function') {
+      redis.defineCommand('writeWeights', { numberOfKeys: 4, lua: WRITE_WEIGHTS });
+      redis.defineCommand('recordExternal', { numberOfKeys: 3, lua: RECORD_EXTERNAL });
+    }
+    this.redis = redis;
+  }
+
+  /** Reads every split's weights key in one round trip. Throws RedisUnavailableError. */
+  async readAll(): Promise<StoredRead[]> {
+    const names = this.splits.splits.map((s) => s.name);
+    const pipeline = this.redis.pipeline();
+    for (const name of names) pipeline.hgetall(this.keys.weights(name));
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await pipeline.exec();
+    } catch (cause) {
+      throw new RedisUnavailableError('could not read weights from Redis', { cause });
+    }
+    if (replies === null) throw new RedisUnavailableError('Redis returned no reply to the read');
+    const reads: StoredRead[] = [];
+    for (let i = 0; i < names.length; i++) {
+      const [err, value] = replies[i];
+      let stored: StoredWeights;
+      if (err) {
+        if (!(err instanceof ReplyError) || !err.message.startsWith('WRONGTYPE')) {
+          throw new RedisUnavailableError('could not read weights from Redis', { cause: err });
+        }
+        stored = { kind: 'wrong-type', type: await this.typeOf(this.keys.weights(names[i])) };
+      } else {
+        const fields = value as Record<string, string>;
+        stored = Object.keys(fields).length === 0 ? { kind: 'missing' } : { kind: 'hash', fields };
+      }
+      const canonical = canonicalStored(stored);
+      reads.push({ split: names[i], stored, canonical, etag: etagOf(canonical) });
+    }
+    return reads;
+  }
+
+  private async typeOf(key: string): Promise<string> {
+    try {
+      return await this.redis.type(key);
+    } catch (cause) {
+      throw new RedisUnavailableError('could not read weights from Redis', { cause });
+    }
+  }
+
+  /**
+   * Writes every backend's weight and appends the audit event, atomically. Validates first:
+   * nothing is written when the request is wrong.
+   */
+  async write(req: WriteRequest, fenceToken?: string): Promise<WriteResult> {
+    const split = this.splits.byName.get(req.split);
+    if (!split)
+      throw new NotFoundError(`split "${req.split}" is not declared in ${this.splits.file}`);
+    const names = split.backends.map((b) => b.name);
+    const problems = [];
+    for (const name of Object.keys(req.weights)) {
+      if (!names.includes(name)) {
+        problems.push({
+          path: `weights.${name}`,
+          message: `is not a backend of "${split.name}" (${names.join(', ')})`,
+        });
+      }
+    }
+    for (const name of names) {
+      const w = req.weights[name];
+      if (w === undefined)
+        problems.push({
+          path: `weights.${name}`,
+          message: 'is required: give every backend a weight',
+        });
+      else if (!Number.isInteger(w) || w < 0 || w > 1_000_000) {
+        problems.push({ path: `weights.${name}`, message: 'must be an integer from 0 to 1000000' });
+      }
+    }
+    if (problems.length === 0 && names.every((n) => req.weights[n] === 0)) {
+      problems.push({ path: 'weights', message: 'at least one backend needs a weight above 0' });
+    }
+    if (problems.length > 0) throw new ValidationError('the weights are invalid', problems);
+
+    const sorted = [...names].sort(compareBytes);
+    const pairs = sorted.flatMap((n) => [n, String(req.weights[n])]);
+    let reply: ScriptReply;
+    try {
+      reply = await this.redis.writeWeights(
+        this.keys.weights(split.name),
+        this.keys.events(split.name),
+        this.keys.recorded(split.name),
+        this.keys.rolloutLease(),
+        req.ifMatch === undefined ? '' : stripQuotes(req.ifMatch),
+        this.maxLen,
+        req.action,
+        req.source,
+        req.actor,
+        req.reason ?? '',
+        req.details ? JSON.stringify(req.details) : '',
+        fenceToken ?? '',
+        ...pairs,
+      );
+    } catch (cause) {
+      throw new RedisUnavailableError('Redis did not take the write; nothing was changed', {
+        cause,
+      });
+    }
+    if (reply[0] === 'PRECONDITION') {
+      throw new PreconditionFailedError(
+        `split "${split.name}" has changed since the version named by If-Match`,
+        `"${reply[1]}"`,
+      );
+    }
+    if (reply[0] === 'FENCED')
+      throw new LeaseLostError('the rollout lease is held by another replica');
+    const [, etag, id, externalId] = reply as string[];
+    if (externalId)
+      this.log.info(
+        { split: split.name, event: externalId },
+        'recorded an external change before the write',
+      );
+    const weights: Weights = {};
+    for (const n of names) weights[n] = req.weights[n];
+    const event = await this.eventById(split.name, id);
+    return { etag: `"${etag}"`, weights, event };
+  }
+
+  /**
+   * Records a change made outside the service (redis-cli) as one `external` audit event. Safe to
+   * call from every replica: the script records it once. Returns the event, or undefined.
+   */
+  async recordExternal(split: string): Promise<AuditEvent | undefined> {
+    let reply: ScriptReply;
+    try {
+      reply = await this.redis.recordExternal(
+        this.keys.weights(split),
+        this.keys.events(split),
+        this.keys.recorded(split),
+        this.maxLen,
+      );
+    } catch (cause) {
+      throw new RedisUnavailableError('could not record an external change', { cause });
+    }
+    if (reply[0] !== 'RECORDED') return undefined;
+    return this.eventById(split, reply[1] as string);
+  }
+
+  /** Audit events, newest first. */
+  async history(split: string, limit: number): Promise<AuditEvent[]> {
+    let entries: [string, string[]][];
+    try {
+      entries = await this.redis.xrevrange(this.keys.events(split), '+', '-', 'COUNT', limit);
+    } catch (cause) {
+      throw new RedisUnavailableError('could not read the audit trail', { cause });
+    }
+    return entries.map(([id, fields]) => toEvent(split, id, fields));
+  }
+
+  private async eventById(split: string, id: string): Promise<AuditEvent> {
+    const entries = await this.redis.xrange(this.keys.events(split), id, id);
+    if (entries.length === 0) throw new Error(`audit event ${id} of "${split}" vanished`);
+    return toEvent(split, id, entries[0][1]);
+  }
+}
+
+function stripQuotes(etag: string): string {
+  return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+function parseWeights(text: string | undefined): Weights | null {
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as Weights;
+  } catch {
+    return null;
+  }
+}
+
+export function toEvent(split: string, id: string, flat: string[]): AuditEvent {
+  const f: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) f[flat[i]] = flat[i + 1];
+  const details = f.details ? (JSON.parse(f.details) as Record<string, unknown>) : undefined;
+  return {
+    id,
+    time: new Date(Number(id.split('-')[0])).toISOString(),
+    split,
+    action: f.action as ChangeAction,
+    source: f.source as ChangeSource,
+    actor: f.actor ?? '',
+    reason: f.reason ?? '',
+    before: parseWeights(f.before),
+    after: parseWeights(f.after),
+    ...(details && { details }),
+  };
+}
