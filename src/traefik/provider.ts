@@ -154,7 +154,7 @@ export class ConfigProvider {
         valid: false,
         problems: verdict.problems,
         served: keep,
-        source: previous ? 'last-valid' : 'default',
+        source: previous && previous.source !== 'default' ? 'last-valid' : 'default',
       };
     }
     this.states.set(split.name, state);

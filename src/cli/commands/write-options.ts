@@ -1,0 +1,79 @@
+import { parseDuration } from '../../rollout/duration';
+import type { ApiRequest } from '../api-client';
+import { stringOption, type OptionSpec, type ParsedArgs } from '../args';
+import { UsageError } from '../cli-error';
+import type { CliEnv } from '../command';
+
+/** How long the CLI waits for an answer beyond the usual when --wait names no timeout. */
+const DEFAULT_WAIT_ALLOWANCE_MS = 60_000;
+
+export const WRITE_OPTIONS: OptionSpec[] = [
+  {
+    name: 'reason',
+    type: 'string',
+    valueName: 'text',
+    description: 'why: recorded in the audit trail (at most 500 characters)',
+  },
+  {
+    name: 'if-match',
+    type: 'string',
+    valueName: 'etag',
+    description:
+      'write only if the split is still at this ETag (from `status`); else refused, exit 4',
+  },
+  {
+    name: 'actor',
+    type: 'string',
+    valueName: 'name',
+    description: 'who: recorded in the audit trail (default: $USER, else "cli")',
+  },
+  {
+    name: 'wait',
+    type: 'optional',
+    valueName: 'timeout',
+    description:
+      'answer only once every Traefik the service watches has applied the change (e.g. --wait 30s); exit 5 when it times out',
+    acceptsNext: (word) => parseDuration(word) !== undefined,
+  },
+];
+
+/**
+ * A write request: the body plus `reason`, the headers that attribute the change to the CLI and
+ * its actor, If-Match, and `?wait=applied&timeout=…` for --wait.
+ */
+export function writeRequest(
+  args: ParsedArgs,
+  env: CliEnv,
+  command: string,
+  method: 'POST' | 'PUT',
+  path: string,
+  body: Record<string, unknown>,
+): ApiRequest {
+  const reason = stringOption(args, 'reason');
+  const ifMatch = stringOption(args, 'if-match');
+  const actor = stringOption(args, 'actor') ?? (env.USER || 'cli');
+  const headers: Record<string, string> = { 'X-Change-Source': 'cli', 'X-Actor': actor };
+  if (ifMatch !== undefined) headers['If-Match'] = ifMatch;
+
+  const req: ApiRequest = {
+    method,
+    path,
+    headers,
+    body: reason === undefined ? body : { ...body, reason },
+  };
+  const wait = args.options.get('wait');
+  if (wait !== undefined) {
+    req.query = { wait: 'applied' };
+    let allowance = DEFAULT_WAIT_ALLOWANCE_MS;
+    if (typeof wait === 'string') {
+      const ms = parseDuration(wait);
+      if (ms === undefined) {
+        throw new UsageError(`--wait takes a duration such as 10s or 1m, got "${wait}"`, command);
+      }
+      req.query.timeout = wait;
+      allowance = ms;
+    }
+    req.extraTimeoutMs = allowance;
+  }
+  return req;
+}

@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import { CliError } from './cli-error';
+import { ExitCode } from './exit-codes';
+import {
+  STATUS_FIELDS,
+  type AuditEvent,
+  type SplitStatus,
+  type WriteResult,
+} from './api-types';
+
+/** Parses an answer the CLI is about to print; a mismatch means client and service disagree. */
+export function expectShape<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    throw new CliError(
+      `the service's answer is not ${what} as this canaryctl knows it (use --json to see it)`,
+      ExitCode.FAILURE,
+      {
+        details: result.error.issues
+          .slice(0, 5)
+          .map((i) => `  ${i.path.join('.') || '(answer)'}: ${i.message}`),
+      },
+    );
+  }
+  return result.data;
+}
+
+/**
+ * Lays rows out in columns two spaces apart; columns listed in `right` are right-aligned
+ * (numbers). Trailing blanks are trimmed.
+ */
+export function renderTable(
+  header: string[],
+  rows: string[][],
+  right: ReadonlySet<number> = new Set(),
+): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]): string =>
+    widths
+      .map((w, c) => {
+        const cell = cells[c] ?? '';
+        return right.has(c) ? cell.padStart(w) : cell.padEnd(w);
+      })
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** `25` → `25%`, `33.33` → `33.33%`. */
+export function formatShare(share: number | undefined): string {
+  return share === undefined ? '-' : `${Number(share.toFixed(2))}%`;
+}
+
+function yesNo(value: boolean | null): string {
+  return value === null ? '-' : value ? 'yes' : 'no';
+}
+
+function compactJson(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * The status table: one row per backend, the split's facts on its first row; then, per split,
+ * why its stored weights are invalid and any extra facts the service reports (rollout progress,
+ * what Traefik applied).
+ */
+export function formatStatus(splits: SplitStatus[]): string {
+  if (splits.length === 0) return 'no splits are declared';
+  const rows: string[][] = [];
+  for (const s of splits) {
+    s.backends.forEach((b, i) => {
+      const stored = s.weights.stored?.[b.name];
+      const served = s.weights.served?.[b.name];
+      rows.push([
+        i === 0 ? s.name : '',
+        b.name,
+        b.name === s.stable ? 'stable' : b.name === s.canary ? 'canary' : '',
+        b.version ?? '-',
+        stored === undefined ? '-' : String(stored),
+        served === undefined ? '-' : String(served),
+        formatShare(s.shares?.[b.name]),
+        i === 0 ? (s.source ?? '-') : '',
+        i === 0 ? yesNo(s.valid) : '',
+        i === 0 ? yesNo(s.stale) : '',
+      ]);
+    });
+  }
+  const out = [
+    renderTable(
+      ['SPLIT', 'BACKEND', 'ROLE', 'VERSION', 'STORED', 'SERVED', 'SHARE', 'SOURCE', 'VALID', 'STALE'],
+      rows,
+      new Set([4, 5, 6]),
+    ),
+  ];
+  for (const s of splits) {
+    if (s.valid === false) {
+      out.push(
+        `${s.name}: the weights stored in Redis are invalid; serving the ${s.source ?? 'last valid'} weights:`,
+        ...s.problems.map((p) => `  - ${p}`),
+      );
+    }
+    for (const [key, value] of Object.entries(s)) {
+      if (!STATUS_FIELDS.has(key) && key !== 'event' && value !== undefined) {
+        out.push(`${s.name} ${key}: ${compactJson(value)}`);
+      }
+    }
+  }
+  if (splits.some((s) => s.stale)) {
+    out.push(
+      'warning: the service cannot read Redis; it serves its last good configuration (stale)',
+    );
+  }
+  return out.join('\n');
+}
+
+/** `main=100->75 canary=0->25`: each backend's weight, with its change when it changed. */
+export function formatChange(before: AuditEvent['before'], after: AuditEvent['after']): string {
+  if (after === null) return before === null ? '-' : `${formatWeights(before)} -> (none)`;
+  return Object.entries(after)
+    .map(([name, w]) => {
+      const was = before?.[name];
+      return was === undefined || was === w ? `${name}=${w}` : `${name}=${was}->${w}`;
+    })
+    .join(' ');
+}
+
+export function formatWeights(weights: Record<string, number>): string {
+  return Object.entries(weights)
+    .map(([name, w]) => `${name}=${w}`)
+    .join(' ');
+}
+
+/** ISO time to the second, UTC: `2024-05-01 12:00:00Z`. */
+export function formatTime(iso: string): string {
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+/** The audit trail, in the order the service gives it (newest first). */
+export function formatHistory(split: string, events: AuditEvent[]): string {
+  if (events.length === 0) return `no changes recorded for ${split}`;
+  return renderTable(
+    ['TIME', 'ACTION', 'SOURCE', 'ACTOR', 'WEIGHTS', 'REASON'],
+    events.map((e) => [
+      formatTime(e.time),
+      e.action,
+      e.source,
+      e.actor,
+      formatChange(e.before, e.after),
+      e.reason,
+    ]),
+  );
+}
+
+/** What a write did, then the split's new state and the ETag to chain with --if-match. */
+export function formatWriteResult(result: WriteResult): string {
+  const e = result.event;
+  return [
+    `${result.name}: ${e.action} ${formatChange(e.before, e.after)} (by ${e.actor} via ${e.source}, event ${e.id})`,
+    formatStatus([result]),
+    `etag: ${result.etag ?? '-'}`,
+  ].join('\n');
+}

@@ -1,0 +1,92 @@
+import type { Redis } from 'ioredis';
+import { RedisUnavailableError } from '../errors';
+import { LeaseLostError } from '../store/weights-store';
+import { stateFromJson, stateToJson, type RolloutState, type VersionedState } from './rollout-state';
+
+/**
+ * KEYS: state, lease. ARGV: fence token ('' = none), expected revision ('' = any, '0' = absent),
+ * status, step, state JSON. The hash keeps `status` and `step` beside the JSON so that
+ * `HGET <key> status` answers an operator directly.
+ */
+const WRITE_STATE = `
+if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return {'FENCED'} end
+local rev = tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')
+if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= rev then return {'CONFLICT', rev} end
+rev = rev + 1
+redis.call('HSET', KEYS[1], 'revision', rev, 'status', ARGV[3], 'step', ARGV[4], 'state', ARGV[5])
+return {'OK', rev}
+`;
+
+/** Thrown when the stored revision is not the one the writer read: someone else changed it. */
+export class StaleRevisionError extends Error {
+  readonly code = 'STALE_REVISION';
+  constructor(readonly current: number) {
+    super(`the rollout state changed (now at revision ${current})`);
+  }
+}
+
+/** Thrown when the stored state is not a rollout state (hand-edited, or from another version). */
+export class CorruptStateError extends Error {
+  readonly code = 'ROLLOUT_STATE_INVALID';
+}
+
+export interface RolloutStateStoreOptions {
+  redis: Redis;
+  /** `split => {prefix}rollout:{split}` */
+  stateKey: (split: string) => string;
+  /** `{prefix}rollout-lease` */
+  leaseKey: string;
+}
+
+/** Reads and writes rollout states; every write is a compare-and-set on the revision. */
+export class RolloutStateStore {
+  constructor(private readonly options: RolloutStateStoreOptions) {}
+
+  async read(split: string): Promise<VersionedState | null> {
+    let fields: Record<string, string>;
+    try {
+      fields = await this.options.redis.hgetall(this.options.stateKey(split));
+    } catch (cause) {
+      throw new RedisUnavailableError(`could not read the rollout state of "${split}"`, { cause });
+    }
+    if (fields.state === undefined) return null;
+    const parsed = stateFromJson(fields.state);
+    if ('problems' in parsed) {
+      throw new CorruptStateError(
+        `${this.options.stateKey(split)} does not hold a valid rollout state (${parsed.problems}); ` +
+          'delete the key to forget the rollout',
+      );
+    }
+    return { state: parsed.state, revision: Number(fields.revision ?? 0) };
+  }
+
+  /**
+   * Writes `state` if the stored revision is still `expectRevision` (0: no state yet; undefined:
+   * any) and, with a fence token, only while that token holds the rollout lease.
+   * Returns the new revision. Throws StaleRevisionError, LeaseLostError, RedisUnavailableError.
+   */
+  async write(
+    state: RolloutState,
+    options: { expectRevision?: number; fenceToken?: string },
+  ): Promise<number> {
+    let reply: (string | number)[];
+    try {
+      reply = (await this.options.redis.eval(
+        WRITE_STATE,
+        2,
+        this.options.stateKey(state.split),
+        this.options.leaseKey,
+        options.fenceToken ?? '',
+        options.expectRevision === undefined ? '' : String(options.expectRevision),
+        state.status,
+        String(state.step),
+        stateToJson(state),
+      )) as (string | number)[];
+    } catch (cause) {
+      throw new RedisUnavailableError(`could not write the rollout state of "${state.split}"`, { cause });
+    }
+    if (reply[0] === 'FENCED') throw new LeaseLostError('the rollout lease is held by another replica');
+    if (reply[0] === 'CONFLICT') throw new StaleRevisionError(Number(reply[1]));
+    return Number(reply[1]);
+  }
+}
