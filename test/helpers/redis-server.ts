@@ -48,7 +48,19 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<RedisS
   const launch = async (): Promise<void> => {
     child = spawn(
       bin,
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', ...extraArgs],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--daemonize',
+        'no',
+        ...extraArgs,
+      ],
       { stdio: 'ignore' },
     );
     await waitForPort(port, 10_000);

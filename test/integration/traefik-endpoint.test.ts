@@ -19,7 +19,9 @@ async function get(url: string, headers: Record<string, string> = {}): Promise<S
 
 function weightsOf(body: string, split = 'council'): Record<string, number> {
   const config = JSON.parse(body) as {
-    http: { services: Record<string, { weighted?: { services: { name: string; weight: number }[] } }> };
+    http: {
+      services: Record<string, { weighted?: { services: { name: string; weight: number }[] } }>;
+    };
   };
   const out: Record<string, number> = {};
   for (const s of config.http.services[split].weighted?.services ?? []) out[s.name] = s.weight;
@@ -82,13 +84,18 @@ describe('GET /traefik against a real redis-server', () => {
 
     test('when the same state is served twice, then the bytes and the ETag are identical', async () => {
       await redis.hset(`${svc.prefix}weights:council`, { main: '75', canary: '25' });
-      await waitUntil('25 %', async () => weightsOf((await get(`${svc.url}/traefik`)).body)['council-canary'] === 25);
+      await waitUntil(
+        '25 %',
+        async () => weightsOf((await get(`${svc.url}/traefik`)).body)['council-canary'] === 25,
+      );
       const a = await get(`${svc.url}/traefik`);
       await svc.provider.refresh();
       const b = await get(`${svc.url}/traefik`);
       expect(b.body).toBe(a.body);
       expect(b.headers.etag).toBe(a.headers.etag);
-      const notModified = await get(`${svc.url}/traefik`, { 'If-None-Match': String(a.headers.etag) });
+      const notModified = await get(`${svc.url}/traefik`, {
+        'If-None-Match': String(a.headers.etag),
+      });
       expect(notModified.status).toBe(304);
       expect(notModified.body).toBe('');
     });
@@ -121,30 +128,48 @@ describe('GET /traefik against a real redis-server', () => {
       ['a weight above 1,000,000', { canary: '1000001' }, /above the maximum/],
       ['an unknown backend field', { canry: '50' }, /not a backend/],
       ['all weights zero', { main: '0', canary: '0' }, /every weight is 0/],
-    ])('when Redis holds %s, then council keeps its last valid weights and search is unaffected', async (_label, bad, problem) => {
-      const key = `${svc.prefix}weights:council`;
-      await redis.hset(key, { main: '80', canary: '20' });
-      await redis.hset(`${svc.prefix}weights:search`, { blue: '60', green: '40' });
-      await svc.provider.refresh();
-      const invalidBefore = await metricValue(svc.url, 'swarm_provider_invalid_weights_total', 'council');
+    ])(
+      'when Redis holds %s, then council keeps its last valid weights and search is unaffected',
+      async (_label, bad, problem) => {
+        const key = `${svc.prefix}weights:council`;
+        await redis.hset(key, { main: '80', canary: '20' });
+        await redis.hset(`${svc.prefix}weights:search`, { blue: '60', green: '40' });
+        await svc.provider.refresh();
+        const invalidBefore = await metricValue(
+          svc.url,
+          'swarm_provider_invalid_weights_total',
+          'council',
+        );
 
-      await redis.multi().del(key).hset(key, { main: '80', ...bad }).exec();
-      await svc.provider.refresh();
+        await redis
+          .multi()
+          .del(key)
+          .hset(key, { main: '80', ...bad })
+          .exec();
+        await svc.provider.refresh();
 
-      const res = await get(`${svc.url}/traefik`);
-      expect(res.status).toBe(200);
-      expect(weightsOf(res.body)).toEqual({ 'council-canary': 20, 'council-main': 80 });
-      expect(weightsOf(res.body, 'search')).toEqual({ 'search-blue@docker': 60, 'search-green@docker': 40 });
-      const state = svc.provider.state('council');
-      expect(state?.valid).toBe(false);
-      expect(state?.source).toBe('last-valid');
-      expect(state?.problems.join('\n')).toMatch(problem);
-      expect(await metricValue(svc.url, 'swarm_provider_invalid_weights_total', 'council')).toBe(invalidBefore + 1);
+        const res = await get(`${svc.url}/traefik`);
+        expect(res.status).toBe(200);
+        expect(weightsOf(res.body)).toEqual({ 'council-canary': 20, 'council-main': 80 });
+        expect(weightsOf(res.body, 'search')).toEqual({
+          'search-blue@docker': 60,
+          'search-green@docker': 40,
+        });
+        const state = svc.provider.state('council');
+        expect(state?.valid).toBe(false);
+        expect(state?.source).toBe('last-valid');
+        expect(state?.problems.join('\n')).toMatch(problem);
+        expect(await metricValue(svc.url, 'swarm_provider_invalid_weights_total', 'council')).toBe(
+          invalidBefore + 1,
+        );
 
-      // The same bad data read again is not a new event: logged and counted once per change.
-      await svc.provider.refresh();
-      expect(await metricValue(svc.url, 'swarm_provider_invalid_weights_total', 'council')).toBe(invalidBefore + 1);
-    });
+        // The same bad data read again is not a new event: logged and counted once per change.
+        await svc.provider.refresh();
+        expect(await metricValue(svc.url, 'swarm_provider_invalid_weights_total', 'council')).toBe(
+          invalidBefore + 1,
+        );
+      },
+    );
 
     test('when the key has the wrong type, then the split keeps its weights and says why', async () => {
       const key = `${svc.prefix}weights:council`;
@@ -154,7 +179,9 @@ describe('GET /traefik against a real redis-server', () => {
       await svc.provider.refresh();
       const res = await get(`${svc.url}/traefik`);
       expect(weightsOf(res.body)).toEqual({ 'council-canary': 30, 'council-main': 70 });
-      expect(svc.provider.state('council')?.problems).toEqual(['the key holds a string, expected a hash']);
+      expect(svc.provider.state('council')?.problems).toEqual([
+        'the key holds a string, expected a hash',
+      ]);
     });
 
     test('when a split never had valid weights, then its invalid data leaves it on defaultWeights', async () => {
@@ -181,9 +208,13 @@ describe('GET /traefik against a real redis-server', () => {
       const none = await get(`${svc.url}/traefik`);
       expect(none.status).toBe(401);
       expect(none.headers['content-type']).toMatch(/application\/problem\+json/);
-      const wrong = await get(`${svc.url}/traefik`, { Authorization: 'Bearer provider-token-abcdefghiX' });
+      const wrong = await get(`${svc.url}/traefik`, {
+        Authorization: 'Bearer provider-token-abcdefghiX',
+      });
       expect(wrong.status).toBe(401);
-      const right = await get(`${svc.url}/traefik`, { Authorization: 'Bearer provider-token-abcdefghij' });
+      const right = await get(`${svc.url}/traefik`, {
+        Authorization: 'Bearer provider-token-abcdefghij',
+      });
       expect(right.status).toBe(200);
       expect(weightsOf(right.body)).toEqual({ 'council-main': 100 });
     } finally {
@@ -195,14 +226,24 @@ describe('GET /traefik against a real redis-server', () => {
 describe('GET /traefik while Redis goes away', () => {
   test('when redis-server is killed, then the last good body is served with X-Config-Stale; restarted, fresh again', async () => {
     const redisServer = await startRedisServer();
-    const svc = await startTestService({ redisUrl: redisServer.url, env: { RESYNC_INTERVAL_MS: '100' } });
+    const svc = await startTestService({
+      redisUrl: redisServer.url,
+      env: { RESYNC_INTERVAL_MS: '100' },
+    });
     try {
       redisServer.cli('HSET', `${svc.prefix}weights:council`, 'main', '95', 'canary', '5');
-      await waitUntil('5 %', async () => weightsOf((await get(`${svc.url}/traefik`)).body)['council-canary'] === 5);
+      await waitUntil(
+        '5 %',
+        async () => weightsOf((await get(`${svc.url}/traefik`)).body)['council-canary'] === 5,
+      );
       const good = await get(`${svc.url}/traefik`);
 
       await redisServer.kill();
-      await waitUntil('the stale header', async () => (await get(`${svc.url}/traefik`)).headers['x-config-stale'] === 'true', 5_000);
+      await waitUntil(
+        'the stale header',
+        async () => (await get(`${svc.url}/traefik`)).headers['x-config-stale'] === 'true',
+        5_000,
+      );
       const stale = await get(`${svc.url}/traefik`);
       expect(stale.status).toBe(200);
       expect(stale.body).toBe(good.body);
@@ -218,13 +259,20 @@ describe('GET /traefik while Redis goes away', () => {
         'fresh weights after the restart',
         async () => {
           const res = await get(`${svc.url}/traefik`);
-          return res.headers['x-config-stale'] === undefined && weightsOf(res.body)['council-canary'] === 50;
+          return (
+            res.headers['x-config-stale'] === undefined &&
+            weightsOf(res.body)['council-canary'] === 50
+          );
         },
         10_000,
       );
       // Tracking is set up again after the reconnect: a later write is seen without a resync.
       redisServer.cli('HSET', `${svc.prefix}weights:council`, 'main', '40', 'canary', '60');
-      await waitUntil('60 %', async () => weightsOf((await get(`${svc.url}/traefik`)).body)['council-canary'] === 60, 2_000);
+      await waitUntil(
+        '60 %',
+        async () => weightsOf((await get(`${svc.url}/traefik`)).body)['council-canary'] === 60,
+        2_000,
+      );
     } finally {
       await svc.stop();
       await redisServer.stop();

@@ -1,0 +1,37 @@
+import { loadEnv } from '../../src/config/env';
+
+describe('environment', () => {
+  test('when nothing is set, then the documented defaults apply', () => {
+    const env = loadEnv({});
+    expect(env).toMatchObject({
+      PORT: 9500,
+      HOST: '127.0.0.1',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      KEY_PREFIX: 'canary:',
+      SPLITS_FILE: './splits.yaml',
+      METRICS_PREFIX: 'swarm_',
+      LOG_LEVEL: 'info',
+      TRAEFIK_API_URLS: [],
+    });
+    expect(env.PROVIDER_TOKEN).toBeUndefined();
+    expect(env.ADMIN_TOKEN).toBeUndefined();
+  });
+
+  test.each([
+    [{ PORT: 'http' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL: must be a redis:// or rediss:// URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN: must be at least 16 characters'],
+    [{ TRAEFIK_API_URLS: 'http://a:8080,ftp://b' }, 'TRAEFIK_API_URLS'],
+    [{ METRICS_PREFIX: 'bad-prefix' }, 'METRICS_PREFIX'],
+  ])('when %j, then the error names the variable', (env, expected) => {
+    expect(() => loadEnv(env)).toThrow(expected);
+  });
+
+  test('when TRAEFIK_API_URLS lists several, then they are split and trimmed', () => {
+    expect(
+      loadEnv({ TRAEFIK_API_URLS: ' http://a:8080/ , http://b:8080' }).TRAEFIK_API_URLS,
+    ).toEqual(['http://a:8080', 'http://b:8080']);
+  });
+});
