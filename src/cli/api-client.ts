@@ -95,8 +95,10 @@ function errorCode(err: unknown): string | undefined {
   return Array.isArray(inner) ? errorCode(inner[0]) : undefined;
 }
 
-function transportReason(err: unknown, timeoutMs: number): string {
-  switch (errorCode(err)) {
+const NOTHING_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function transportReason(code: string | undefined, err: unknown, timeoutMs: number): string {
+  switch (code) {
     case 'ECONNREFUSED':
       return 'connection refused';
     case 'ENOTFOUND':
@@ -151,14 +153,16 @@ export class ApiClient {
       etag = Array.isArray(header) ? header[0] : header;
       text = await res.body.text();
     } catch (err) {
-      const details = [`set CANARY_URL to the service's URL (now ${this.baseUrl})`];
-      if (req.method !== 'GET') {
+      const code = errorCode(err);
+      const details = [`hint: set CANARY_URL to the service's URL (now ${this.baseUrl})`];
+      // Only once the request may have left: a refused or unresolved connection sent nothing.
+      if (req.method !== 'GET' && !NOTHING_SENT.has(code ?? '')) {
         details.push(
-          'a write whose answer was lost may still have been made: check with `canaryctl history <split>`',
+          'hint: the write may have been made before the connection failed: check with `canaryctl history <split>`',
         );
       }
       throw new CliError(
-        `cannot reach the canary service at ${this.baseUrl}: ${transportReason(err, timeoutMs)}`,
+        `cannot reach the canary service at ${this.baseUrl}: ${transportReason(code, err, timeoutMs)}`,
         ExitCode.UNREACHABLE,
         { details, cause: err },
       );

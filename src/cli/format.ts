@@ -1,12 +1,7 @@
 import { z } from 'zod';
 import { CliError } from './cli-error';
 import { ExitCode } from './exit-codes';
-import {
-  STATUS_FIELDS,
-  type AuditEvent,
-  type SplitStatus,
-  type WriteResult,
-} from './api-types';
+import { STATUS_FIELDS, type AuditEvent, type SplitStatus, type WriteResult } from './api-types';
 
 /** Parses an answer the CLI is about to print; a mismatch means client and service disagree. */
 export function expectShape<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
@@ -87,7 +82,18 @@ export function formatStatus(splits: SplitStatus[]): string {
   }
   const out = [
     renderTable(
-      ['SPLIT', 'BACKEND', 'ROLE', 'VERSION', 'STORED', 'SERVED', 'SHARE', 'SOURCE', 'VALID', 'STALE'],
+      [
+        'SPLIT',
+        'BACKEND',
+        'ROLE',
+        'VERSION',
+        'STORED',
+        'SERVED',
+        'SHARE',
+        'SOURCE',
+        'VALID',
+        'STALE',
+      ],
       rows,
       new Set([4, 5, 6]),
     ),

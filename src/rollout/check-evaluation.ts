@@ -98,7 +98,10 @@ function fmtMs(ms: number): string {
  */
 export function observe(rule: CheckRule, prev: CheckState, obs: Observation): CheckState {
   const base = { value: null, threshold: null, stable: null, evaluatedAt: obs.at };
-  const breaching = (state: Omit<CheckState, 'verdict' | 'breachSince' | 'reason'>, what: string): CheckState => {
+  const breaching = (
+    state: Omit<CheckState, 'verdict' | 'breachSince' | 'reason'>,
+    what: string,
+  ): CheckState => {
     const since = prev.breachSince ?? obs.at;
     const held = obs.at - since;
     const failed = held >= rule.for;

@@ -19,7 +19,11 @@ function numbers(samples: PromSample[]): number[] {
   return samples.map((s) => s.value).filter((v) => !Number.isNaN(v));
 }
 
-async function runThreshold(check: ThresholdCheck, prom: PromQuerier, at: number): Promise<Observation> {
+async function runThreshold(
+  check: ThresholdCheck,
+  prom: PromQuerier,
+  at: number,
+): Promise<Observation> {
   const value = worstOf(numbers(await prom.query(check.query, at)), check.comparator);
   if (value === undefined) return { kind: 'no-data', at };
   return { kind: 'value', at, value, threshold: check.threshold };
@@ -54,7 +58,13 @@ async function runComparison(
   // The stable side is compared at its best for the canary: the least strict bound.
   const stableValue = worstOf(numbers(stable), check.comparator);
   if (canaryValue === undefined || stableValue === undefined) return { kind: 'no-data', at };
-  return { kind: 'value', at, value: canaryValue, threshold: check.factor * stableValue, stable: stableValue };
+  return {
+    kind: 'value',
+    at,
+    value: canaryValue,
+    threshold: check.factor * stableValue,
+    stable: stableValue,
+  };
 }
 
 /**
@@ -72,7 +82,13 @@ export async function runCheck(
       ? await runThreshold(check, prom, at)
       : await runComparison(check, prom, at, variants);
   } catch (err) {
-    if (err instanceof PrometheusError) return { kind: 'error', at, code: err.code, message: err.message };
-    return { kind: 'error', at, code: 'CHECK_FAILED', message: err instanceof Error ? err.message : String(err) };
+    if (err instanceof PrometheusError)
+      return { kind: 'error', at, code: err.code, message: err.message };
+    return {
+      kind: 'error',
+      at,
+      code: 'CHECK_FAILED',
+      message: err instanceof Error ? err.message : String(err),
+    };
   }
 }

@@ -24,7 +24,12 @@ export function transportFailure(err: unknown): TransportFailure {
 export function describeFailure(err: unknown): string {
   if (typeof err !== 'object' || err === null) return String(err);
   const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown } };
-  const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : undefined;
+  const code =
+    typeof e.code === 'string'
+      ? e.code
+      : typeof e.cause?.code === 'string'
+        ? e.cause.code
+        : undefined;
   const message = typeof e.message === 'string' ? e.message : 'unknown error';
   return code ? `${code}: ${message}` : message;
 }

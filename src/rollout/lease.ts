@@ -66,7 +66,8 @@ export class Lease {
   async acquireOrRenew(): Promise<boolean> {
     const started = Date.now();
     if (this.tokenValue !== undefined) {
-      const renewed = (await this.redis.eval(RENEW, 1, this.key, this.tokenValue, this.ttlMs)) === 1;
+      const renewed =
+        (await this.redis.eval(RENEW, 1, this.key, this.tokenValue, this.ttlMs)) === 1;
       if (renewed) {
         this.validUntil = started + this.ttlMs - this.margin();
         return true;

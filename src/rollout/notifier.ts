@@ -4,12 +4,7 @@ import { describeFailure } from './http-failure';
 import type { NotificationTargets } from './plan-schema';
 
 export type TransitionKind =
-  | 'started'
-  | 'promoted'
-  | 'paused'
-  | 'resumed'
-  | 'rolled_back'
-  | 'completed';
+  'started' | 'promoted' | 'paused' | 'resumed' | 'rolled_back' | 'completed';
 
 /** One rollout transition, as every notification target receives it. */
 export interface RolloutTransition {
@@ -112,7 +107,10 @@ export class Notifier {
         this.send(transition.split, 'slack', url, {}, { text: slackText(transition) }),
       ),
       ...targets.webhooks.map((hook) =>
-        this.send(transition.split, 'webhook', hook.url, hook.headers, { type: `rollout.${transition.kind}`, ...transition }),
+        this.send(transition.split, 'webhook', hook.url, hook.headers, {
+          type: `rollout.${transition.kind}`,
+          ...transition,
+        }),
       ),
     ];
     const all = Promise.all(sends).then(() => undefined);
@@ -165,10 +163,16 @@ export class Notifier {
         retryable = true;
       }
       if (!retryable || attempt === this.maxAttempts) break;
-      this.log.debug({ split, target, host, attempt, problem: lastProblem }, 'notification failed; retrying');
+      this.log.debug(
+        { split, target, host, attempt, problem: lastProblem },
+        'notification failed; retrying',
+      );
       await sleep(this.retryDelayMs * 2 ** (attempt - 1));
     }
     this.options.onOutcome?.(split, target, 'failed');
-    this.log.warn({ split, target, host, problem: lastProblem }, 'could not deliver a rollout notification');
+    this.log.warn(
+      { split, target, host, problem: lastProblem },
+      'could not deliver a rollout notification',
+    );
   }
 }

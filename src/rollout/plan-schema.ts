@@ -45,7 +45,10 @@ const DAY = 86_400_000;
 const checkName = z
   .string({ error: 'is required: a name for the check, e.g. p95-latency' })
   .max(63, 'must be at most 63 characters')
-  .regex(/^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$/, 'must be lowercase letters, digits, _ and inner dashes');
+  .regex(
+    /^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$/,
+    'must be lowercase letters, digits, _ and inner dashes',
+  );
 
 const promql = z
   .string({ error: 'is required: a PromQL expression' })
@@ -148,7 +151,11 @@ function secretText(env: () => Environment, what: string) {
     let failed = false;
     const resolved = text.replace(VAR_REF, (ref, name: string) => {
       if (!VAR_NAME.test(name)) {
-        ctx.issues.push({ code: 'custom', message: `has a malformed reference ${ref}`, input: text });
+        ctx.issues.push({
+          code: 'custom',
+          message: `has a malformed reference ${ref}`,
+          input: text,
+        });
         failed = true;
         return ref;
       }

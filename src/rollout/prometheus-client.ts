@@ -112,7 +112,10 @@ export class PrometheusClient implements PromQuerier {
       );
     }
     if (typeof answer !== 'object' || answer === null) {
-      throw new PrometheusError('PROM_BAD_RESPONSE', `Prometheus answered HTTP ${status} with ${text.slice(0, 100)}`);
+      throw new PrometheusError(
+        'PROM_BAD_RESPONSE',
+        `Prometheus answered HTTP ${status} with ${text.slice(0, 100)}`,
+      );
     }
     if (answer.status === 'error') {
       const detail = `${String(answer.errorType)}: ${String(answer.error).slice(0, MAX_ERROR_TEXT)}`;
@@ -129,7 +132,8 @@ export class PrometheusClient implements PromQuerier {
     }
     const { resultType, result } = answer.data;
     if (resultType === 'scalar') {
-      if (!isPair(result)) throw new PrometheusError('PROM_BAD_RESPONSE', 'a scalar result without a value');
+      if (!isPair(result))
+        throw new PrometheusError('PROM_BAD_RESPONSE', 'a scalar result without a value');
       return [{ labels: {}, value: parseFloatText(result[1]) }];
     }
     if (resultType !== 'vector') {
@@ -138,14 +142,21 @@ export class PrometheusClient implements PromQuerier {
         `the query ${JSON.stringify(expr.slice(0, 200))} returned a ${String(resultType)}; a check needs an instant vector or a scalar (wrap a range in rate(), avg_over_time(), ...)`,
       );
     }
-    if (!Array.isArray(result)) throw new PrometheusError('PROM_BAD_RESPONSE', 'a vector result that is not a list');
+    if (!Array.isArray(result))
+      throw new PrometheusError('PROM_BAD_RESPONSE', 'a vector result that is not a list');
     return result.map((entry: unknown) => {
       const e = entry as { metric?: unknown; value?: unknown };
       if (typeof e !== 'object' || e === null || !isPair(e.value)) {
-        throw new PrometheusError('PROM_BAD_RESPONSE', 'a vector sample without a [time, value] pair');
+        throw new PrometheusError(
+          'PROM_BAD_RESPONSE',
+          'a vector sample without a [time, value] pair',
+        );
       }
       return {
-        labels: typeof e.metric === 'object' && e.metric !== null ? (e.metric as Record<string, string>) : {},
+        labels:
+          typeof e.metric === 'object' && e.metric !== null
+            ? (e.metric as Record<string, string>)
+            : {},
         value: parseFloatText(e.value[1]),
       };
     });

@@ -8,10 +8,7 @@ import { AppError } from '../errors';
  * - PROM_QUERY_ERROR: Prometheus rejected or could not run the query (bad PromQL, wrong type).
  */
 export type PrometheusErrorCode =
-  | 'PROM_UNREACHABLE'
-  | 'PROM_TIMEOUT'
-  | 'PROM_BAD_RESPONSE'
-  | 'PROM_QUERY_ERROR';
+  'PROM_UNREACHABLE' | 'PROM_TIMEOUT' | 'PROM_BAD_RESPONSE' | 'PROM_QUERY_ERROR';
 
 export class PrometheusError extends AppError {
   declare readonly code: PrometheusErrorCode;

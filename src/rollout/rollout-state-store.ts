@@ -1,7 +1,12 @@
 import type { Redis } from 'ioredis';
 import { RedisUnavailableError } from '../errors';
 import { LeaseLostError } from '../store/weights-store';
-import { stateFromJson, stateToJson, type RolloutState, type VersionedState } from './rollout-state';
+import {
+  stateFromJson,
+  stateToJson,
+  type RolloutState,
+  type VersionedState,
+} from './rollout-state';
 
 /**
  * KEYS: state, lease. ARGV: fence token ('' = none), expected revision ('' = any, '0' = absent),
@@ -83,9 +88,12 @@ export class RolloutStateStore {
         stateToJson(state),
       )) as (string | number)[];
     } catch (cause) {
-      throw new RedisUnavailableError(`could not write the rollout state of "${state.split}"`, { cause });
+      throw new RedisUnavailableError(`could not write the rollout state of "${state.split}"`, {
+        cause,
+      });
     }
-    if (reply[0] === 'FENCED') throw new LeaseLostError('the rollout lease is held by another replica');
+    if (reply[0] === 'FENCED')
+      throw new LeaseLostError('the rollout lease is held by another replica');
     if (reply[0] === 'CONFLICT') throw new StaleRevisionError(Number(reply[1]));
     return Number(reply[1]);
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CheckState } from './check-evaluation';
+import type { TransitionKind } from './notifier';
 
 export const ROLLOUT_STATUSES = ['progressing', 'paused', 'rolled_back', 'completed'] as const;
 export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
@@ -33,6 +34,8 @@ export interface RolloutState {
   /** The plan's steps when the rollout started: a later change of splits.yaml does not move it. */
   steps: { percent: number; bakeTime: number }[];
   applied: boolean;
+  /** The transition to announce once the target is applied (started, promoted, ...). */
+  announce: TransitionKind | null;
   /** When the current step's weights were written; the bake counts from here. */
   stepStartedAt: number | null;
   /** The rollout moves on only on check results evaluated at or after this time. */
@@ -71,7 +74,9 @@ export function stateToJson(state: RolloutState): string {
 
 const num = z.union([
   z.number(),
-  z.enum(['+Inf', '-Inf', 'NaN']).transform((t) => (t === 'NaN' ? NaN : t === '+Inf' ? Infinity : -Infinity)),
+  z
+    .enum(['+Inf', '-Inf', 'NaN'])
+    .transform((t) => (t === 'NaN' ? NaN : t === '+Inf' ? Infinity : -Infinity)),
 ]);
 const time = z.number().int().nonnegative();
 
@@ -91,6 +96,9 @@ const stateSchema = z.object({
   step: z.number().int().nonnegative(),
   steps: z.array(z.object({ percent: z.number().int().min(1).max(100), bakeTime: time })).min(1),
   applied: z.boolean(),
+  announce: z
+    .enum(['started', 'promoted', 'paused', 'resumed', 'rolled_back', 'completed'])
+    .nullable(),
   stepStartedAt: time.nullable(),
   decideAfter: time,
   version: z.string().nullable(),
@@ -126,7 +134,9 @@ export function stateFromJson(text: string): { state: RolloutState } | { problem
   const parsed = stateSchema.safeParse(raw);
   if (!parsed.success) {
     return {
-      problems: parsed.error.issues.map((i) => `${i.path.join('.') || '(state)'}: ${i.message}`).join('; '),
+      problems: parsed.error.issues
+        .map((i) => `${i.path.join('.') || '(state)'}: ${i.message}`)
+        .join('; '),
     };
   }
   if (parsed.data.step >= parsed.data.steps.length) {

@@ -70,12 +70,14 @@ for i = 9, #ARGV, 2 do
   after[ARGV[i]] = tonumber(ARGV[i + 1])
 end
 local new_canon = table.concat(parts)
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(fields))
-redis.call('SET', KEYS[3], new_canon)
+-- The event first: it is the only call that can fail (a key of the wrong type), and a failure
+-- must leave the hash untouched. DEL, HSET and SET below cannot fail.
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
   'action', ARGV[3], 'source', ARGV[4], 'actor', ARGV[5], 'reason', ARGV[6],
   'before', before, 'after', cjson.encode(after), 'details', ARGV[7])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('SET', KEYS[3], new_canon)
 return {'OK', redis.sha1hex(new_canon), id, external_id or ''}
 `;
 

@@ -1,6 +1,7 @@
 import { ReplyError, type Redis } from 'ioredis';
 import type { SplitsConfig } from '../config/splits';
 import {
+  AppError,
   NotFoundError,
   PreconditionFailedError,
   RedisUnavailableError,
@@ -165,6 +166,15 @@ export class WeightsStore {
         ...pairs,
       );
     } catch (cause) {
+      if (cause instanceof ReplyError) {
+        // Redis answered but refused (e.g. a key of this split holds the wrong type).
+        throw new AppError(
+          'REDIS_REJECTED',
+          500,
+          `Redis refused the write, nothing was changed: ${(cause as Error).message}`,
+          { cause },
+        );
+      }
       throw new RedisUnavailableError('Redis did not take the write; nothing was changed', {
         cause,
       });

@@ -76,7 +76,7 @@ describe('render', () => {
     const a = serialize(
       render(
         splits.splits,
-        new Map([
+        new Map<string, Weights>([
           ['council', { main: 50, canary: 50 }],
           ['search', { blue: 1, green: 1 }],
         ]),
@@ -85,7 +85,7 @@ describe('render', () => {
     const b = serialize(
       render(
         [...splits.splits].reverse().sort((x, y) => x.name.localeCompare(y.name)),
-        new Map([
+        new Map<string, Weights>([
           ['search', { green: 1, blue: 1 }],
           ['council', { canary: 50, main: 50 }],
         ]),
@@ -98,7 +98,7 @@ describe('render', () => {
   test('when every weight is written, then each is an explicit integer (Traefik counts a missing one as 1)', () => {
     const config = render(
       splits.splits,
-      new Map([
+      new Map<string, Weights>([
         ['council', { main: 1, canary: 999999 }],
         ['search', { blue: 1, green: 0 }],
       ]),
@@ -121,7 +121,7 @@ describe('render', () => {
     expect(() =>
       render(
         splits.splits,
-        new Map([
+        new Map<string, Weights>([
           ['council', { main: 0, canary: 0 }],
           ['search', { blue: 1, green: 0 }],
         ]),

@@ -5,7 +5,12 @@ import { UsageError } from '../cli-error';
  * Checks the number of operands against the command's usage, naming what is missing or extra.
  * `names` lists the operands in order; a trailing `...` name takes any number (at least one).
  */
-export function operands(args: ParsedArgs, command: string, names: string[], optional = 0): string[] {
+export function operands(
+  args: ParsedArgs,
+  command: string,
+  names: string[],
+  optional = 0,
+): string[] {
   const variadic = names.length > 0 && names[names.length - 1].endsWith('...');
   const required = names.length - optional;
   const given = args.positionals;
