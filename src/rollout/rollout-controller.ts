@@ -10,7 +10,12 @@ import { decide, driftOf } from './rollout-decisions';
 import type { Actor, CurrentWeights, RolloutExecutor } from './rollout-executor';
 import { Lease } from './lease';
 import type { RolloutMetrics } from './rollout-metrics';
-import { isActive, ROLLOUT_STATUSES, type RolloutState, type VersionedState } from './rollout-state';
+import {
+  isActive,
+  ROLLOUT_STATUSES,
+  type RolloutState,
+  type VersionedState,
+} from './rollout-state';
 import type { RolloutStateStore } from './rollout-state-store';
 
 export interface RolloutControllerOptions {
@@ -215,7 +220,13 @@ export class RolloutController {
     let vs = await states.read(split.name);
     if (!vs) return;
     const wasApplied = vs.state.applied;
-    if (!wasApplied) vs = await executor.apply(vs, current, who);
+    if (!wasApplied) {
+      // A rollback has no basedOn: it is applied whatever the weights are.
+      const stale = vs.state.basedOn !== null && vs.state.basedOn !== current.etag;
+      vs = stale
+        ? await this.abandon(split, vs, current, who)
+        : await executor.apply(vs, current, who);
+    }
     this.exportState(vs.state);
     if (!isActive(vs.state)) {
       this.nextAnalysisAt.delete(split.name);
@@ -260,6 +271,7 @@ export class RolloutController {
             ? { step: vs.state.step + 1, announce: 'promoted' as const }
             : { status: 'completed' as const, announce: 'completed' as const }),
           applied: false,
+          basedOn: current.etag,
           pausedBy: null,
           reason: decision.reason,
           updatedAt: this.now(),
@@ -272,7 +284,13 @@ export class RolloutController {
       case 'pause':
         vs = await executor.commit(
           vs,
-          { ...vs.state, status: 'paused', pausedBy: 'inconclusive', reason: decision.reason, updatedAt: this.now() },
+          {
+            ...vs.state,
+            status: 'paused',
+            pausedBy: 'inconclusive',
+            reason: decision.reason,
+            updatedAt: this.now(),
+          },
           who,
           'paused',
         );
@@ -296,14 +314,20 @@ export class RolloutController {
     const at = this.now();
     const stop = metrics.analysisDuration.startTimer({ split: split.name });
     const observations = await Promise.all(
-      plan.checks.map((check) => runCheck(check, prometheus, at, { stable: split.stable, canary: split.canary })),
+      plan.checks.map((check) =>
+        runCheck(check, prometheus, at, { stable: split.stable, canary: split.canary }),
+      ),
     );
     stop();
 
     const fold = (prev: Record<string, CheckState>) => {
       const checks: Record<string, CheckState> = {};
       plan.checks.forEach((check, i) => {
-        checks[check.name] = observe(check, prev[check.name] ?? INITIAL_CHECK_STATE, observations[i]);
+        checks[check.name] = observe(
+          check,
+          prev[check.name] ?? INITIAL_CHECK_STATE,
+          observations[i],
+        );
       });
       return checks;
     };
@@ -311,7 +335,8 @@ export class RolloutController {
     plan.checks.forEach((check, i) => {
       const s = checks[check.name];
       metrics.checkEvaluations.inc({ split: split.name, check: check.name, verdict: s.verdict });
-      if (s.value !== null) metrics.checkValue.set({ split: split.name, check: check.name }, s.value);
+      if (s.value !== null)
+        metrics.checkValue.set({ split: split.name, check: check.name }, s.value);
       const obs = observations[i];
       if (obs.kind === 'error') metrics.prometheusErrors.inc({ code: obs.code });
     });
@@ -327,7 +352,11 @@ export class RolloutController {
       // An operator changed the rollout during the queries: keep their change, add the results.
       const fresh = await this.options.states.read(split.name);
       if (!fresh || !isActive(fresh.state)) return fresh ?? vs;
-      return executor.commit(fresh, { ...fresh.state, checks: fold(fresh.state.checks), lastAnalysisAt: at }, who);
+      return executor.commit(
+        fresh,
+        { ...fresh.state, checks: fold(fresh.state.checks), lastAnalysisAt: at },
+        who,
+      );
     }
   }
 
@@ -353,6 +382,7 @@ export class RolloutController {
         status: 'rolled_back',
         applied: false,
         announce: 'rolled_back',
+        basedOn: null,
         pausedBy: null,
         reason,
         updatedAt: this.now(),
@@ -368,7 +398,10 @@ export class RolloutController {
       };
       try {
         const committed = await executor.commit(vs, intent, who);
-        this.log.warn({ split: split.name, check: checkName, value: failed.value, threshold: failed.threshold }, reason);
+        this.log.warn(
+          { split: split.name, check: checkName, value: failed.value, threshold: failed.threshold },
+          reason,
+        );
         return await executor.apply(committed, current, who);
       } catch (err) {
         if (codeOf(err) !== 'STALE_REVISION') throw err;
@@ -376,6 +409,45 @@ export class RolloutController {
       }
     }
     return vs ?? from;
+  }
+
+  /**
+   * A transition was decided on weights that have changed since (an operator acted in between):
+   * it is not applied. A canary now at 0 % was rolled back by hand; anything else pauses the
+   * rollout at the last step that was applied, for a person to resume or abort.
+   */
+  private async abandon(
+    split: SplitConfig,
+    vs: VersionedState,
+    current: CurrentWeights,
+    who: Actor,
+  ): Promise<VersionedState> {
+    const { state } = vs;
+    if (state.announce !== 'started' && (current.weights[split.canary] ?? 0) === 0) {
+      return this.recordExternalRollback(vs, who);
+    }
+    const step = state.announce === 'promoted' ? state.step - 1 : state.step;
+    const what =
+      state.status === 'completed'
+        ? 'completion'
+        : `step ${state.step + 1} (${state.steps[state.step].percent}%)`;
+    const reason = `the weights were changed outside the rollout before ${what} was applied; resume applies step ${step + 1}, promote moves on, abort rolls back`;
+    return this.options.executor.commit(
+      vs,
+      {
+        ...state,
+        status: 'paused',
+        step,
+        applied: true,
+        announce: null,
+        basedOn: null,
+        pausedBy: 'external',
+        reason,
+        updatedAt: this.now(),
+      },
+      who,
+      'paused',
+    );
   }
 
   private async recordExternalRollback(vs: VersionedState, who: Actor): Promise<VersionedState> {
@@ -386,11 +458,22 @@ export class RolloutController {
       {
         ...vs.state,
         status: 'rolled_back',
+        applied: true,
+        announce: null,
+        basedOn: null,
         pausedBy: null,
         reason,
         updatedAt: now,
         finishedAt: now,
-        rollback: { trigger: 'external', actor: 'external', at: now, reason, check: null, value: null, threshold: null },
+        rollback: {
+          trigger: 'external',
+          actor: 'external',
+          at: now,
+          reason,
+          check: null,
+          value: null,
+          threshold: null,
+        },
       },
       who,
       'rolled_back',

@@ -36,6 +36,11 @@ export interface RolloutState {
   applied: boolean;
   /** The transition to announce once the target is applied (started, promoted, ...). */
   announce: TransitionKind | null;
+  /**
+   * ETag of the weights the pending transition was decided on. Applying it is conditional on
+   * them (If-Match): a transition decided before an operator's change is abandoned, not applied.
+   */
+  basedOn: string | null;
   /** When the current step's weights were written; the bake counts from here. */
   stepStartedAt: number | null;
   /** The rollout moves on only on check results evaluated at or after this time. */
@@ -99,6 +104,7 @@ const stateSchema = z.object({
   announce: z
     .enum(['started', 'promoted', 'paused', 'resumed', 'rolled_back', 'completed'])
     .nullable(),
+  basedOn: z.string().nullable(),
   stepStartedAt: time.nullable(),
   decideAfter: time,
   version: z.string().nullable(),
