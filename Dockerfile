@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# traefik-canary-provider: build with the dev dependencies, run with production ones only, as the
+# unprivileged `node` user.
+#   docker build -t traefik-canary-provider .
+#   docker run --rm -p 127.0.0.1:9500:9500 -e REDIS_URL=redis://redis:6379 \
+#     -v "$PWD/splits.yaml:/app/splits.yaml:ro" traefik-canary-provider
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=9500 \
+    SPLITS_FILE=/app/splits.yaml
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist/src ./dist/src
+USER node
+EXPOSE 9500
+# Node's own fetch: the slim image has no curl. /health answers while the process is up; /ready
+# (splits loaded, Redis answered recently) is for load balancers, not for restarts.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 9500) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/src/main.js"]
