@@ -123,7 +123,7 @@ export class RolloutExecutor {
       this.deps.metrics.weightChanges.inc({ split: split.name, source: who.source });
       const before = result.event.before ?? split.defaultWeights;
       if (percent === 0 && (before[split.canary] ?? 0) > 0) {
-        const trigger = state.rollback?.trigger === 'analysis' ? 'analysis' : who.source;
+        const trigger = state.rollback?.trigger ?? who.source;
         this.deps.metrics.rollbackEvents.inc({ split: split.name, trigger });
       }
       this.deps.log.info(

@@ -6,7 +6,7 @@ export const ROLLOUT_STATUSES = ['progressing', 'paused', 'rolled_back', 'comple
 export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
 
 export type PauseCause = 'inconclusive' | 'operator' | 'external';
-export type RollbackTrigger = 'analysis' | 'api' | 'external';
+export type RollbackTrigger = 'analysis' | 'api' | 'cli' | 'external';
 
 export interface RollbackRecord {
   trigger: RollbackTrigger;
@@ -118,7 +118,7 @@ const stateSchema = z.object({
   lastAnalysisAt: time.nullable(),
   rollback: z
     .object({
-      trigger: z.enum(['analysis', 'api', 'external']),
+      trigger: z.enum(['analysis', 'api', 'cli', 'external']),
       actor: z.string(),
       at: time,
       reason: z.string(),

@@ -107,7 +107,15 @@ describe('rollout plan schema', () => {
     });
     expect(errors).toBe('');
     expect(plan?.checks).toEqual([
-      { name: 'p95', type: 'threshold', query: 'up', comparator: '>', threshold: 0.7, for: 0, onNoData: 'pause' },
+      {
+        name: 'p95',
+        type: 'threshold',
+        query: 'up',
+        comparator: '>',
+        threshold: 0.7,
+        for: 0,
+        onNoData: 'pause',
+      },
     ]);
   });
 
@@ -166,7 +174,12 @@ describe('rollout plan schema', () => {
       ],
     });
     expect(errors).toBe('');
-    expect(plan?.checks[0]).toMatchObject({ comparator: '>', factor: 1.2, for: 120_000, onNoData: 'pause' });
+    expect(plan?.checks[0]).toMatchObject({
+      comparator: '>',
+      factor: 1.2,
+      for: 120_000,
+      onNoData: 'pause',
+    });
   });
 
   describe('notifications', () => {
@@ -178,11 +191,18 @@ describe('rollout plan schema', () => {
             slack: ['${SLACK_URL}'],
             webhooks: [
               'http://127.0.0.1:9/hook',
-              { url: 'https://hooks.example/${PATH_PART}', headers: { Authorization: 'Bearer ${HOOK_TOKEN}' } },
+              {
+                url: 'https://hooks.example/${PATH_PART}',
+                headers: { Authorization: 'Bearer ${HOOK_TOKEN}' },
+              },
             ],
           },
         },
-        { SLACK_URL: 'https://hooks.slack.example/services/T/B/x', PATH_PART: 'p1', HOOK_TOKEN: 's3cret' },
+        {
+          SLACK_URL: 'https://hooks.slack.example/services/T/B/x',
+          PATH_PART: 'p1',
+          HOOK_TOKEN: 's3cret',
+        },
       );
       expect(errors).toBe('');
       expect(plan?.notifications).toEqual({
@@ -232,7 +252,13 @@ describe('the example plan (src/rollout/example-plan.yaml)', () => {
     expect(plan?.steps.every((s) => s.bakeTime === 86_400_000)).toBe(true);
     expect(plan?.analysisInterval).toBe(60_000);
     expect(
-      plan?.checks.map((c) => [c.name, c.type, c.comparator, c.type === 'threshold' ? c.threshold : c.factor, c.for]),
+      plan?.checks.map((c) => [
+        c.name,
+        c.type,
+        c.comparator,
+        c.type === 'threshold' ? c.threshold : c.factor,
+        c.for,
+      ]),
     ).toEqual([
       ['p95-latency', 'threshold', '>', 0.7, 300_000],
       ['cost-per-day', 'threshold', '>', 1, 600_000],

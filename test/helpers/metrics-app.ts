@@ -1,0 +1,115 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Histogram, Registry } from 'prom-client';
+
+export type Variant = 'main' | 'canary';
+
+interface VariantLoad {
+  /** Requests per second observed (0: none, the series stops moving). */
+  rps: number;
+  /** Latency each observed request takes, in seconds. */
+  latency: number;
+  /** Share of tokens that are errors, 0..1. */
+  errorRatio: number;
+}
+
+export interface MetricsAppHandle {
+  /** `127.0.0.1:<port>`, a Prometheus scrape target. */
+  target: string;
+  url: string;
+  set(variant: Variant, load: Partial<VariantLoad>): void;
+  get(variant: Variant): VariantLoad;
+  /** Text of /metrics now. */
+  scrape(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 0.7, 1, 2.5, 5];
+const TICK_MS = 100;
+const TOKENS_PER_REQUEST = 10;
+
+/**
+ * A stand-in for the council's exporter: it serves /metrics with the metric names the guide's
+ * panels and the example plan use (`swarm_council_request_duration_seconds{variant}`,
+ * `mistral_errors_total{variant}`, `mistral_tokens_total{variant}`) and synthesizes traffic that
+ * the test controls per variant: requests per second, latency and error ratio. Nothing is random,
+ * so a test knows what Prometheus will compute.
+ */
+export async function startMetricsApp(
+  initial: Partial<Record<Variant, Partial<VariantLoad>>> = {},
+): Promise<MetricsAppHandle> {
+  const registry = new Registry();
+  const duration = new Histogram({
+    name: 'swarm_council_request_duration_seconds',
+    help: 'Council request latency.',
+    labelNames: ['variant'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'mistral_errors_total',
+    help: 'Mistral API errors.',
+    labelNames: ['variant'] as const,
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'mistral_tokens_total',
+    help: 'Mistral API tokens.',
+    labelNames: ['variant'] as const,
+    registers: [registry],
+  });
+  const load: Record<Variant, VariantLoad> = {
+    main: { rps: 50, latency: 0.2, errorRatio: 0, ...initial.main },
+    canary: { rps: 50, latency: 0.2, errorRatio: 0, ...initial.canary },
+  };
+  // Fractions of a request carried from tick to tick, so low rates stay exact over time.
+  const carry: Record<Variant, number> = { main: 0, canary: 0 };
+
+  const timer = setInterval(() => {
+    for (const variant of ['main', 'canary'] as const) {
+      const { rps, latency, errorRatio } = load[variant];
+      carry[variant] += (rps * TICK_MS) / 1000;
+      const n = Math.floor(carry[variant]);
+      carry[variant] -= n;
+      for (let i = 0; i < n; i++) duration.observe({ variant }, latency);
+      if (n > 0) {
+        tokens.inc({ variant }, n * TOKENS_PER_REQUEST);
+        errors.inc({ variant }, n * TOKENS_PER_REQUEST * errorRatio);
+      }
+    }
+  }, TICK_MS);
+  timer.unref();
+
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    void registry.metrics().then((text) => {
+      res.writeHead(200, { 'Content-Type': registry.contentType });
+      res.end(text);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    target: `127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}`,
+    set: (variant, change) => {
+      load[variant] = { ...load[variant], ...change };
+    },
+    get: (variant) => ({ ...load[variant] }),
+    scrape: () => registry.metrics(),
+    stop: async () => {
+      clearInterval(timer);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,234 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { runCheck } from '../../src/rollout/check-runner';
+import { createRolloutPlanSchema, type RolloutCheck } from '../../src/rollout/plan-schema';
+import { PrometheusClient } from '../../src/rollout/prometheus-client';
+import { PrometheusError } from '../../src/rollout/prometheus-error';
+import { freePort } from '../helpers/free-port';
+import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
+import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
+
+const P95 = (variant: string) =>
+  `histogram_quantile(0.95, sum by (le) (rate(swarm_council_request_duration_seconds_bucket{variant="${variant}"}[5s])))`;
+
+/** Checks as splits.yaml would give them. */
+function checks(list: unknown[]): RolloutCheck[] {
+  return createRolloutPlanSchema(() => ({})).parse({ steps: [50], bakeTime: '1s', checks: list })
+    .checks;
+}
+
+async function withServer(
+  handler: http.RequestListener,
+  run: (url: string) => Promise<void>,
+): Promise<void> {
+  const server = http.createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  try {
+    await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+}
+
+async function failureOf(p: Promise<unknown>): Promise<PrometheusError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof PrometheusError) return err;
+    throw err;
+  }
+  throw new Error('expected a PrometheusError');
+}
+
+describe('Prometheus client and checks against a real Prometheus', () => {
+  let app: MetricsAppHandle;
+  let prom: PrometheusHandle;
+  let client: PrometheusClient;
+
+  beforeAll(async () => {
+    app = await startMetricsApp({
+      main: { rps: 40, latency: 0.2 },
+      canary: { rps: 40, latency: 0.9, errorRatio: 0.05 },
+    });
+    prom = await startPrometheus({ targets: [app.target] });
+    client = new PrometheusClient({ url: prom.url, timeoutMs: 2_000 });
+    // Five scrapes inside the 5s rate windows: rates are then steady, not extrapolated.
+    await prom.waitForData('count_over_time(mistral_tokens_total{variant="main"}[5s]) >= 5');
+  }, 40_000);
+
+  afterAll(async () => {
+    await client?.close();
+    await prom?.stop();
+    await app?.stop();
+  });
+
+  test('when a query returns a vector, then each series comes back with its labels and value', async () => {
+    const samples = await client.query('sum by (variant) (rate(mistral_tokens_total[5s]))');
+    const byVariant = Object.fromEntries(samples.map((s) => [s.labels.variant, s.value]));
+    expect(Object.keys(byVariant).sort()).toEqual(['canary', 'main']);
+    // 40 requests/s × 10 tokens each.
+    expect(byVariant.canary).toBeGreaterThan(300);
+    expect(byVariant.canary).toBeLessThan(500);
+  });
+
+  test('when a query is a scalar or yields NaN and Inf, then they are numbers', async () => {
+    expect(await client.query('scalar(vector(2.5))')).toEqual([{ labels: {}, value: 2.5 }]);
+    expect((await client.query('vector(0) / 0'))[0].value).toBeNaN();
+    expect((await client.query('vector(1) / 0'))[0].value).toBe(Infinity);
+  });
+
+  test('when the PromQL is invalid, then the error is PROM_QUERY_ERROR with Prometheus’s reason', async () => {
+    const err = await failureOf(client.query('sum(rate(x[5s])'));
+    expect(err.code).toBe('PROM_QUERY_ERROR');
+    expect(err.message).toMatch(/bad_data/);
+  });
+
+  test('when a query returns a range vector, then the error says to wrap it', async () => {
+    const err = await failureOf(client.query('mistral_tokens_total[5s]'));
+    expect(err.code).toBe('PROM_QUERY_ERROR');
+    expect(err.message).toContain('returned a matrix');
+  });
+
+  test('when nothing listens, then the error is PROM_UNREACHABLE', async () => {
+    const dead = new PrometheusClient({
+      url: `http://127.0.0.1:${await freePort()}`,
+      timeoutMs: 1_000,
+    });
+    const err = await failureOf(dead.query('up'));
+    await dead.close();
+    expect(err.code).toBe('PROM_UNREACHABLE');
+    expect(err.message).toContain('PROMETHEUS_URL');
+  });
+
+  test('when the server does not answer in time, then the error is PROM_TIMEOUT within the timeout', async () => {
+    await withServer(
+      () => {
+        // never answers
+      },
+      async (url) => {
+        const slow = new PrometheusClient({ url, timeoutMs: 300 });
+        const started = Date.now();
+        const err = await failureOf(slow.query('up'));
+        const took = Date.now() - started;
+        await slow.close();
+        expect(err.code).toBe('PROM_TIMEOUT');
+        expect(took).toBeLessThan(2_000);
+      },
+    );
+  });
+
+  test('when the answer is not the API’s JSON, then the error is PROM_BAD_RESPONSE', async () => {
+    await withServer(
+      (_req, res) =>
+        res.writeHead(502, { 'Content-Type': 'text/html' }).end('<html>bad gateway</html>'),
+      async (url) => {
+        const proxy = new PrometheusClient({ url, timeoutMs: 1_000 });
+        const err = await failureOf(proxy.query('up'));
+        await proxy.close();
+        expect(err.code).toBe('PROM_BAD_RESPONSE');
+        expect(err.message).toContain('HTTP 502');
+      },
+    );
+  });
+
+  describe('runCheck', () => {
+    const variants = { stable: 'main', canary: 'canary' };
+
+    test('when the canary p95 is above the threshold, then the observation carries value and threshold', async () => {
+      const [check] = checks([
+        { name: 'p95', type: 'threshold', query: P95('canary'), comparator: '>', threshold: 0.7 },
+      ]);
+      const obs = await runCheck(check, client, Date.now(), variants);
+      expect(obs.kind).toBe('value');
+      if (obs.kind !== 'value') return;
+      // Every canary request takes 0.9 s: the p95 lies in the (0.7, 1] bucket.
+      expect(obs.value).toBeGreaterThan(0.7);
+      expect(obs.value).toBeLessThanOrEqual(1);
+      expect(obs.threshold).toBe(0.7);
+    });
+
+    test('when the error ratio query runs, then it is the ratio the app produces', async () => {
+      const [check] = checks([
+        {
+          name: 'errors',
+          type: 'threshold',
+          query:
+            'sum(rate(mistral_errors_total{variant="canary"}[5s])) / sum(rate(mistral_tokens_total{variant="canary"}[5s]))',
+          comparator: '>',
+          threshold: 0.02,
+        },
+      ]);
+      const obs = await runCheck(check, client, Date.now(), variants);
+      expect(obs).toMatchObject({ kind: 'value', threshold: 0.02 });
+      if (obs.kind === 'value') expect(obs.value).toBeCloseTo(0.05, 5);
+    });
+
+    test('when a series does not exist, then the observation is no-data', async () => {
+      const [check] = checks([
+        {
+          name: 'vram',
+          type: 'threshold',
+          query: 'max(swarm_vram_used_bytes)',
+          comparator: '>',
+          threshold: 9.8e9,
+        },
+      ]);
+      expect(await runCheck(check, client, Date.now(), variants)).toMatchObject({
+        kind: 'no-data',
+      });
+    });
+
+    test('when comparing canary with stable, then the threshold is factor × the stable value', async () => {
+      const [check] = checks([
+        {
+          name: 'p95-vs-stable',
+          type: 'comparison',
+          query: P95('{{variant}}'),
+          factor: 1.2,
+          minSamples: {
+            query:
+              'sum(increase(swarm_council_request_duration_seconds_count{variant="{{variant}}"}[5s]))',
+            min: 10,
+          },
+        },
+      ]);
+      const obs = await runCheck(check, client, Date.now(), variants);
+      expect(obs.kind).toBe('value');
+      if (obs.kind !== 'value' || obs.stable === undefined) throw new Error(JSON.stringify(obs));
+      expect(obs.stable).toBeGreaterThan(0.1);
+      expect(obs.stable).toBeLessThanOrEqual(0.25);
+      expect(obs.threshold).toBeCloseTo(1.2 * obs.stable, 10);
+      expect(obs.value).toBeGreaterThan(0.7);
+    });
+
+    test('when the sample count is below the minimum, then the observation is too-few-samples', async () => {
+      const [check] = checks([
+        {
+          name: 'cmp',
+          type: 'comparison',
+          query: P95('{{variant}}'),
+          factor: 1.2,
+          minSamples: {
+            query:
+              'sum(increase(swarm_council_request_duration_seconds_count{variant="{{variant}}"}[5s]))',
+            min: 1_000_000,
+          },
+        },
+      ]);
+      const obs = await runCheck(check, client, Date.now(), variants);
+      expect(obs).toMatchObject({ kind: 'too-few-samples', min: 1_000_000 });
+      if (obs.kind === 'too-few-samples') expect(obs.samples).toBeGreaterThan(10);
+    });
+
+    test('when the query fails, then the observation is an error with the stable code', async () => {
+      const [check] = checks([
+        { name: 'bad', type: 'threshold', query: 'sum(', comparator: '>', threshold: 1 },
+      ]);
+      expect(await runCheck(check, client, Date.now(), variants)).toMatchObject({
+        kind: 'error',
+        code: 'PROM_QUERY_ERROR',
+      });
+    });
+  });
+});
