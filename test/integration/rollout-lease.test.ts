@@ -1,0 +1,239 @@
+import { Redis } from 'ioredis';
+import { parseSplitsDocument } from '../../src/config/splits';
+import { createLogger } from '../../src/log/logger';
+import { INITIAL_CHECK_STATE } from '../../src/rollout/check-evaluation';
+import { Lease } from '../../src/rollout/lease';
+import type { RolloutState } from '../../src/rollout/rollout-state';
+import { RolloutStateStore } from '../../src/rollout/rollout-state-store';
+import { createKeys } from '../../src/store/keys';
+import { WeightsStore } from '../../src/store/weights-store';
+import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+
+const splits = parseSplitsDocument(
+  {
+    splits: {
+      council: {
+        stable: 'main',
+        canary: 'canary',
+        backends: {
+          main: { servers: ['http://127.0.0.1:9000'] },
+          canary: { servers: ['http://127.0.0.1:9001'] },
+        },
+      },
+    },
+  },
+  'test splits',
+);
+
+function stateOf(over: Partial<RolloutState> = {}): RolloutState {
+  return {
+    split: 'council',
+    status: 'progressing',
+    step: 0,
+    steps: [{ percent: 5, bakeTime: 1_000 }],
+    applied: true,
+    announce: null,
+    basedOn: null,
+    stepStartedAt: 1_000,
+    decideAfter: 1_000,
+    version: null,
+    startedAt: 1_000,
+    startedBy: 'test',
+    updatedAt: 1_000,
+    finishedAt: null,
+    reason: 'test',
+    pausedBy: null,
+    checks: { p95: { ...INITIAL_CHECK_STATE, verdict: 'fail', value: Infinity, threshold: 0.7 } },
+    lastAnalysisAt: null,
+    rollback: null,
+    ...over,
+  };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return String((err as { code?: unknown }).code);
+  }
+  return 'resolved';
+}
+
+describe('rollout lease, fencing and state store on a real redis-server', () => {
+  let server: RedisServerHandle;
+  let redis: Redis;
+  let prefix: string;
+  let keys: ReturnType<typeof createKeys>;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    redis = new Redis(server.url);
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await server.stop();
+  });
+  beforeEach(() => {
+    prefix = uniquePrefix('lease');
+    keys = createKeys(prefix);
+  });
+  afterEach(async () => {
+    const own = await redis.keys(`${prefix}*`);
+    if (own.length > 0) await redis.del(...own);
+  });
+
+  const lease = (identity: string, ttlMs = 1_000) =>
+    new Lease({ redis, key: keys.rolloutLease(), identity, ttlMs });
+
+  test('when two replicas compete, then exactly one holds the lease and its token names it', async () => {
+    const a = lease('replica-a');
+    const b = lease('replica-b');
+    const results = await Promise.all([a.acquireOrRenew(), b.acquireOrRenew()]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = results[0] ? a : b;
+    expect(await redis.get(keys.rolloutLease())).toBe(winner.token);
+    expect(winner.token).toMatch(/^replica-[ab]\/[0-9a-f-]{36}$/);
+    // Renewing keeps the same token and pushes the expiry out again.
+    const token = winner.token;
+    expect(await winner.acquireOrRenew()).toBe(true);
+    expect(winner.token).toBe(token);
+    expect(await redis.pttl(keys.rolloutLease())).toBeGreaterThan(900);
+  });
+
+  test('when the holder releases, then the other acquires at once; release never deletes another’s lease', async () => {
+    const a = lease('replica-a');
+    const b = lease('replica-b');
+    expect(await a.acquireOrRenew()).toBe(true);
+    expect(await b.acquireOrRenew()).toBe(false);
+    await a.release();
+    expect(a.isHeld()).toBe(false);
+    expect(await b.acquireOrRenew()).toBe(true);
+    await a.release();
+    expect(await redis.get(keys.rolloutLease())).toBe(b.token);
+  });
+
+  test('when the holder stops renewing, then the lease expires and another replica takes it', async () => {
+    const a = lease('replica-a', 300);
+    const b = lease('replica-b', 300);
+    expect(await a.acquireOrRenew()).toBe(true);
+    expect(await b.acquireOrRenew()).toBe(false);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(a.isHeld()).toBe(false);
+    expect(await b.acquireOrRenew()).toBe(true);
+    // The old holder finds out on its next renewal.
+    expect(await a.acquireOrRenew()).toBe(false);
+    expect(a.token).toBeUndefined();
+  });
+
+  describe('fencing', () => {
+    test('when a replica lost the lease, then its weights write is refused and nothing changes', async () => {
+      const store = new WeightsStore({
+        redis,
+        keyPrefix: prefix,
+        splits,
+        log: createLogger('silent'),
+      });
+      const a = lease('replica-a', 300);
+      expect(await a.acquireOrRenew()).toBe(true);
+      const staleToken = a.token as string;
+      await store.write(
+        {
+          split: 'council',
+          weights: { main: 95, canary: 5 },
+          action: 'rollout',
+          source: 'controller',
+          actor: 'replica-a',
+        },
+        staleToken,
+      );
+      // a is paused long enough for its lease to expire and b to take over.
+      await new Promise((r) => setTimeout(r, 400));
+      const b = lease('replica-b', 5_000);
+      expect(await b.acquireOrRenew()).toBe(true);
+      const write = store.write(
+        {
+          split: 'council',
+          weights: { main: 75, canary: 25 },
+          action: 'rollout',
+          source: 'controller',
+          actor: 'replica-a',
+        },
+        staleToken,
+      );
+      expect(await codeOf(write)).toBe('LEASE_LOST');
+      expect(await redis.hgetall(keys.weights('council'))).toEqual({ main: '95', canary: '5' });
+      expect(await redis.xlen(keys.events('council'))).toBe(1);
+    });
+
+    test('when a replica lost the lease, then its state write is refused', async () => {
+      const states = new RolloutStateStore({
+        redis,
+        stateKey: keys.rollout,
+        leaseKey: keys.rolloutLease(),
+      });
+      const a = lease('replica-a');
+      expect(await a.acquireOrRenew()).toBe(true);
+      expect(await states.write(stateOf(), { expectRevision: 0, fenceToken: a.token })).toBe(1);
+      await redis.set(keys.rolloutLease(), 'replica-b/other');
+      expect(
+        await codeOf(
+          states.write(stateOf({ step: 0, status: 'paused' }), {
+            expectRevision: 1,
+            fenceToken: a.token,
+          }),
+        ),
+      ).toBe('LEASE_LOST');
+      expect(await redis.hget(keys.rollout('council'), 'status')).toBe('progressing');
+    });
+  });
+
+  describe('state store', () => {
+    test('when a state is written, then it reads back with its revision, and HGET status answers operators', async () => {
+      const states = new RolloutStateStore({
+        redis,
+        stateKey: keys.rollout,
+        leaseKey: keys.rolloutLease(),
+      });
+      expect(await states.read('council')).toBeNull();
+      expect(await states.write(stateOf(), { expectRevision: 0 })).toBe(1);
+      expect(await states.read('council')).toEqual({ state: stateOf(), revision: 1 });
+      expect(await redis.hget(keys.rollout('council'), 'status')).toBe('progressing');
+      expect(await redis.hget(keys.rollout('council'), 'step')).toBe('0');
+    });
+
+    test('when two writers decided on the same revision, then only the first commits', async () => {
+      const states = new RolloutStateStore({
+        redis,
+        stateKey: keys.rollout,
+        leaseKey: keys.rolloutLease(),
+      });
+      await states.write(stateOf(), { expectRevision: 0 });
+      const [first, second] = await Promise.allSettled([
+        states.write(stateOf({ status: 'paused' }), { expectRevision: 1 }),
+        states.write(stateOf({ status: 'rolled_back' }), { expectRevision: 1 }),
+      ]);
+      expect(first).toEqual({ status: 'fulfilled', value: 2 });
+      expect(second.status).toBe('rejected');
+      expect(second.status === 'rejected' && (second.reason as { code: string }).code).toBe(
+        'STALE_REVISION',
+      );
+      expect((await states.read('council'))?.state.status).toBe('paused');
+      // Writing a first state where one exists is a conflict too.
+      expect(await codeOf(states.write(stateOf(), { expectRevision: 0 }))).toBe('STALE_REVISION');
+    });
+
+    test('when the key holds something else, then reading fails naming the key and the fix', async () => {
+      const states = new RolloutStateStore({
+        redis,
+        stateKey: keys.rollout,
+        leaseKey: keys.rolloutLease(),
+      });
+      await redis.hset(keys.rollout('council'), 'state', '{"status":"weird"}', 'revision', '3');
+      await expect(states.read('council')).rejects.toThrow(
+        new RegExp(
+          `${keys.rollout('council')} does not hold a valid rollout state .*delete the key`,
+        ),
+      );
+    });
+  });
+});
