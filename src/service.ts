@@ -6,8 +6,10 @@ import { createApp } from './http/app';
 import type { Logger } from './log/logger';
 import { createMetrics, createRegistry } from './metrics/metrics';
 import { createRedis } from './store/redis-client';
+import type { Weights } from './store/types';
 import { WeightsStore } from './store/weights-store';
 import { WeightsWatcher } from './store/weights-watcher';
+import { PropagationMonitor } from './traefik/propagation-monitor';
 import { ConfigProvider } from './traefik/provider';
 
 export interface RunningService {
@@ -16,6 +18,7 @@ export interface RunningService {
   server: http.Server;
   provider: ConfigProvider;
   store: WeightsStore;
+  propagation: PropagationMonitor;
   stop(): Promise<void>;
 }
 
@@ -48,6 +51,7 @@ export async function startService(
     log: log.child({ component: 'store' }),
     auditMaxLen: env.AUDIT_STREAM_MAXLEN,
   });
+  let monitor: PropagationMonitor | undefined;
   const provider = new ConfigProvider({
     splits,
     store,
@@ -61,7 +65,17 @@ export async function startService(
       }
       log.info({ split, before, after }, 'recorded a change made outside the service');
     },
+    onServedChange: (split, served) => monitor?.noteChange(split, served),
   });
+  monitor = new PropagationMonitor({
+    traefikUrls: env.TRAEFIK_API_URLS,
+    splits,
+    served: (split) => provider.state(split)?.served,
+    metrics,
+    log: log.child({ component: 'propagation' }),
+    intervalMs: env.TRAEFIK_POLL_INTERVAL_MS,
+  });
+  const propagation = monitor;
   const watcher = new WeightsWatcher({
     tracked: redis,
     subscriber,
@@ -80,6 +94,11 @@ export async function startService(
     providerToken: env.PROVIDER_TOKEN,
     adminToken: env.ADMIN_TOKEN,
     readyWithinMs: Math.max(5_000, env.RESYNC_INTERVAL_MS * 3),
+    ...(propagation.enabled && {
+      describe: (split: string) => ({ traefik: propagation.viewsOf(split) }),
+      waitApplied: (split: string, weights: Weights, timeoutMs: number) =>
+        propagation.waitApplied(split, weights, timeoutMs),
+    }),
   });
 
   watcher.start();
@@ -91,6 +110,7 @@ export async function startService(
   await provider.refresh();
   const resync = setInterval(() => void provider.refresh(), env.RESYNC_INTERVAL_MS);
   resync.unref();
+  propagation.start();
 
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
@@ -111,8 +131,10 @@ export async function startService(
     server,
     provider,
     store,
+    propagation,
     stop: async () => {
       clearInterval(resync);
+      propagation.stop();
       watcher.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

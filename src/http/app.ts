@@ -24,7 +24,7 @@ export interface AppDeps {
   /** /ready fails when Redis has not answered for this long. */
   readyWithinMs: number;
   describe?: SplitsRoutesDeps['describe'];
-  afterWrite?: SplitsRoutesDeps['afterWrite'];
+  waitApplied?: SplitsRoutesDeps['waitApplied'];
   /** More routers under /api/v1 (e.g. rollouts), given the admin guard. */
   apiRouters?: ((requireAdmin: RequestHandler) => Router)[];
 }
@@ -59,7 +59,7 @@ export function createApp(deps: AppDeps): Express {
       metrics: deps.metrics,
       requireAdmin,
       describe: deps.describe,
-      afterWrite: deps.afterWrite,
+      waitApplied: deps.waitApplied,
     }),
   );
   for (const make of deps.apiRouters ?? []) app.use('/api/v1', make(requireAdmin));

@@ -34,6 +34,8 @@ export interface ProviderOptions {
   log: Logger;
   /** Called once per external change this replica recorded (it may be another replica's turn). */
   onExternalChange?: (split: string, before: Weights | null, after: Weights | null) => void;
+  /** Called when the weights served for a split change. */
+  onServedChange?: (split: string, served: Weights) => void;
 }
 
 /**
@@ -158,6 +160,9 @@ export class ConfigProvider {
       };
     }
     this.states.set(split.name, state);
+    if (!previous || JSON.stringify(previous.served) !== JSON.stringify(state.served)) {
+      this.options.onServedChange?.(split.name, state.served);
+    }
     metrics.splitValid.set({ split: split.name }, state.valid ? 1 : 0);
     const shares = sharesOf(state.served);
     for (const backend of split.backends) {

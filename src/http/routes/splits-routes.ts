@@ -18,12 +18,11 @@ export interface SplitsRoutesDeps {
   requireAdmin: express.RequestHandler;
   /** Extra facts about a split for its status (e.g. what each Traefik applied). */
   describe?: (split: string) => Record<string, unknown>;
-  /** Runs after a successful write, before answering (e.g. wait for Traefik to apply it). */
-  afterWrite?: (
-    split: string,
-    served: Weights,
-    req: Request,
-  ) => Promise<Record<string, unknown> | void>;
+  /**
+   * Waits until every Traefik shows the weights (`?wait=applied`); undefined when no Traefik API is
+   * configured.
+   */
+  waitApplied?: (split: string, weights: Weights, timeoutMs: number) => Promise<unknown>;
 }
 
 const reason = z.string().max(500, 'must be at most 500 characters').optional();
@@ -77,6 +76,30 @@ function requireJson(req: Request, _res: Response, next: NextFunction): void {
     return;
   }
   next();
+}
+
+const waitQuery = z
+  .object({
+    wait: z.literal('applied', { error: 'the only value is "applied"' }).optional(),
+    timeout: z
+      .string()
+      .regex(/^\d+(ms|s)$/, 'must be a duration like 500ms or 10s')
+      .optional(),
+  })
+  .loose();
+
+/** `?wait=applied&timeout=10s` → milliseconds to wait (default 10 s, at most 120 s). */
+function parseWait(query: unknown): number | undefined {
+  const q = parseBody(waitQuery, query);
+  if (q.wait === undefined) {
+    if (q.timeout !== undefined) throw new ValidationError('timeout goes with ?wait=applied');
+    return undefined;
+  }
+  if (q.timeout === undefined) return 10_000;
+  const n = Number(q.timeout.replace(/(ms|s)$/, ''));
+  const ms = q.timeout.endsWith('ms') ? n : n * 1000;
+  if (ms < 1 || ms > 120_000) throw new ValidationError('timeout must be from 1ms to 120s');
+  return ms;
 }
 
 export function storedView(state: SplitState): Record<string, number | string> | null {
@@ -163,6 +186,12 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
     async (req: Request, res: Response) => {
       const split = findSplit(String(req.params.name));
       const { weights, reason: why } = weightsFor(split, req.body);
+      const waitMs = parseWait(req.query);
+      if (waitMs !== undefined && !deps.waitApplied) {
+        throw new ValidationError(
+          '?wait=applied needs TRAEFIK_API_URLS: set it to the Traefik API URLs to confirm against',
+        );
+      }
       const source: ChangeSource = req.get('X-Change-Source') === 'cli' ? 'cli' : 'api';
       const actor = (req.get('X-Actor') ?? '').slice(0, 100) || source;
       const before = provider.state(split.name)?.served;
@@ -180,9 +209,11 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
         metrics.rollbackEvents.inc({ split: split.name, trigger: source });
       }
       await provider.refresh();
-      const extra = (await deps.afterWrite?.(split.name, result.weights, req)) ?? {};
       res.setHeader('ETag', result.etag);
-      res.json({ ...status(split), event: result.event, ...extra });
+      if (waitMs !== undefined && deps.waitApplied) {
+        await deps.waitApplied(split.name, result.weights, waitMs);
+      }
+      res.json({ ...status(split), event: result.event });
     },
   ];
 
