@@ -303,3 +303,30 @@ describe('compose/canary.env.example', () => {
     expect(ignored).toEqual(expect.arrayContaining(['.env', 'canary.env', 'canary.env.local']));
   });
 });
+
+describe('traefik/traefik.yml', () => {
+  const local = load(path.join(ROOT, 'traefik/traefik.yml'));
+  const example = YAML.parse(
+    fs.readFileSync(path.join(ROOT, 'traefik/splits.example.yaml'), 'utf8'),
+  );
+
+  it('when Traefik runs beside a local provider, then it polls 127.0.0.1:9500 with the token placeholder', () => {
+    const http = (local.providers as Dict).http as Dict;
+    expect(http.endpoint).toBe('http://127.0.0.1:9500/traefik');
+    expect(http.headers).toEqual({ Authorization: 'Bearer __PROVIDER_TOKEN__' });
+    // The same placeholder as the Compose file, so compose-entrypoint.sh renders either.
+    expect(JSON.stringify(http.headers)).toBe(
+      JSON.stringify(((staticConfig.providers as Dict).http as Dict).headers),
+    );
+  });
+
+  it('when the example splits name entrypoints, then this configuration defines them, on loopback', () => {
+    const eps = local.entryPoints as Record<string, { address: string }>;
+    const wanted = Object.values(
+      example.splits as Record<string, { router?: { entryPoints?: string[] } }>,
+    ).flatMap((s) => s.router?.entryPoints ?? []);
+    expect(wanted.length).toBeGreaterThan(0);
+    for (const ep of wanted) expect(eps[ep]?.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(eps.traefik.address).toBe('127.0.0.1:8080');
+  });
+});
