@@ -68,7 +68,9 @@ export function describeProblem(
   if (problem?.detail !== undefined) {
     // A validation detail repeats its field list; print the list once, from `errors`.
     message =
-      problem.errors && problem.errors.length > 0 ? problem.detail.split('\n')[0] : problem.detail;
+      problem.errors && problem.errors.length > 0
+        ? problem.detail.split('\n')[0].replace(/:$/, '')
+        : problem.detail;
     for (const e of problem.errors ?? []) details.push(`  ${e.path}: ${e.message}`);
   } else {
     const text = rawText.trim().slice(0, 200);

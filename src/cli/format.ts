@@ -119,20 +119,27 @@ export function formatStatus(splits: SplitStatus[]): string {
   return out.join('\n');
 }
 
-/** `main=100->75 canary=0->25`: each backend's weight, with its change when it changed. */
+/**
+ * `canary=0->25 main=100->75`: each backend's weight by name, with its change when it changed.
+ * Names are sorted: the audit event's JSON keeps no order.
+ */
 export function formatChange(before: AuditEvent['before'], after: AuditEvent['after']): string {
   if (after === null) return before === null ? '-' : `${formatWeights(before)} -> (none)`;
-  return Object.entries(after)
-    .map(([name, w]) => {
+  const names = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after)])].sort();
+  return names
+    .map((name) => {
       const was = before?.[name];
-      return was === undefined || was === w ? `${name}=${w}` : `${name}=${was}->${w}`;
+      const now = after[name];
+      if (now === undefined) return `${name}=${was}->(none)`;
+      return was === undefined || was === now ? `${name}=${now}` : `${name}=${was}->${now}`;
     })
     .join(' ');
 }
 
 export function formatWeights(weights: Record<string, number>): string {
-  return Object.entries(weights)
-    .map(([name, w]) => `${name}=${w}`)
+  return Object.keys(weights)
+    .sort()
+    .map((name) => `${name}=${weights[name]}`)
     .join(' ');
 }
 
