@@ -1,0 +1,166 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Express } from 'express';
+import type { Redis } from 'ioredis';
+import { loadEnv } from '../../src/config/env';
+import { parseSplitsDocument } from '../../src/config/splits';
+import { createLogger } from '../../src/log/logger';
+import { startService, type RunningService } from '../../src/service';
+import { uniquePrefix } from './redis-server';
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const CLI_BIN = path.join(ROOT, 'dist/src/cli/canaryctl.js');
+export const ADMIN_TOKEN = 'cli-test-admin-token-0123456789';
+
+/**
+ * Two splits: council (stable main, canary canary) and search, whose third backend shows that
+ * scale, rollback and promote set every other backend to 0.
+ */
+export const SPLITS_DOCUMENT = {
+  splits: {
+    council: {
+      stable: 'main',
+      canary: 'canary',
+      backends: {
+        main: { servers: ['http://127.0.0.1:9000'], version: '1.4.2' },
+        canary: { servers: ['http://127.0.0.1:9001'], version: '1.5.0' },
+      },
+      defaultWeights: { main: 100, canary: 0 },
+    },
+    search: {
+      stable: 'blue',
+      canary: 'green',
+      backends: {
+        blue: { service: 'search-blue@docker' },
+        green: { service: 'search-green@docker' },
+        shadow: { service: 'search-shadow@docker' },
+      },
+    },
+  },
+};
+
+export interface ServiceUnderTest extends RunningService {
+  prefix: string;
+  /** The Express app the server runs, as wired by startService (routers included). */
+  app: Express;
+  /** Removes every key under this service's prefix (and only those). */
+  cleanup(redis: Redis): Promise<void>;
+}
+
+/**
+ * Starts the real service in this process on port 0 under its own key prefix, with ADMIN_TOKEN
+ * set. `env` overrides any variable (e.g. PROVIDER_TOKEN).
+ */
+export async function startServiceUnderTest(options: {
+  redisUrl: string;
+  env?: Record<string, string>;
+  splits?: unknown;
+}): Promise<ServiceUnderTest> {
+  const prefix = uniquePrefix('cli');
+  const env = loadEnv({
+    PORT: '0',
+    REDIS_URL: options.redisUrl,
+    KEY_PREFIX: prefix,
+    ADMIN_TOKEN,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    RESYNC_INTERVAL_MS: '200',
+    ...options.env,
+  });
+  const splits = parseSplitsDocument(options.splits ?? SPLITS_DOCUMENT, 'test splits');
+  const service = await startService(env, createLogger(env.LOG_LEVEL), splits);
+  const app = service.server.listeners('request')[0] as Express;
+  return Object.assign(service, {
+    prefix,
+    app,
+    cleanup: async (redis: Redis) => {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+    },
+  });
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the built `canaryctl` as a child process, asynchronously (an in-process service must keep
+ * answering meanwhile). Only the variables given are set, besides PATH.
+ */
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 20_000,
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`canaryctl ${args.join(' ')} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function sourcesOfCli(): string[] {
+  const walk = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const full = path.join(dir, e.name);
+      return e.isDirectory() ? walk(full) : e.name.endsWith('.ts') ? [full] : [];
+    });
+  return [...walk(path.join(ROOT, 'src/cli')), path.join(ROOT, 'src/rollout/duration.ts')];
+}
+
+function staleOutputs(): string[] {
+  return sourcesOfCli().filter((src) => {
+    const out = path.join(ROOT, 'dist', path.relative(ROOT, src)).replace(/\.ts$/, '.js');
+    return !fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs;
+  });
+}
+
+/**
+ * Builds dist/ when the CLI's compiled files are missing or older than their sources. A type
+ * error elsewhere in the tree (tsc still emits) does not stop the CLI tests; a stale CLI does.
+ */
+export async function ensureCliBuilt(): Promise<void> {
+  if (staleOutputs().length === 0) return;
+  const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+  const stale = staleOutputs();
+  if (stale.length > 0) {
+    throw new Error(
+      `the build left canaryctl stale (${stale.map((s) => path.relative(ROOT, s)).join(', ')}):\n${result.output}`,
+    );
+  }
+}
