@@ -55,3 +55,33 @@ export const historySchema = z.looseObject({
 });
 export const writeResultSchema = splitStatusSchema.extend({ event: auditEventSchema });
 export type WriteResult = z.infer<typeof writeResultSchema>;
+
+/** What one Traefik instance shows for a split (status field `traefik`, TRAEFIK_API_URLS set). */
+export const traefikViewSchema = z.looseObject({
+  traefik: z.string(),
+  applied: z.boolean(),
+  since: z.string().nullable(),
+  error: z.string().optional(),
+});
+
+const checkValue = z.union([z.number(), z.string(), z.null()]);
+
+/** The rollout API's answer; only what the CLI prints is required. */
+export const rolloutViewSchema = z.looseObject({
+  split: z.string(),
+  status: z.string(),
+  summary: z.string(),
+  checks: z
+    .array(
+      z.looseObject({
+        name: z.string(),
+        verdict: z.string(),
+        value: checkValue,
+        threshold: checkValue,
+        comparator: z.string(),
+        for: z.string(),
+        reason: z.string(),
+      }),
+    )
+    .optional(),
+});

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { CliError } from './cli-error';
 import { ExitCode } from './exit-codes';
-import { STATUS_FIELDS, type AuditEvent, type SplitStatus, type WriteResult } from './api-types';
+import {
+  rolloutViewSchema,
+  STATUS_FIELDS,
+  traefikViewSchema,
+  type AuditEvent,
+  type SplitStatus,
+  type WriteResult,
+} from './api-types';
 
 /** Parses an answer the CLI is about to print; a mismatch means client and service disagree. */
 export function expectShape<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
@@ -52,6 +59,27 @@ function yesNo(value: boolean | null): string {
 
 function compactJson(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+const traefikViews = z.array(traefikViewSchema);
+const withSummary = z.looseObject({ summary: z.string() });
+
+/**
+ * A fact the service adds to a split's status: what each Traefik applied, a rollout's summary
+ * line, or anything newer as compact JSON.
+ */
+export function formatExtra(split: string, key: string, value: unknown): string[] {
+  const views = key === 'traefik' ? traefikViews.safeParse(value) : undefined;
+  if (views?.success) {
+    return views.data.map((v) => {
+      const state = v.applied ? 'applied' : 'NOT applied';
+      const since = v.since === null ? '' : ` since ${formatTime(v.since)}`;
+      return `${split} traefik ${v.traefik}: ${state}${since}${v.error ? ` (${v.error})` : ''}`;
+    });
+  }
+  const summarized = withSummary.safeParse(value);
+  if (summarized.success) return [`${split} ${key}: ${summarized.data.summary}`];
+  return [`${split} ${key}: ${compactJson(value)}`];
 }
 
 /**
@@ -107,7 +135,7 @@ export function formatStatus(splits: SplitStatus[]): string {
     }
     for (const [key, value] of Object.entries(s)) {
       if (!STATUS_FIELDS.has(key) && key !== 'event' && value !== undefined) {
-        out.push(`${s.name} ${key}: ${compactJson(value)}`);
+        out.push(...formatExtra(s.name, key, value));
       }
     }
   }
@@ -171,5 +199,29 @@ export function formatWriteResult(result: WriteResult): string {
     `${result.name}: ${e.action} ${formatChange(e.before, e.after)} (by ${e.actor} via ${e.source}, event ${e.id})`,
     formatStatus([result]),
     `etag: ${result.etag ?? '-'}`,
+  ].join('\n');
+}
+
+/** A rollout: its summary line, then each check's last value and verdict. */
+export function formatRollout(body: unknown): string {
+  const parsed = rolloutViewSchema.safeParse(body);
+  if (!parsed.success) return JSON.stringify(body, null, 2);
+  const view = parsed.data;
+  const checks = view.checks ?? [];
+  if (checks.length === 0) return view.summary;
+  const value = (v: number | string | null): string => (v === null ? '-' : String(v));
+  return [
+    view.summary,
+    renderTable(
+      ['CHECK', 'VERDICT', 'VALUE', 'THRESHOLD', 'FOR', 'REASON'],
+      checks.map((c) => [
+        c.name,
+        c.verdict,
+        value(c.value),
+        `${c.comparator} ${value(c.threshold)}`,
+        c.for,
+        c.reason,
+      ]),
+    ),
   ].join('\n');
 }

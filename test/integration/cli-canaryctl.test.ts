@@ -404,6 +404,39 @@ describe('canaryctl exit codes', () => {
     }
   });
 
+  test('when --wait is asked of a service that watches no Traefik, then it exits 4 and writes nothing', async () => {
+    const run = await runCli(['scale', 'council', '25', '--wait', '2s'], admin());
+
+    expect(run.code).toBe(4);
+    expect(run.stderr).toContain('?wait=applied needs TRAEFIK_API_URLS');
+    expect(await snapshot('council')).toEqual({ weights: {}, events: [] });
+  });
+
+  test('when --wait times out because a Traefik lags, then it exits 5 naming it, and the write stands', async () => {
+    const traefik = `http://127.0.0.1:${await freePort()}`;
+    const service = await startServiceUnderTest({
+      redisUrl: redisServer.url,
+      env: { TRAEFIK_API_URLS: traefik, TRAEFIK_POLL_INTERVAL_MS: '100' },
+    });
+    const env = { CANARY_URL: service.url, CANARY_TOKEN: ADMIN_TOKEN };
+    try {
+      const run = await runCli(['scale', 'council', '25', '--wait', '300ms'], env);
+      const status = await runCli(['status', 'council'], env);
+
+      expect(run.code).toBe(5);
+      expect(run.stderr).toContain(`not applied within 300 ms by: ${traefik}`);
+      expect(await redis.hgetall(`${service.prefix}weights:council`)).toEqual({
+        main: '75',
+        canary: '25',
+      });
+      expect(status.code).toBe(0);
+      expect(status.stdout).toContain(`council traefik ${traefik}: NOT applied`);
+    } finally {
+      await service.stop();
+      await service.cleanup(redis);
+    }
+  });
+
   test('when a rollout is asked of an unknown split, then it exits 4', async () => {
     const run = await runCli(['rollout', 'status', 'nosuch'], reader());
 

@@ -109,6 +109,13 @@ describe('write commands', () => {
     const req = requestOf(['scale', 'council', '25', '--wait']);
 
     expect(req.query).toEqual({ wait: 'applied' });
+    expect(req.extraTimeoutMs).toBe(10_000);
+  });
+
+  test('when --wait names minutes, then the timeout is sent in ms, which the service reads', () => {
+    const req = requestOf(['rollback', 'council', '--wait=1m']);
+
+    expect(req.query).toEqual({ wait: 'applied', timeout: '60000ms' });
     expect(req.extraTimeoutMs).toBe(60_000);
   });
 
@@ -162,13 +169,18 @@ describe('rollout', () => {
     });
     expect(requestOf(['rollout', 'start', 'council', '--version', '1.5.0'])).toEqual({
       method: 'POST',
-      path: '/api/v1/splits/council/rollout/start',
+      path: '/api/v1/splits/council/rollout',
       headers: { 'X-Change-Source': 'cli', 'X-Actor': 'alice' },
       body: { version: '1.5.0' },
     });
-    expect(requestOf(['rollout', 'abort', 'council', '--reason', 'red']).body).toEqual({
-      reason: 'red',
+    expect(requestOf(['rollout', 'abort', 'council', '--reason', 'red'])).toMatchObject({
+      method: 'POST',
+      path: '/api/v1/splits/council/rollout/abort',
+      body: { reason: 'red' },
     });
+    expect(requestOf(['rollout', 'pause', 'council']).path).toBe(
+      '/api/v1/splits/council/rollout/pause',
+    );
   });
 
   test.each([
@@ -176,6 +188,8 @@ describe('rollout', () => {
     [['rollout', 'pause', 'council', '--version', '1'], '--version is for `rollout start` only'],
     [['rollout', 'status', 'council', '--reason', 'x'], 'rollout status takes no --reason'],
     [['rollout', 'start'], 'missing <split>'],
+    [['rollout', 'pause', 'council', '--if-match', 'x'], 'unknown option --if-match'],
+    [['rollout', 'resume', 'council', '--wait'], 'unknown option --wait'],
   ])('when the command line is %j, then it is a usage error', (argv, message) => {
     expect(usageError(() => requestOf(argv)).message).toContain(message);
   });

@@ -4,6 +4,8 @@ import { UsageError } from '../../src/cli/cli-error';
 import { exitCodeForStatus } from '../../src/cli/exit-codes';
 import {
   formatChange,
+  formatExtra,
+  formatRollout,
   formatHistory,
   formatShare,
   formatStatus,
@@ -105,6 +107,78 @@ describe('formatStatus', () => {
 
   test('when there are no splits, then it says so', () => {
     expect(formatStatus([])).toBe('no splits are declared');
+  });
+});
+
+describe('formatExtra', () => {
+  test('when the status says what each Traefik applied, then one line per Traefik', () => {
+    expect(
+      formatExtra('council', 'traefik', [
+        {
+          traefik: 'http://t1:8080',
+          applied: true,
+          since: '2024-05-01T12:00:00.000Z',
+          weights: {},
+        },
+        {
+          traefik: 'http://t2:8080',
+          applied: false,
+          since: null,
+          weights: null,
+          error: 'not read yet',
+        },
+      ]),
+    ).toEqual([
+      'council traefik http://t1:8080: applied since 2024-05-01 12:00:00Z',
+      'council traefik http://t2:8080: NOT applied (not read yet)',
+    ]);
+  });
+
+  test('when a fact has a summary, then the summary is the line', () => {
+    expect(formatExtra('council', 'rollout', { summary: 'step 2/4 at 25 %', step: 2 })).toEqual([
+      'council rollout: step 2/4 at 25 %',
+    ]);
+  });
+});
+
+describe('formatRollout', () => {
+  test('when the answer is a rollout view, then its summary and a table of checks', () => {
+    const text = formatRollout({
+      split: 'council',
+      status: 'progressing',
+      summary: 'council: progressing, step 2/4 (25 %)',
+      checks: [
+        {
+          name: 'p95-latency',
+          verdict: 'pass',
+          value: 0.42,
+          threshold: 0.7,
+          comparator: '<=',
+          for: '5m',
+          reason: '',
+        },
+        {
+          name: 'vram',
+          verdict: 'unknown',
+          value: null,
+          threshold: 9.8,
+          comparator: '<=',
+          for: '0s',
+          reason: 'no data',
+        },
+      ],
+    });
+
+    expect(text.split('\n')).toEqual([
+      'council: progressing, step 2/4 (25 %)',
+      'CHECK        VERDICT  VALUE  THRESHOLD  FOR  REASON',
+      'p95-latency  pass     0.42   <= 0.7     5m',
+      'vram         unknown  -      <= 9.8     0s   no data',
+    ]);
+  });
+
+  test('when the answer has another shape, then it is printed as JSON', () => {
+    expect(formatRollout({ status: 'x' })).toBe('{\n  "status": "x"\n}');
   });
 });
 

@@ -2,6 +2,7 @@ import { stringOption } from '../args';
 import { UsageError } from '../cli-error';
 import type { Command } from '../command';
 import { splitPath } from '../command';
+import { formatRollout } from '../format';
 import { operands } from './operands';
 import { WRITE_OPTIONS, writeRequest } from './write-options';
 
@@ -13,24 +14,26 @@ function isAction(word: string): word is RolloutAction {
 }
 
 /**
- * The rollout controller's API, generically: `status` is a GET of the split's rollout, every
- * other action a POST to `rollout/<action>`. The answer is printed as JSON.
+ * The rollout controller's API: `status` is a GET of the split's rollout, `start` a POST of it,
+ * every other action a POST to `rollout/<action>`. The answer's one-line summary and its checks
+ * are printed; an answer of another shape is printed as JSON.
  */
 export const rolloutCommand: Command = {
   name: 'rollout',
   summary: 'staged rollouts: start, status, pause, resume, promote (next step), abort',
   usage: [
     'rollout status <split>',
-    'rollout start <split> [--version v] [--reason text] [--if-match etag] [--actor name] [--wait [timeout]]',
-    'rollout pause|resume|promote|abort <split> [--reason text] [--if-match etag] [--actor name] [--wait [timeout]]',
+    'rollout start <split> [--version v] [--reason text] [--actor name]',
+    'rollout pause|resume|promote|abort <split> [--reason text] [--actor name]',
   ],
   description:
     "Drives the split's rollout plan (splits.yaml): `start` begins at the first step\n" +
     "(--version names the canary's version), `pause` and `resume` hold and continue it,\n" +
     '`promote` moves to the next step now, `abort` rolls back to the stable backend.\n' +
     "`status` shows the step, the bake time and each check. Prints the service's JSON answer.",
+  // The rollout API takes no If-Match and no ?wait: the controller applies its steps itself.
   options: [
-    ...WRITE_OPTIONS,
+    ...WRITE_OPTIONS.filter((o) => o.name === 'reason' || o.name === 'actor'),
     {
       name: 'version',
       type: 'string',
@@ -53,9 +56,7 @@ export const rolloutCommand: Command = {
     }
     const version = stringOption(args, 'version');
     if (action === 'status') {
-      const writeOnly = ['version', ...WRITE_OPTIONS.map((o) => o.name)].filter((o) =>
-        args.options.has(o),
-      );
+      const writeOnly = ['version', 'reason', 'actor'].filter((o) => args.options.has(o));
       if (writeOnly.length > 0) {
         throw new UsageError(`rollout status takes no --${writeOnly[0]}`, 'rollout');
       }
@@ -64,14 +65,16 @@ export const rolloutCommand: Command = {
     if (version !== undefined && action !== 'start') {
       throw new UsageError('--version is for `rollout start` only', 'rollout');
     }
+    // Starting is a POST of the rollout itself; the other actions are sub-resources.
+    const path = splitPath(split, action === 'start' ? '/rollout' : `/rollout/${action}`);
     return writeRequest(
       args,
       env,
       'rollout',
       'POST',
-      splitPath(split, `/rollout/${action}`),
+      path,
       version === undefined ? {} : { version },
     );
   },
-  format: (body) => JSON.stringify(body, null, 2),
+  format: formatRollout,
 };

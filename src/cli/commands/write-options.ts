@@ -4,8 +4,8 @@ import { stringOption, type OptionSpec, type ParsedArgs } from '../args';
 import { UsageError } from '../cli-error';
 import type { CliEnv } from '../command';
 
-/** How long the CLI waits for an answer beyond the usual when --wait names no timeout. */
-const DEFAULT_WAIT_ALLOWANCE_MS = 60_000;
+/** The service's own default when --wait names no timeout (splits-routes parseWait). */
+const DEFAULT_WAIT_MS = 10_000;
 
 export const WRITE_OPTIONS: OptionSpec[] = [
   {
@@ -64,13 +64,14 @@ export function writeRequest(
   const wait = args.options.get('wait');
   if (wait !== undefined) {
     req.query = { wait: 'applied' };
-    let allowance = DEFAULT_WAIT_ALLOWANCE_MS;
+    let allowance = DEFAULT_WAIT_MS;
     if (typeof wait === 'string') {
       const ms = parseDuration(wait);
       if (ms === undefined) {
         throw new UsageError(`--wait takes a duration such as 10s or 1m, got "${wait}"`, command);
       }
-      req.query.timeout = wait;
+      // The service reads whole ms or s; other durations (1m) are sent in ms.
+      req.query.timeout = /^\d+(ms|s)$/.test(wait) ? wait : `${ms}ms`;
       allowance = ms;
     }
     req.extraTimeoutMs = allowance;
