@@ -85,8 +85,9 @@ function fmt(n: number): string {
   return Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(4)));
 }
 
+/** Seconds with at most one decimal: `3s`, `2.5s`. */
 function fmtMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
+  return `${Math.round(ms / 100) / 10}s`;
 }
 
 /**

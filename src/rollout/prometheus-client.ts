@@ -67,7 +67,11 @@ export class PrometheusClient implements PromQuerier {
 
   /** Runs an instant query at `at` (ms since the epoch; default: now at Prometheus). */
   async query(expr: string, at?: number): Promise<PromSample[]> {
-    const form = new URLSearchParams({ query: expr, timeout: `${this.timeoutMs / 1000}s` });
+    // Prometheus parses durations as integers with a unit: "800ms", not "0.8s".
+    const form = new URLSearchParams({
+      query: expr,
+      timeout: `${Math.max(1, Math.round(this.timeoutMs))}ms`,
+    });
     if (at !== undefined) form.set('time', (at / 1000).toFixed(3));
     let status: number;
     let text: string;

@@ -186,8 +186,10 @@ export function formatProgressLine(view: Omit<RolloutStatusView, 'summary'>): st
     case 'paused':
       return `${head}: paused at ${where} (${view.pausedBy ?? 'paused'}): ${view.reason}`;
     case 'rolled_back':
+      if (!view.applied) return `${head}: rolling back to 0%: ${view.reason}`;
       return `${head}: rolled back to 0% at ${view.rollback?.at ?? view.updatedAt}: ${view.reason}`;
     case 'completed':
+      if (!view.applied) return `${head}: completing, canary going to 100%`;
       return `${head}: completed, canary at 100% since ${view.finishedAt ?? view.updatedAt}`;
   }
 }

@@ -72,6 +72,13 @@ describe('Prometheus client and checks against a real Prometheus', () => {
     expect(byVariant.canary).toBeLessThan(500);
   });
 
+  test('when the timeout is not a whole number of seconds, then Prometheus still accepts the query', async () => {
+    const quick = new PrometheusClient({ url: prom.url, timeoutMs: 750 });
+    const samples = await quick.query('vector(1)');
+    await quick.close();
+    expect(samples).toEqual([{ labels: {}, value: 1 }]);
+  });
+
   test('when a query is a scalar or yields NaN and Inf, then they are numbers', async () => {
     expect(await client.query('scalar(vector(2.5))')).toEqual([{ labels: {}, value: 2.5 }]);
     expect((await client.query('vector(0) / 0'))[0].value).toBeNaN();

@@ -1,0 +1,139 @@
+import type { RequestHandler, Router } from 'express';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import type { SplitsConfig } from '../config/splits';
+import { ConfigError } from '../errors';
+import { rolloutRoutes } from '../http/routes/rollout-routes';
+import type { Logger } from '../log/logger';
+import type { Metrics } from '../metrics/metrics';
+import { createKeys } from '../store/keys';
+import type { WeightsStore } from '../store/weights-store';
+import { Notifier } from './notifier';
+import { PrometheusClient, type PromQuerier } from './prometheus-client';
+import { RolloutController } from './rollout-controller';
+import { RolloutExecutor } from './rollout-executor';
+import { createRolloutMetrics, type RolloutMetrics } from './rollout-metrics';
+import { RolloutService } from './rollout-service';
+import { RolloutStateStore } from './rollout-state-store';
+
+export { rolloutPlanSchema, type RolloutPlan } from './plan-schema';
+export type { RolloutStatusView } from './rollout-status';
+export { formatProgressLine } from './rollout-status';
+
+export interface RolloutsOptions {
+  /** A command connection (not a subscriber); the store's own is fine. */
+  redis: Redis;
+  keyPrefix: string;
+  splits: SplitsConfig;
+  store: Pick<WeightsStore, 'readAll' | 'write'>;
+  registry: Registry;
+  metricsPrefix: string;
+  /** createMetrics' counters that every writer shares. */
+  metrics: Pick<Metrics, 'rollbackEvents' | 'weightChanges'>;
+  log: Logger;
+  /** PROMETHEUS_URL. Required when any plan has checks. */
+  prometheusUrl?: string;
+  /** Or a querier of your own (tests). */
+  prometheus?: PromQuerier;
+  prometheusTimeoutMs?: number;
+  identity?: string;
+  leaseTtlMs?: number;
+  tickMs?: number;
+  notifierTimeoutMs?: number;
+  notifierMaxAttempts?: number;
+  notifierRetryDelayMs?: number;
+  now?: () => number;
+}
+
+export interface Rollouts {
+  service: RolloutService;
+  controller: RolloutController;
+  notifier: Notifier;
+  metrics: RolloutMetrics;
+  /** For createApp's `apiRouters`. */
+  router(requireAdmin: RequestHandler): Router;
+  /** Starts the controller (it acts only while it holds the lease). */
+  start(): void;
+  /** Stops the controller, gives the lease up, waits for notifications in flight. */
+  stop(): Promise<void>;
+}
+
+const NO_PROMETHEUS: PromQuerier = {
+  query: () => Promise.reject(new Error('no Prometheus configured')),
+};
+
+/**
+ * Wires rollouts: Prometheus client, notifier, metrics, state store, controller, API service.
+ * Fails fast (ConfigError) when a plan has checks but PROMETHEUS_URL is unset.
+ */
+export function createRollouts(options: RolloutsOptions): Rollouts {
+  const withChecks = options.splits.splits.filter((s) => (s.rollout?.checks.length ?? 0) > 0);
+  if (!options.prometheus && !options.prometheusUrl && withChecks.length > 0) {
+    throw new ConfigError(
+      `the rollout plans of ${withChecks.map((s) => `"${s.name}"`).join(', ')} have checks: set PROMETHEUS_URL to the Prometheus they query`,
+    );
+  }
+  const log = options.log.child({ component: 'rollouts' });
+  const keys = createKeys(options.keyPrefix);
+  const metrics = createRolloutMetrics(options.registry, options.metricsPrefix);
+  const ownClient = options.prometheusUrl
+    ? new PrometheusClient({ url: options.prometheusUrl, timeoutMs: options.prometheusTimeoutMs })
+    : undefined;
+  const prometheus = options.prometheus ?? ownClient ?? NO_PROMETHEUS;
+  const notifier = new Notifier({
+    log: log.child({ component: 'notifier' }),
+    timeoutMs: options.notifierTimeoutMs,
+    maxAttempts: options.notifierMaxAttempts,
+    retryDelayMs: options.notifierRetryDelayMs,
+    onOutcome: (split, target, outcome) => metrics.notifications.inc({ split, target, outcome }),
+  });
+  const states = new RolloutStateStore({
+    redis: options.redis,
+    stateKey: keys.rollout,
+    leaseKey: keys.rolloutLease(),
+  });
+  const executor = new RolloutExecutor({
+    splits: options.splits,
+    store: options.store,
+    states,
+    notifier,
+    metrics: options.metrics,
+    rolloutMetrics: metrics,
+    log,
+    now: options.now,
+  });
+  const controller = new RolloutController({
+    redis: options.redis,
+    leaseKey: keys.rolloutLease(),
+    splits: options.splits,
+    executor,
+    states,
+    prometheus,
+    metrics,
+    log,
+    identity: options.identity,
+    leaseTtlMs: options.leaseTtlMs,
+    tickMs: options.tickMs,
+    now: options.now,
+  });
+  const service = new RolloutService({
+    splits: options.splits,
+    states,
+    executor,
+    leaseHolder: () => controller.lease.holder(),
+    now: options.now,
+  });
+  return {
+    service,
+    controller,
+    notifier,
+    metrics,
+    router: (requireAdmin) => rolloutRoutes({ rollouts: service, requireAdmin }),
+    start: () => controller.start(),
+    stop: async () => {
+      await controller.stop();
+      await notifier.close();
+      await ownClient?.close();
+    },
+  };
+}
