@@ -134,6 +134,9 @@ describe('Traefik e2e harness (real Traefik binary)', () => {
     for (const headers of pollsByTraefik) {
       expect(headers.authorization).toBe(`Bearer ${TOKEN}`);
     }
+    // Traefik's DEBUG log echoes the provider headers; the harness must not pass the token on.
+    expect(traefik!.readLog()).toContain('<providerToken>');
+    expect(traefik!.readLog()).not.toContain(TOKEN);
   });
 
   test('when weights are a:3 b:1, then b gets 25 % of requests within a 5-sigma bound', async () => {

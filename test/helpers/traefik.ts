@@ -86,7 +86,7 @@ export interface TraefikHandle {
   stop(): Promise<void>;
   /** SIGKILL: a crash, not a clean shutdown. The temp directory stays until stop(). */
   kill(): Promise<void>;
-  /** Traefik's log so far, plus anything it wrote to stdout/stderr. */
+  /** Traefik's log so far plus its stdout/stderr, with the provider token redacted. */
   readLog(): string;
 }
 
@@ -168,7 +168,7 @@ function tail(text: string, lines: number): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-/** Builds the static configuration; exported so unit tests can check the keys without a binary. */
+/** The static configuration that startTraefik writes (keys as in Traefik v3's static config). */
 export function buildStaticConfig(
   options: StartTraefikOptions,
   ports: { web: number; api: number },
@@ -235,7 +235,13 @@ export async function startTraefik(options: StartTraefikOptions): Promise<Traefi
   fs.closeSync(output);
   track(child);
 
-  const readLog = (): string => readIfExists(logFile) + readIfExists(outputFile);
+  // At DEBUG, Traefik logs its static configuration, provider headers included: keep the token
+  // out of what tests print (failure messages end up in CI logs).
+  const token = options.providerToken;
+  const readLog = (): string => {
+    const text = readIfExists(logFile) + readIfExists(outputFile);
+    return token ? text.split(token).join('<providerToken>') : text;
+  };
   const apiUrl = `http://127.0.0.1:${api}`;
   const webUrl = `http://127.0.0.1:${web}`;
 
