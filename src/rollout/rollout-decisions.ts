@@ -1,6 +1,7 @@
 import type { SplitConfig } from '../config/splits';
 import type { Weights } from '../store/types';
 import type { CheckState } from './check-evaluation';
+import { formatDuration } from './duration';
 import type { RolloutCheck, RolloutPlan } from './plan-schema';
 import type { RolloutState } from './rollout-state';
 
@@ -93,7 +94,7 @@ export function decide(plan: RolloutPlan, state: RolloutState, now: number): Dec
   if (!plan.autoPromote) return { kind: 'await-promotion' };
   const passed =
     plan.checks.length === 0 ? 'no checks configured' : `all ${plan.checks.length} checks passed`;
-  const reason = `step ${state.step + 1} baked ${Math.round(baked / 1000)}s; ${passed}`;
+  const reason = `step ${state.step + 1} baked ${formatDuration(baked)}; ${passed}`;
   return state.step + 1 >= state.steps.length
     ? { kind: 'complete', reason }
     : { kind: 'promote', reason };
