@@ -1,0 +1,631 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Express } from 'express';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { parseSplitsDocument } from '../../src/config/splits';
+import { NotFoundError } from '../../src/errors';
+import { createApp } from '../../src/http/app';
+import { rolloutRoutes, type RolloutRoutesDeps } from '../../src/http/routes/rollout-routes';
+import { createLogger } from '../../src/log/logger';
+import { createMetrics, createRegistry } from '../../src/metrics/metrics';
+import { RolloutConflictError } from '../../src/rollout/rollout-conflict-error';
+import type { RolloutState } from '../../src/rollout/rollout-state';
+import { describeRollout } from '../../src/rollout/rollout-status';
+import { WeightsStore } from '../../src/store/weights-store';
+import { ConfigProvider } from '../../src/traefik/provider';
+import { freePort } from '../helpers/free-port';
+import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  ADMIN_TOKEN,
+  ROOT,
+  SPLITS_DOCUMENT,
+  startServiceUnderTest,
+  type ServiceUnderTest,
+} from '../helpers/service';
+
+/**
+ * docs/openapi.yaml against the app: the same routes both ways, and real answers that match the
+ * documented schemas.
+ */
+
+type Json = Record<string, unknown>;
+
+const DOC_FILE = path.join(ROOT, 'docs/openapi.yaml');
+const doc = YAML.parse(fs.readFileSync(DOC_FILE, 'utf8')) as {
+  openapi: string;
+  paths: Record<string, Record<string, unknown>>;
+  components: { schemas: Json; responses: Record<string, Json> };
+};
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];
+
+/** `GET /api/v1/splits/{name}` for every operation in the document. */
+function documentedOperations(): Set<string> {
+  const ops = new Set<string>();
+  for (const [p, item] of Object.entries(doc.paths)) {
+    for (const method of METHODS)
+      if (item[method] !== undefined) ops.add(`${method.toUpperCase()} ${p}`);
+  }
+  return ops;
+}
+
+interface ListedRoute {
+  path: unknown;
+  methods: string[] | undefined;
+  router: { listRoutes?: () => ListedRoute[] } | undefined;
+}
+
+/**
+ * Every method and path an Express 5 app routes, from the router's own `listRoutes()` (router
+ * 2.3+), recursing into mounted routers. Express's automatic HEAD for GET is left out: the document
+ * says GET routes answer HEAD.
+ */
+function servedOperations(app: Express): Set<string> {
+  const root = (app as unknown as { router: { listRoutes?: () => ListedRoute[] } }).router;
+  if (typeof root.listRoutes !== 'function') {
+    throw new Error(
+      'the Express router has no listRoutes(): update servedOperations for this version',
+    );
+  }
+  const ops = new Set<string>();
+  const walk = (routes: ListedRoute[], prefix: string): void => {
+    for (const route of routes) {
+      if (typeof route.path !== 'string') {
+        throw new Error(
+          `a route is mounted at a non-string path (${String(route.path)}): document it by hand`,
+        );
+      }
+      const full = `${prefix}${route.path === '/' && route.router ? '' : route.path}`;
+      if (route.router) {
+        if (typeof route.router.listRoutes !== 'function')
+          throw new Error(`cannot list the router at ${full}`);
+        walk(route.router.listRoutes(), full);
+        continue;
+      }
+      const openApiPath = full.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+      for (const method of route.methods ?? []) {
+        if (method === 'HEAD' && route.methods?.includes('GET')) continue;
+        ops.add(`${method === '*' ? 'ALL' : method} ${openApiPath}`);
+      }
+    }
+  };
+  walk(root.listRoutes(), '');
+  return ops;
+}
+
+function difference(a: Set<string>, b: Set<string>): string[] {
+  return [...a].filter((x) => !b.has(x)).sort();
+}
+
+/** The value a `#/a/b` pointer names in the document, or undefined. */
+function resolvePointer(ref: string): unknown {
+  let node: unknown = doc;
+  for (const part of ref.slice(2).split('/')) {
+    const key = part.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (typeof node !== 'object' || node === null || !(key in node)) return undefined;
+    node = (node as Json)[key];
+  }
+  return node;
+}
+
+function refsIn(node: unknown, found: string[] = []): string[] {
+  if (Array.isArray(node)) node.forEach((n) => refsIn(n, found));
+  else if (typeof node === 'object' && node !== null) {
+    for (const [k, v] of Object.entries(node)) {
+      if (k === '$ref' && typeof v === 'string') found.push(v);
+      else refsIn(v, found);
+    }
+  }
+  return found;
+}
+
+/** A documented component schema as zod, refs included (zod resolves `#/$defs/...` only). */
+const defs = JSON.parse(
+  JSON.stringify(doc.components.schemas).replaceAll('#/components/schemas/', '#/$defs/'),
+) as Json;
+function zodOf(schema: unknown): z.ZodType {
+  const rewritten = JSON.parse(
+    JSON.stringify(schema).replaceAll('#/components/schemas/', '#/$defs/'),
+  ) as Json;
+  return z.fromJSONSchema({ $defs: defs, ...rewritten } as Parameters<typeof z.fromJSONSchema>[0]);
+}
+
+/**
+ * The documented schema of an answer: the operation must list `status`, and its content must have
+ * `mediaType`. Throws naming what the document lacks.
+ */
+function documentedBody(method: string, p: string, status: number, mediaType: string): z.ZodType {
+  const op = doc.paths[p]?.[method.toLowerCase()] as { responses?: Json } | undefined;
+  if (!op) throw new Error(`the document has no ${method} ${p}`);
+  let response = op.responses?.[String(status)] as Json | undefined;
+  if (response && typeof response.$ref === 'string')
+    response = resolvePointer(response.$ref) as Json;
+  if (!response) throw new Error(`${method} ${p} documents no ${status} answer`);
+  const content = response.content as Record<string, { schema: unknown }> | undefined;
+  const schema = content?.[mediaType]?.schema;
+  if (schema === undefined)
+    throw new Error(`${method} ${p} ${status} documents no ${mediaType} body`);
+  return zodOf(schema);
+}
+
+/** Asserts a real answer is documented: its status, its media type and its body's shape. */
+function expectDocumented(
+  method: string,
+  p: string,
+  res: { status: number; headers: Record<string, unknown>; text: string },
+): void {
+  const mediaType = String(res.headers['content-type'] ?? '').split(';')[0];
+  const schema = documentedBody(method, p, res.status, mediaType);
+  const body: unknown = mediaType.endsWith('json')
+    ? JSON.parse(res.text)
+    : mediaType.endsWith('yaml')
+      ? YAML.parse(res.text)
+      : res.text;
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    throw new Error(
+      `${method} ${p} ${res.status} does not match the document:\n${JSON.stringify(result.error.issues, null, 2)}\nbody: ${res.text.slice(0, 2000)}`,
+    );
+  }
+}
+
+/** Stands in for the rollout service: routing is what is tested here, not rollouts. */
+function rolloutsWithoutPlans(): RolloutRoutesDeps['rollouts'] {
+  const refuse = async (name: string): Promise<never> => {
+    if (name in SPLITS_DOCUMENT.splits)
+      throw new RolloutConflictError(`split "${name}" has no rollout plan`);
+    throw new NotFoundError(`split "${name}" is not declared`);
+  };
+  return {
+    status: refuse,
+    start: refuse,
+    pause: refuse,
+    resume: refuse,
+    promote: refuse,
+    abort: refuse,
+  };
+}
+
+let redisServer: RedisServerHandle;
+let redis: Redis;
+
+beforeAll(async () => {
+  redisServer = await startRedisServer();
+  redis = new Redis(redisServer.url);
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await redisServer?.stop();
+});
+
+describe('docs/openapi.yaml', () => {
+  test('when read, then it is OpenAPI 3.1, every $ref resolves and operation ids are unique', () => {
+    expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+    expect(refsIn(doc).filter((ref) => resolvePointer(ref) === undefined)).toEqual([]);
+    const ids = Object.values(doc.paths).flatMap((item) =>
+      METHODS.flatMap((m) => {
+        const op = item[m] as { operationId?: string } | undefined;
+        return op ? [op.operationId ?? `(missing in ${m})`] : [];
+      }),
+    );
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i || id.startsWith('('))).toEqual([]);
+  });
+});
+
+describe('documented routes against served routes', () => {
+  let svc: ServiceUnderTest;
+  let fullApp: Express;
+  let fullRedis: Redis;
+
+  beforeAll(async () => {
+    svc = await startServiceUnderTest({ redisUrl: redisServer.url });
+    // The app with every router the code base has: rollouts included even before the service
+    // wires them, so the document may list them ahead.
+    const splits = parseSplitsDocument(SPLITS_DOCUMENT, 'test splits');
+    const log = createLogger('silent');
+    const registry = createRegistry('');
+    const metrics = createMetrics(registry, '');
+    fullRedis = new Redis(redisServer.url);
+    const store = new WeightsStore({
+      redis: fullRedis,
+      keyPrefix: uniquePrefix('oas'),
+      splits,
+      log,
+    });
+    const provider = new ConfigProvider({ splits, store, metrics, log });
+    await provider.refresh();
+    fullApp = createApp({
+      splits,
+      provider,
+      store,
+      metrics,
+      registry,
+      log,
+      adminToken: ADMIN_TOKEN,
+      readyWithinMs: 5_000,
+      apiRouters: [
+        (requireAdmin) => rolloutRoutes({ rollouts: rolloutsWithoutPlans(), requireAdmin }),
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    fullRedis?.disconnect();
+    await svc?.stop();
+    await svc?.cleanup(redis);
+  });
+
+  test('when the service runs, then every route it serves is in the document', () => {
+    const served = servedOperations(svc.app);
+
+    expect(served.has('GET /health')).toBe(true); // the walk works at all
+    expect(difference(served, documentedOperations())).toEqual([]);
+  });
+
+  test('when every router is mounted, then the document lists exactly the routes served', () => {
+    const served = servedOperations(fullApp);
+
+    expect(difference(served, documentedOperations())).toEqual([]);
+    expect(difference(documentedOperations(), served)).toEqual([]);
+  });
+
+  test('when each documented operation is called, then a route answers it, not the catch-all', async () => {
+    const unrouted: string[] = [];
+    for (const op of documentedOperations()) {
+      const [method, p] = op.split(' ');
+      const url = p.replace('{name}', 'council');
+      const res = await request(fullApp)[method.toLowerCase() as 'get'](url);
+      if (res.status === 404 && String(res.body?.detail ?? '').startsWith('no route for'))
+        unrouted.push(op);
+    }
+
+    expect(unrouted).toEqual([]);
+  });
+
+  test('when a documented path is called with another method, then the catch-all 404 answers', async () => {
+    const answered: string[] = [];
+    for (const [p, item] of Object.entries(doc.paths)) {
+      for (const method of ['get', 'put', 'post', 'delete', 'patch']) {
+        if (item[method] !== undefined) continue;
+        const res = await request(fullApp)[method as 'get'](p.replace('{name}', 'council'));
+        const routed = !(
+          res.status === 404 && String(res.body?.detail ?? '').startsWith('no route for')
+        );
+        if (routed) answered.push(`${method.toUpperCase()} ${p} -> ${res.status}`);
+      }
+    }
+
+    expect(answered).toEqual([]);
+  });
+});
+
+describe('real answers match the documented schemas', () => {
+  let svc: ServiceUnderTest;
+  const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+
+  beforeAll(async () => {
+    svc = await startServiceUnderTest({
+      redisUrl: redisServer.url,
+      env: { PROVIDER_TOKEN: 'provider-token-0123456789' },
+    });
+  });
+
+  afterAll(async () => {
+    await svc?.stop();
+    await svc?.cleanup(redis);
+  });
+
+  test('when the splits are read, written and listed, then every answer is as documented', async () => {
+    const app = svc.app;
+    const write = async (method: 'put' | 'post', p: string, body: Json) => {
+      const res = await request(app)[method](p.replace('{name}', 'council')).set(admin).send(body);
+      expect(res.status).toBe(200);
+      expectDocumented(method, p, res);
+      expect(res.headers.etag).toBe(res.body.etag);
+      return res;
+    };
+
+    await write('put', '/api/v1/splits/{name}/weights', {
+      weights: { main: 75, canary: 25 },
+      reason: 'r',
+    });
+    await write('post', '/api/v1/splits/{name}/scale', { percent: 10 });
+    await write('post', '/api/v1/splits/{name}/rollback', {});
+    await write('post', '/api/v1/splits/{name}/promote', { reason: 'go' });
+    redisServer.cli('HSET', `${svc.prefix}weights:search`, 'blue', 'x');
+    await svc.provider.refresh();
+
+    const list = await request(app).get('/api/v1/splits');
+    const one = await request(app).get('/api/v1/splits/council');
+    const history = await request(app).get('/api/v1/splits/council/history?limit=10');
+
+    expectDocumented('get', '/api/v1/splits', list);
+    expect(list.body.splits.map((s: { valid: boolean }) => s.valid)).toEqual([true, false]);
+    expectDocumented('get', '/api/v1/splits/{name}', one);
+    expect(one.headers.etag).toBe(one.body.etag);
+    expectDocumented('get', '/api/v1/splits/{name}/history', history);
+    expect(history.body.events.map((e: { action: string }) => e.action)).toEqual([
+      'promote',
+      'rollback',
+      'scale',
+      'set',
+    ]);
+  });
+
+  test.each([
+    [
+      '400 unknown field',
+      'post',
+      '/api/v1/splits/{name}/scale',
+      { percent: 5, extra: 1 },
+      'application/json',
+      400,
+    ],
+    [
+      '400 bad JSON',
+      'post',
+      '/api/v1/splits/{name}/scale',
+      '{"percent": ',
+      'application/json',
+      400,
+    ],
+    ['401 no token', 'post', '/api/v1/splits/{name}/rollback', {}, 'application/json', 401],
+    [
+      '404 unknown split',
+      'put',
+      '/api/v1/splits/{name}/weights',
+      { weights: { a: 1 } },
+      'application/json',
+      404,
+    ],
+    [
+      '413 over 16 KiB',
+      'post',
+      '/api/v1/splits/{name}/promote',
+      { reason: 'x'.repeat(17_000) },
+      'application/json',
+      413,
+    ],
+    ['415 not JSON', 'post', '/api/v1/splits/{name}/scale', 'percent=5', 'text/plain', 415],
+  ])(
+    'when a write is refused (%s), then the problem is as documented',
+    async (_what, method, p, body, type, status) => {
+      const split = status === 404 ? 'nosuch' : 'council';
+      const url = p.replace('{name}', split);
+      let req = (method === 'put' ? request(svc.app).put(url) : request(svc.app).post(url)).set(
+        'Content-Type',
+        type,
+      );
+      if (status !== 401) req = req.set(admin);
+      const res = await req.send(typeof body === 'string' ? body : JSON.stringify(body));
+
+      expect(res.status).toBe(status);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expectDocumented(method, p, res);
+    },
+  );
+
+  test('when If-Match is stale, then 412 carries the current ETag, as documented', async () => {
+    const res = await request(svc.app)
+      .post('/api/v1/splits/council/scale')
+      .set(admin)
+      .set('If-Match', '"stale"')
+      .send({ percent: 5 });
+
+    expect(res.status).toBe(412);
+    expectDocumented('post', '/api/v1/splits/{name}/scale', res);
+    expect(res.headers.etag).toBe(svc.provider.state('council')?.etag);
+  });
+
+  test('when history is asked for a bad limit, then 400 is as documented', async () => {
+    const res = await request(svc.app).get('/api/v1/splits/council/history?limit=0');
+
+    expect(res.status).toBe(400);
+    expectDocumented('get', '/api/v1/splits/{name}/history', res);
+  });
+
+  test('when Traefik polls, then JSON, YAML, 304 and 401 are as documented', async () => {
+    const auth = { Authorization: 'Bearer provider-token-0123456789' };
+    const json = await request(svc.app).get('/traefik').set(auth);
+    const yaml = await request(svc.app).get('/traefik?format=yaml').set(auth);
+    const notModified = await request(svc.app)
+      .get('/traefik')
+      .set(auth)
+      .set('If-None-Match', json.headers.etag);
+    const refused = await request(svc.app).get('/traefik');
+
+    expectDocumented('get', '/traefik', json);
+    expectDocumented('get', '/traefik', yaml);
+    expect(yaml.headers.etag).toBe(json.headers.etag);
+    expect(notModified.status).toBe(304);
+    expect(documentedOperations().has('GET /traefik')).toBe(true);
+    expect(refused.status).toBe(401);
+    expect(refused.headers['www-authenticate']).toBe('Bearer');
+    expectDocumented('get', '/traefik', refused);
+  });
+
+  test('when health, readiness and metrics are read, then they are as documented', async () => {
+    const health = await request(svc.app).get('/health');
+    const ready = await request(svc.app).get('/ready');
+    const metrics = await request(svc.app).get('/metrics');
+
+    expectDocumented('get', '/health', health);
+    expectDocumented('get', '/ready', ready);
+    expect(metrics.status).toBe(200);
+    expectDocumented('get', '/metrics', metrics);
+    expect(metrics.text).toContain('# TYPE');
+  });
+});
+
+describe('answers while Redis is away match the documented schemas', () => {
+  test('when Redis never answered, then /traefik and /ready answer 503 as documented', async () => {
+    const svc = await startServiceUnderTest({ redisUrl: `redis://127.0.0.1:${await freePort()}` });
+    try {
+      const traefik = await request(svc.app).get('/traefik');
+      const ready = await request(svc.app).get('/ready');
+
+      expect(traefik.status).toBe(503);
+      expect(traefik.headers['retry-after']).toBe('1');
+      expectDocumented('get', '/traefik', traefik);
+      expect(ready.status).toBe(503);
+      expectDocumented('get', '/ready', ready);
+    } finally {
+      await svc.stop();
+    }
+  });
+
+  test('when Redis goes down, then a write answers 503 as documented', async () => {
+    const own = await startRedisServer();
+    const svc = await startServiceUnderTest({ redisUrl: own.url });
+    try {
+      await own.kill();
+
+      const res = await request(svc.app)
+        .post('/api/v1/splits/council/rollback')
+        .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+        .send({});
+
+      expect(res.status).toBe(503);
+      expectDocumented('post', '/api/v1/splits/{name}/rollback', res);
+    } finally {
+      await svc.stop();
+      await own.stop();
+    }
+  });
+
+  test('when ?wait=applied times out, then 504 is as documented and the status lists each Traefik', async () => {
+    const traefik = `http://127.0.0.1:${await freePort()}`;
+    const svc = await startServiceUnderTest({
+      redisUrl: redisServer.url,
+      env: { TRAEFIK_API_URLS: traefik },
+    });
+    try {
+      const res = await request(svc.app)
+        .post('/api/v1/splits/council/scale?wait=applied&timeout=200ms')
+        .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+        .send({ percent: 5 });
+      const status = await request(svc.app).get('/api/v1/splits/council');
+
+      expect(res.status).toBe(504);
+      expectDocumented('post', '/api/v1/splits/{name}/scale', res);
+      expectDocumented('get', '/api/v1/splits/{name}', status);
+      expect(status.body.traefik).toEqual([expect.objectContaining({ traefik, applied: false })]);
+    } finally {
+      await svc.stop();
+      await svc.cleanup(redis);
+    }
+  });
+});
+
+describe('rollout answers match the documented schemas', () => {
+  test('when a rollout is described, then the view is a documented RolloutStatus', () => {
+    const council = {
+      ...SPLITS_DOCUMENT.splits.council,
+      rollout: {
+        steps: [5, 25, 50, 100],
+        bakeTime: '24h',
+        checks: [
+          {
+            name: 'p95-latency',
+            type: 'threshold',
+            query: 'histogram_quantile(0.95, sum by (le) (rate(x_bucket[5m])))',
+            comparator: '>',
+            threshold: 0.7,
+            for: '5m',
+          },
+          {
+            name: 'errors-vs-stable',
+            type: 'comparison',
+            query: 'sum(rate(errors_total{variant="{{variant}}"}[5m]))',
+            factor: 1.2,
+          },
+        ],
+      },
+    };
+    const plan = parseSplitsDocument({ splits: { council } }, 'rollout plan').byName.get(
+      'council',
+    )?.rollout;
+    const now = Date.parse('2024-05-01T12:00:00Z');
+    const state: RolloutState = {
+      split: 'council',
+      status: 'progressing',
+      step: 1,
+      steps: [5, 25, 50, 100].map((percent) => ({ percent, bakeTime: 86_400_000 })),
+      applied: true,
+      announce: null,
+      basedOn: null,
+      stepStartedAt: now - 60_000,
+      decideAfter: now - 60_000,
+      version: '1.5.0',
+      startedAt: now - 3_600_000,
+      startedBy: 'alice',
+      updatedAt: now - 60_000,
+      finishedAt: null,
+      reason: 'step 2',
+      pausedBy: null,
+      checks: {
+        'p95-latency': {
+          verdict: 'pass',
+          value: 0.42,
+          threshold: 0.7,
+          stable: null,
+          breachSince: null,
+          evaluatedAt: now - 1_000,
+          reason: '0.42 <= 0.7',
+        },
+      },
+      lastAnalysisAt: now - 1_000,
+      rollback: null,
+    };
+
+    const view = describeRollout(state, plan, now, 'replica-1');
+    const result = zodOf({ $ref: '#/components/schemas/RolloutStatus' }).safeParse(
+      JSON.parse(JSON.stringify(view)),
+    );
+
+    expect(view.checks.map((c) => c.verdict)).toEqual(['pass', 'unknown']);
+    expect(result.error?.issues).toBeUndefined();
+  });
+
+  test('when the rollout routes refuse, then their problems are as documented', async () => {
+    const splits = parseSplitsDocument(SPLITS_DOCUMENT, 'test splits');
+    const log = createLogger('silent');
+    const registry = createRegistry('');
+    const metrics = createMetrics(registry, '');
+    const conn = new Redis(redisServer.url);
+    try {
+      const store = new WeightsStore({ redis: conn, keyPrefix: uniquePrefix('oas'), splits, log });
+      const provider = new ConfigProvider({ splits, store, metrics, log });
+      const app = createApp({
+        splits,
+        provider,
+        store,
+        metrics,
+        registry,
+        log,
+        adminToken: ADMIN_TOKEN,
+        readyWithinMs: 5_000,
+        apiRouters: [
+          (requireAdmin) => rolloutRoutes({ rollouts: rolloutsWithoutPlans(), requireAdmin }),
+        ],
+      });
+
+      const conflict = await request(app).get('/api/v1/splits/council/rollout');
+      const missing = await request(app)
+        .post('/api/v1/splits/nosuch/rollout')
+        .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+        .send({ version: '1.5.0' });
+      const unauthorized = await request(app).post('/api/v1/splits/council/rollout/abort').send({});
+
+      expect([conflict.status, missing.status, unauthorized.status]).toEqual([409, 404, 401]);
+      expectDocumented('get', '/api/v1/splits/{name}/rollout', conflict);
+      expectDocumented('post', '/api/v1/splits/{name}/rollout', missing);
+      expectDocumented('post', '/api/v1/splits/{name}/rollout/abort', unauthorized);
+    } finally {
+      conn.disconnect();
+    }
+  });
+});
