@@ -8,7 +8,7 @@ import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
 import { ADMIN_TOKEN, startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
-import { resolveTraefikBinary, TRAEFIK_MISSING_HINT } from '../helpers/traefik';
+import { requireTraefikBinary } from '../helpers/traefik';
 
 /**
  * The kit against a real Traefik: traefik/traefik.compose.yml, started through
@@ -17,18 +17,15 @@ import { resolveTraefikBinary, TRAEFIK_MISSING_HINT } from '../helpers/traefik';
  * canary-scale.sh must change what Traefik routes, and canary-rollback.sh with the service stopped
  * must still take the canary out once a provider answers again.
  *
- * Needs the Traefik binary that scripts/install-traefik.sh builds (or TRAEFIK_BIN). Without it the
- * tests are skipped, saying so: CI builds Traefik only before the e2e project.
+ * Needs the Traefik binary that scripts/install-traefik.sh builds (or TRAEFIK_BIN): without it the
+ * suite fails, saying how to get it.
  */
 
 const ROOT = path.resolve(__dirname, '../..');
 const PROVIDER_TOKEN = 'deploy-traefik-provider-token-01';
 const HOST = 'council.localhost';
-const traefikBin = resolveTraefikBinary();
-const describeWithTraefik = traefikBin ? describe : describe.skip;
-if (!traefikBin) {
-  console.warn(`deploy-traefik.test.ts skipped: no Traefik binary. ${TRAEFIK_MISSING_HINT}`);
-}
+const traefikBin = requireTraefikBinary();
+const describeWithTraefik = describe;
 
 interface Run {
   code: number | null;
