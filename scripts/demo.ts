@@ -6,7 +6,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -15,33 +14,9 @@ import { parseSplitsDocument } from '../src/config/splits';
 import { createLogger } from '../src/log/logger';
 import { startService } from '../src/service';
 import { startLocalTraefik } from './lib/local-traefik';
+import { freePort, waitForPort } from './lib/ports';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = net.connect(port, '127.0.0.1');
-      c.once('connect', () => (c.destroy(), resolve(true)));
-      c.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
-}
 
 async function startRedis(cleanup: (() => void)[]): Promise<string> {
   const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
@@ -129,7 +104,7 @@ async function main(): Promise<void> {
       providerUrl: `${service.url}/traefik`,
       providerToken: env.PROVIDER_TOKEN,
     });
-    if (traefik) cleanup.push(() => traefik.stop());
+    if (traefik) cleanup.push(() => void traefik.stop());
 
     const prefix = env.KEY_PREFIX;
     const lines = [
