@@ -295,6 +295,10 @@ describe('canary routing through a real Traefik', () => {
       { name: 'council-main', weight: 50 },
     ]);
     console.log(`write with ?wait=applied answered after ${took} ms`);
+    const metrics = await (await request(`${service.url}/metrics`)).body.text();
+    const count = Number(/swarm_provider_propagation_seconds_count (\d+)/.exec(metrics)?.[1]);
+    expect(count).toBeGreaterThanOrEqual(2);
+    expect(metrics).toMatch(/swarm_provider_traefik_applied\{split="council",traefik="[^"]+"\} 1/);
     expect(took).toBeLessThan(10_000);
   });
 

@@ -418,6 +418,33 @@ describe('/api/v1 against a real redis-server', () => {
       });
     });
 
+    test('when 200 scale requests carry the same If-Match at once, then exactly one is accepted and recorded', async () => {
+      const start = await request(svc.server).get('/api/v1/splits/council').expect(200);
+      const answers = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          request(svc.server)
+            .post('/api/v1/splits/council/scale')
+            .set(AUTH)
+            .set('If-Match', String(start.headers.etag))
+            .send({ percent: i % 101 })
+            .then((res) => ({
+              status: res.status,
+              percent: i % 101,
+              id: res.body.event?.id as string | undefined,
+            })),
+        ),
+      );
+      const accepted = answers.filter((a) => a.status === 200);
+      expect(accepted).toHaveLength(1);
+      expect(answers.filter((a) => a.status === 412)).toHaveLength(199);
+      const events = await redis.xrange(`${svc.prefix}events:council`, '-', '+');
+      expect(events.map(([id]) => id)).toEqual([accepted[0].id]);
+      expect(await redis.hgetall(`${svc.prefix}weights:council`)).toEqual({
+        main: String(100 - accepted[0].percent),
+        canary: String(accepted[0].percent),
+      });
+    });
+
     test('when the audit event cannot be appended, then the hash is not written either', async () => {
       // The events key holding a non-stream makes XADD fail inside the script. The script checks
       // and reads first, so the failure must leave the hash as it was.
