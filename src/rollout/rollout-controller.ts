@@ -257,7 +257,7 @@ export class RolloutController {
     if (now >= due) {
       const next = due + plan.analysisInterval;
       this.nextAnalysisAt.set(split.name, next > now ? next : now + plan.analysisInterval);
-      vs = await this.analyse(split, plan, vs, current, who);
+      vs = await this.analyse(split, plan, vs, current, who, due);
       if (!isActive(vs.state)) return;
     }
 
@@ -309,9 +309,13 @@ export class RolloutController {
     vs: VersionedState,
     current: CurrentWeights,
     who: Actor,
+    scheduledAt: number,
   ): Promise<VersionedState> {
     const { metrics, prometheus, executor } = this.options;
-    const at = this.now();
+    // Observations carry their scheduled time, not the moment the timer fired: on a fixed grid,
+    // a `for` that is a multiple of the interval completes exactly at an analysis, and timer
+    // jitter cannot push the failure to the next one.
+    const at = scheduledAt;
     const stop = metrics.analysisDuration.startTimer({ split: split.name });
     const observations = await Promise.all(
       plan.checks.map((check) =>

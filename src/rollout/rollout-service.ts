@@ -73,6 +73,15 @@ export class RolloutService {
     return this.view(vs, plan);
   }
 
+  /**
+   * The canary version the split's latest rollout named (for `swarm_deployment_version`), or null
+   * when it has had no rollout or the rollout named none.
+   */
+  async versionOf(name: string): Promise<string | null> {
+    if (!this.deps.splits.byName.get(name)?.rollout) return null;
+    return (await this.deps.states.read(name))?.state.version ?? null;
+  }
+
   /** Reads, decides, writes (compare-and-set); again on a concurrent change. */
   private async change(
     name: string,

@@ -184,6 +184,8 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     });
     await waitApplied(5);
     expect(await weights()).toEqual({ main: '95', canary: '5' });
+    expect(await rollouts.service.versionOf('council')).toBe('1.6.0');
+    expect(await rollouts.service.versionOf('search')).toBeNull();
     const s = await status();
     expect(s.bake).toMatchObject({ totalMs: 60_000, total: '1m' });
     expect(s.bake.remainingMs).toBeGreaterThan(55_000);
