@@ -1,12 +1,20 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { loadEnv } from '../../src/config/env';
 import { parseSplitsDocument } from '../../src/config/splits';
+import { createApp } from '../../src/http/app';
 import { createLogger } from '../../src/log/logger';
+import { createMetrics, createRegistry } from '../../src/metrics/metrics';
+import { createRollouts } from '../../src/rollout';
 import { startService, type RunningService } from '../../src/service';
+import { createRedis } from '../../src/store/redis-client';
+import { WeightsStore } from '../../src/store/weights-store';
+import { ConfigProvider } from '../../src/traefik/provider';
 import { uniquePrefix } from './redis-server';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -36,6 +44,17 @@ export const SPLITS_DOCUMENT = {
         green: { service: 'search-green@docker' },
         shadow: { service: 'search-shadow@docker' },
       },
+    },
+  },
+};
+
+/** SPLITS_DOCUMENT with a rollout plan on council (no checks: no Prometheus needed). */
+export const SPLITS_WITH_ROLLOUT = {
+  splits: {
+    ...SPLITS_DOCUMENT.splits,
+    council: {
+      ...SPLITS_DOCUMENT.splits.council,
+      rollout: { steps: [5, 25, 50, 100], bakeTime: '1h', autoPromote: false },
     },
   },
 };
@@ -163,4 +182,74 @@ export async function ensureCliBuilt(): Promise<void> {
       `the build left canaryctl stale (${stale.map((s) => path.relative(ROOT, s)).join(', ')}):\n${result.output}`,
     );
   }
+}
+
+export interface AppWithRollouts {
+  url: string;
+  app: Express;
+  prefix: string;
+  stop(): Promise<void>;
+  cleanup(redis: Redis): Promise<void>;
+}
+
+/**
+ * The app with the real rollout router mounted through `apiRouters`, as `createRollouts` offers it
+ * (its controller is not started: nothing applies steps on its own). For testing the rollout API
+ * and `canaryctl rollout` while src/service.ts does not mount rollouts yet.
+ */
+export async function startAppWithRollouts(options: {
+  redisUrl: string;
+  splits?: unknown;
+}): Promise<AppWithRollouts> {
+  const prefix = uniquePrefix('rollout');
+  const splits = parseSplitsDocument(options.splits ?? SPLITS_WITH_ROLLOUT, 'test splits');
+  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const registry = createRegistry('');
+  const metrics = createMetrics(registry, '');
+  const redis = createRedis(options.redisUrl, 'rollout-test');
+  const store = new WeightsStore({ redis, keyPrefix: prefix, splits, log });
+  const provider = new ConfigProvider({ splits, store, metrics, log });
+  const rollouts = createRollouts({
+    redis,
+    keyPrefix: prefix,
+    splits,
+    store,
+    registry,
+    metricsPrefix: '',
+    metrics,
+    log,
+  });
+  await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+  await provider.refresh();
+  const app = createApp({
+    splits,
+    provider,
+    store,
+    metrics,
+    registry,
+    log,
+    adminToken: ADMIN_TOKEN,
+    readyWithinMs: 5_000,
+    apiRouters: [rollouts.router],
+  });
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    app,
+    prefix,
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await rollouts.stop();
+      redis.disconnect();
+    },
+    cleanup: async (conn: Redis) => {
+      const keys = await conn.keys(`${prefix}*`);
+      if (keys.length > 0) await conn.del(...keys);
+    },
+  };
 }

@@ -5,6 +5,7 @@ import {
   ADMIN_TOKEN,
   ensureCliBuilt,
   runCli,
+  startAppWithRollouts,
   startServiceUnderTest,
   type ServiceUnderTest,
 } from '../helpers/service';
@@ -442,6 +443,90 @@ describe('canaryctl exit codes', () => {
 
     expect(run.code).toBe(4);
     expect(run.stderr).toMatch(/^canaryctl: /);
+  });
+});
+
+describe('canaryctl rollout, against the rollout router as createRollouts mounts it', () => {
+  test('when a rollout is started, paused, resumed and aborted, then Redis follows and each summary is printed', async () => {
+    const app = await startAppWithRollouts({ redisUrl: redisServer.url });
+    const env = { CANARY_URL: app.url, CANARY_TOKEN: ADMIN_TOKEN, USER: 'alice' };
+    const state = async () =>
+      JSON.parse((await redis.hget(`${app.prefix}rollout:council`, 'state')) ?? 'null') as {
+        status: string;
+        version: string;
+        startedBy: string;
+      } | null;
+    try {
+      const none = await runCli(['rollout', 'status', 'council'], env);
+      const start = await runCli(['rollout', 'start', 'council', '--version', '1.5.0'], env);
+      const started = await state();
+      const again = await runCli(['rollout', 'start', 'council'], env);
+      const pause = await runCli(['rollout', 'pause', 'council', '--reason', 'look first'], env);
+      const paused = await state();
+      const status = await runCli(['rollout', 'status', 'council'], env);
+      const resume = await runCli(['rollout', 'resume', 'council'], env);
+      const abort = await runCli(['rollout', 'abort', 'council', '--reason', 'red'], env);
+      const aborted = await state();
+
+      expect(none.code).toBe(4);
+      expect(none.stderr).toContain('has had no rollout yet');
+      expect(start.code).toBe(0);
+      expect(start.stdout).toBe('council 1.5.0: progressing, step 1/4 (5%), applying, no checks\n');
+      expect(started).toMatchObject({
+        status: 'progressing',
+        version: '1.5.0',
+        startedBy: 'alice',
+      });
+      expect(again.code).toBe(4);
+      expect(again.stderr).toContain('is already progressing');
+      expect(pause.code).toBe(0);
+      expect(paused?.status).toBe('paused');
+      expect(status.stdout).toContain(
+        'council 1.5.0: paused at step 1/4 (5%) (operator): look first',
+      );
+      expect(resume.code).toBe(0);
+      expect(abort.code).toBe(0);
+      expect(abort.stdout).toMatch(/^council 1\.5\.0: rolled back to 0% at .*: red\n$/);
+      expect(aborted?.status).toBe('rolled_back');
+    } finally {
+      await app.stop();
+      await app.cleanup(redis);
+    }
+  });
+
+  test('when the split has no rollout plan, then rollout status exits 4 saying so', async () => {
+    const app = await startAppWithRollouts({ redisUrl: redisServer.url });
+    try {
+      const run = await runCli(['rollout', 'status', 'search'], { CANARY_URL: app.url });
+
+      expect(run.code).toBe(4);
+      expect(run.stderr).toContain('split "search" has no rollout plan');
+    } finally {
+      await app.stop();
+      await app.cleanup(redis);
+    }
+  });
+
+  test('when --json, then the rollout view is printed as the API answers it', async () => {
+    const app = await startAppWithRollouts({ redisUrl: redisServer.url });
+    const env = { CANARY_URL: app.url, CANARY_TOKEN: ADMIN_TOKEN };
+    try {
+      await runCli(['rollout', 'start', 'council'], env);
+
+      const run = await runCli(['rollout', 'status', 'council', '--json'], env);
+
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        split: 'council',
+        status: 'progressing',
+        step: 1,
+        steps: 4,
+        percentages: [5, 25, 50, 100],
+      });
+    } finally {
+      await app.stop();
+      await app.cleanup(redis);
+    }
   });
 });
 

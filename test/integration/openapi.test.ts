@@ -6,20 +6,14 @@ import request from 'supertest';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { parseSplitsDocument } from '../../src/config/splits';
-import { NotFoundError } from '../../src/errors';
-import { createApp } from '../../src/http/app';
-import { rolloutRoutes, type RolloutRoutesDeps } from '../../src/http/routes/rollout-routes';
-import { createLogger } from '../../src/log/logger';
-import { createMetrics, createRegistry } from '../../src/metrics/metrics';
-import { RolloutConflictError } from '../../src/rollout/rollout-conflict-error';
 import type { RolloutState } from '../../src/rollout/rollout-state';
 import { describeRollout } from '../../src/rollout/rollout-status';
-import { WeightsStore } from '../../src/store/weights-store';
-import { ConfigProvider } from '../../src/traefik/provider';
 import { freePort } from '../helpers/free-port';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
 import {
   ADMIN_TOKEN,
+  startAppWithRollouts,
+  type AppWithRollouts,
   ROOT,
   SPLITS_DOCUMENT,
   startServiceUnderTest,
@@ -171,23 +165,6 @@ function expectDocumented(
   }
 }
 
-/** Stands in for the rollout service: routing is what is tested here, not rollouts. */
-function rolloutsWithoutPlans(): RolloutRoutesDeps['rollouts'] {
-  const refuse = async (name: string): Promise<never> => {
-    if (name in SPLITS_DOCUMENT.splits)
-      throw new RolloutConflictError(`split "${name}" has no rollout plan`);
-    throw new NotFoundError(`split "${name}" is not declared`);
-  };
-  return {
-    status: refuse,
-    start: refuse,
-    pause: refuse,
-    resume: refuse,
-    promote: refuse,
-    abort: refuse,
-  };
-}
-
 let redisServer: RedisServerHandle;
 let redis: Redis;
 
@@ -217,45 +194,20 @@ describe('docs/openapi.yaml', () => {
 
 describe('documented routes against served routes', () => {
   let svc: ServiceUnderTest;
-  let fullApp: Express;
-  let fullRedis: Redis;
+  let full: AppWithRollouts;
 
   beforeAll(async () => {
     svc = await startServiceUnderTest({ redisUrl: redisServer.url });
-    // The app with every router the code base has: rollouts included even before the service
-    // wires them, so the document may list them ahead.
-    const splits = parseSplitsDocument(SPLITS_DOCUMENT, 'test splits');
-    const log = createLogger('silent');
-    const registry = createRegistry('');
-    const metrics = createMetrics(registry, '');
-    fullRedis = new Redis(redisServer.url);
-    const store = new WeightsStore({
-      redis: fullRedis,
-      keyPrefix: uniquePrefix('oas'),
-      splits,
-      log,
-    });
-    const provider = new ConfigProvider({ splits, store, metrics, log });
-    await provider.refresh();
-    fullApp = createApp({
-      splits,
-      provider,
-      store,
-      metrics,
-      registry,
-      log,
-      adminToken: ADMIN_TOKEN,
-      readyWithinMs: 5_000,
-      apiRouters: [
-        (requireAdmin) => rolloutRoutes({ rollouts: rolloutsWithoutPlans(), requireAdmin }),
-      ],
-    });
+    // Every router the code base has, rollouts included (mounted through apiRouters as
+    // createRollouts offers them), so the document may list them before the service mounts them.
+    full = await startAppWithRollouts({ redisUrl: redisServer.url });
   });
 
   afterAll(async () => {
-    fullRedis?.disconnect();
     await svc?.stop();
     await svc?.cleanup(redis);
+    await full?.stop();
+    await full?.cleanup(redis);
   });
 
   test('when the service runs, then every route it serves is in the document', () => {
@@ -266,7 +218,7 @@ describe('documented routes against served routes', () => {
   });
 
   test('when every router is mounted, then the document lists exactly the routes served', () => {
-    const served = servedOperations(fullApp);
+    const served = servedOperations(full.app);
 
     expect(difference(served, documentedOperations())).toEqual([]);
     expect(difference(documentedOperations(), served)).toEqual([]);
@@ -277,7 +229,7 @@ describe('documented routes against served routes', () => {
     for (const op of documentedOperations()) {
       const [method, p] = op.split(' ');
       const url = p.replace('{name}', 'council');
-      const res = await request(fullApp)[method.toLowerCase() as 'get'](url);
+      const res = await request(full.app)[method.toLowerCase() as 'get'](url);
       if (res.status === 404 && String(res.body?.detail ?? '').startsWith('no route for'))
         unrouted.push(op);
     }
@@ -290,7 +242,7 @@ describe('documented routes against served routes', () => {
     for (const [p, item] of Object.entries(doc.paths)) {
       for (const method of ['get', 'put', 'post', 'delete', 'patch']) {
         if (item[method] !== undefined) continue;
-        const res = await request(fullApp)[method as 'get'](p.replace('{name}', 'council'));
+        const res = await request(full.app)[method as 'get'](p.replace('{name}', 'council'));
         const routed = !(
           res.status === 404 && String(res.body?.detail ?? '').startsWith('no route for')
         );
@@ -590,42 +542,40 @@ describe('rollout answers match the documented schemas', () => {
     expect(result.error?.issues).toBeUndefined();
   });
 
-  test('when the rollout routes refuse, then their problems are as documented', async () => {
-    const splits = parseSplitsDocument(SPLITS_DOCUMENT, 'test splits');
-    const log = createLogger('silent');
-    const registry = createRegistry('');
-    const metrics = createMetrics(registry, '');
-    const conn = new Redis(redisServer.url);
+  test('when a rollout is started, paused, resumed and aborted, then every answer is as documented', async () => {
+    const full = await startAppWithRollouts({ redisUrl: redisServer.url });
+    const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+    const rollout = '/api/v1/splits/{name}/rollout';
+    const calls: [string, string, Json | undefined, number][] = [
+      ['get', rollout, undefined, 404], // no rollout yet
+      ['post', rollout, { version: '1.5.0', reason: 'go' }, 202],
+      ['post', rollout, {}, 409], // one is already progressing
+      ['get', rollout, undefined, 200],
+      ['post', `${rollout}/pause`, {}, 200],
+      ['post', `${rollout}/resume`, {}, 202],
+      ['post', `${rollout}/promote`, {}, 409], // the controller has not applied the step yet
+      ['post', `${rollout}/abort`, { reason: 'red' }, 200],
+      ['post', `${rollout}/abort`, { extra: 1 }, 400],
+    ];
     try {
-      const store = new WeightsStore({ redis: conn, keyPrefix: uniquePrefix('oas'), splits, log });
-      const provider = new ConfigProvider({ splits, store, metrics, log });
-      const app = createApp({
-        splits,
-        provider,
-        store,
-        metrics,
-        registry,
-        log,
-        adminToken: ADMIN_TOKEN,
-        readyWithinMs: 5_000,
-        apiRouters: [
-          (requireAdmin) => rolloutRoutes({ rollouts: rolloutsWithoutPlans(), requireAdmin }),
-        ],
-      });
+      for (const [method, p, body, status] of calls) {
+        const url = p.replace('{name}', 'council');
+        const res =
+          method === 'get'
+            ? await request(full.app).get(url)
+            : await request(full.app).post(url).set(auth).send(body);
 
-      const conflict = await request(app).get('/api/v1/splits/council/rollout');
-      const missing = await request(app)
-        .post('/api/v1/splits/nosuch/rollout')
-        .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
-        .send({ version: '1.5.0' });
-      const unauthorized = await request(app).post('/api/v1/splits/council/rollout/abort').send({});
-
-      expect([conflict.status, missing.status, unauthorized.status]).toEqual([409, 404, 401]);
-      expectDocumented('get', '/api/v1/splits/{name}/rollout', conflict);
-      expectDocumented('post', '/api/v1/splits/{name}/rollout', missing);
-      expectDocumented('post', '/api/v1/splits/{name}/rollout/abort', unauthorized);
+        expect(`${method} ${p} ${res.status}`).toBe(`${method} ${p} ${status}`);
+        expectDocumented(method, p, res);
+      }
+      const final = await request(full.app).get('/api/v1/splits/council/rollout');
+      expect(final.body).toMatchObject({ status: 'rolled_back', version: '1.5.0' });
+      const unplanned = await request(full.app).get('/api/v1/splits/search/rollout');
+      expect(unplanned.status).toBe(409);
+      expectDocumented('get', rollout, unplanned);
     } finally {
-      conn.disconnect();
+      await full.stop();
+      await full.cleanup(redis);
     }
   });
 });
