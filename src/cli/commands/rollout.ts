@@ -30,7 +30,7 @@ export const rolloutCommand: Command = {
     "Drives the split's rollout plan (splits.yaml): `start` begins at the first step\n" +
     "(--version names the canary's version), `pause` and `resume` hold and continue it,\n" +
     '`promote` moves to the next step now, `abort` rolls back to the stable backend.\n' +
-    "`status` shows the step, the bake time and each check. Prints the service's JSON answer.",
+    "`status` shows the step, the bake time and each check; --json prints the service's answer.",
   // The rollout API takes no If-Match and no ?wait: the controller applies its steps itself.
   options: [
     ...WRITE_OPTIONS.filter((o) => o.name === 'reason' || o.name === 'actor'),
