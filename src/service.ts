@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Env } from './config/env';
 import { loadSplitsFile, type SplitsConfig } from './config/splits';
-import { createApp } from './http/app';
+import { createRequestListener } from './http/app';
 import type { Logger } from './log/logger';
 import { createMetrics, createRegistry } from './metrics/metrics';
 import { createRedis } from './store/redis-client';
@@ -81,10 +81,13 @@ export async function startService(
     subscriber,
     keyPrefix: env.KEY_PREFIX,
     log: log.child({ component: 'watcher' }),
-    onChange: () => void provider.refresh(),
+    onChange: (keys) => {
+      const weightsPrefix = store.keys.weightsPrefix();
+      void provider.refresh(keys?.map((k) => k.slice(weightsPrefix.length)));
+    },
   });
 
-  const app = createApp({
+  const listener = createRequestListener({
     splits,
     provider,
     store,
@@ -112,7 +115,7 @@ export async function startService(
   resync.unref();
   propagation.start();
 
-  const server = http.createServer(app);
+  const server = http.createServer(listener);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

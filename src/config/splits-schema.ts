@@ -2,13 +2,16 @@ import { z } from 'zod';
 import { rolloutPlanSchema } from '../rollout/plan-schema';
 
 /** Split and backend names become Traefik service names (`<split>@http`, `<split>-<backend>`). */
-export const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+export const NAME_PATTERN = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
 export const MAX_WEIGHT = 1_000_000;
 
 const nameSchema = z
   .string()
   .max(63)
-  .regex(NAME_PATTERN, 'must be lowercase letters, digits and inner dashes ([a-z0-9-]+)');
+  .regex(
+    NAME_PATTERN,
+    'must start with a lowercase letter and hold lowercase letters, digits and inner dashes',
+  );
 
 export const weightSchema = z
   .number()

@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { SplitsConfig } from '../config/splits';
@@ -69,4 +70,25 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(errorHandler(deps.log));
   return app;
+}
+
+/**
+ * The listener the server runs: GET /traefik, the endpoint every Traefik polls, is answered before
+ * Express sees the request (its routing costs more than serving the prepared bytes; see
+ * docs/performance.md); everything else goes to the app.
+ */
+export function createRequestListener(deps: AppDeps): RequestListener {
+  const app = createApp(deps);
+  const traefik = createTraefikHandler(deps);
+  return (req, res) => {
+    const url = req.url ?? '';
+    if (
+      (req.method === 'GET' || req.method === 'HEAD') &&
+      (url === '/traefik' || url.startsWith('/traefik?'))
+    ) {
+      traefik(req, res);
+      return;
+    }
+    void app(req, res);
+  };
 }

@@ -74,8 +74,12 @@ export class WeightsStore {
   }
 
   /** Reads every split's weights key in one round trip. Throws RedisUnavailableError. */
-  async readAll(): Promise<StoredRead[]> {
-    const names = this.splits.splits.map((s) => s.name);
+  readAll(): Promise<StoredRead[]> {
+    return this.read(this.splits.splits.map((s) => s.name));
+  }
+
+  /** Reads the weights keys of the named splits in one round trip. Throws RedisUnavailableError. */
+  async read(names: readonly string[]): Promise<StoredRead[]> {
     const pipeline = this.redis.pipeline();
     for (const name of names) pipeline.hgetall(this.keys.weights(name));
     let replies: [Error | null, unknown][] | null;

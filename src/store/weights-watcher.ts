@@ -10,7 +10,8 @@ export interface WeightsWatcherOptions {
   subscriber: Redis;
   keyPrefix: string;
   log: Logger;
-  onChange: () => void;
+  /** `keys` are the weights keys that changed; undefined means anything may have changed. */
+  onChange: (keys?: string[]) => void;
 }
 
 /**
@@ -30,8 +31,11 @@ export class WeightsWatcher {
   start(): void {
     this.active = true;
     const { tracked, subscriber, log, onChange } = this.options;
-    subscriber.on('message', (channel: string) => {
-      if (channel === CHANNEL) onChange();
+    // messageBuffer carries the invalidation as sent: an array of keys, or null after a FLUSHALL.
+    subscriber.on('messageBuffer', (channel: Buffer, message: unknown) => {
+      if (channel.toString() !== CHANNEL) return;
+      if (Array.isArray(message)) onChange(message.map((k: Buffer | string) => k.toString()));
+      else onChange();
     });
     const setup = (): void => {
       void this.setup().catch((err: unknown) =>

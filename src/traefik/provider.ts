@@ -5,8 +5,9 @@ import type { Metrics } from '../metrics/metrics';
 import { sharesOf, validateStoredWeights, type StoredWeights } from '../store/stored-weights';
 import type { Weights } from '../store/types';
 import type { StoredRead, WeightsStore } from '../store/weights-store';
-import { render } from './render';
-import { serialize, type SerializedConfiguration } from './serialize';
+import YAML from 'yaml';
+import { IncrementalSerializer } from './incremental-serializer';
+import { configEtag, type SerializedConfiguration } from './serialize';
 
 /** Where the weights a split serves come from. */
 export type WeightsSource = 'redis' | 'default' | 'last-valid';
@@ -29,7 +30,7 @@ export interface ServedBody extends SerializedConfiguration {
 
 export interface ProviderOptions {
   splits: SplitsConfig;
-  store: Pick<WeightsStore, 'readAll' | 'recordExternal'>;
+  store: Pick<WeightsStore, 'read' | 'readAll' | 'recordExternal'>;
   metrics: Metrics;
   log: Logger;
   /** Called once per external change this replica recorded (it may be another replica's turn). */
@@ -48,13 +49,18 @@ export class ConfigProvider {
   private readonly states = new Map<string, SplitState>();
   private body: ServedBody | undefined;
   private lastCanonical = new Map<string, string>();
+  private readonly serializer: IncrementalSerializer;
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
+  /** Splits to read on the queued refresh; 'all' for a full resync. */
+  private pending: Set<string> | 'all' = new Set();
   private redisOk = false;
   lastSuccessAt: number | undefined;
   lastError: string | undefined;
 
-  constructor(private readonly options: ProviderOptions) {}
+  constructor(private readonly options: ProviderOptions) {
+    this.serializer = new IncrementalSerializer(options.splits.splits);
+  }
 
   /** The body to serve, or undefined when no good configuration exists yet. */
   current(): ServedBody | undefined {
@@ -75,15 +81,20 @@ export class ConfigProvider {
   }
 
   /**
-   * Re-reads Redis. Calls made while a refresh runs share one follow-up refresh that starts after
-   * it, so a caller that wrote before calling always sees its write.
+   * Re-reads Redis: the named splits, or every split when none are named. Calls made while a
+   * refresh runs share one follow-up refresh that starts after it, so a caller that wrote before
+   * calling always sees its write.
    */
-  refresh(): Promise<void> {
+  refresh(splits?: readonly string[]): Promise<void> {
+    if (splits === undefined || this.body === undefined) this.pending = 'all';
+    else if (this.pending !== 'all') for (const s of splits) this.pending.add(s);
     if (this.queued) return this.queued;
     const previous = this.running ?? Promise.resolve();
     this.queued = previous.then(() => {
       this.queued = undefined;
-      this.running = this.doRefresh().finally(() => {
+      const names = this.pending;
+      this.pending = new Set();
+      this.running = this.doRefresh(names).finally(() => {
         this.running = undefined;
       });
       return this.running;
@@ -91,12 +102,16 @@ export class ConfigProvider {
     return this.queued;
   }
 
-  private async doRefresh(): Promise<void> {
-    const { store, metrics, log } = this.options;
+  private async doRefresh(names: Set<string> | 'all'): Promise<void> {
+    const { store, metrics, log, splits } = this.options;
     let reads: StoredRead[];
     try {
-      reads = await store.readAll();
+      reads =
+        names === 'all'
+          ? await store.readAll()
+          : await store.read([...names].filter((n) => splits.byName.has(n)));
     } catch (err) {
+      if (names !== 'all') for (const n of names) this.refreshLater(n);
       metrics.redisErrors.inc({ operation: 'read' });
       if (this.redisOk || this.lastError === undefined) {
         log.error({ err }, 'Redis unreachable: serving the last good configuration');
@@ -122,6 +137,11 @@ export class ConfigProvider {
     this.publish();
     // Outside the render path: an audit write must not delay serving the new weights.
     for (const read of changed) void this.recordExternal(read.split);
+  }
+
+  /** A targeted read that failed is retried with the next refresh. */
+  private refreshLater(split: string): void {
+    if (this.pending !== 'all') this.pending.add(split);
   }
 
   private apply(read: StoredRead): void {
@@ -159,6 +179,7 @@ export class ConfigProvider {
         source: previous && previous.source !== 'default' ? 'last-valid' : 'default',
       };
     }
+    this.serializer.update(split.name, state.served);
     this.states.set(split.name, state);
     if (!previous || JSON.stringify(previous.served) !== JSON.stringify(state.served)) {
       this.options.onServedChange?.(split.name, state.served);
@@ -180,19 +201,21 @@ export class ConfigProvider {
   }
 
   private publish(): void {
-    const { splits, metrics } = this.options;
     const started = process.hrtime.bigint();
-    const served = new Map<string, Weights>();
-    for (const s of splits.splits) {
-      const st = this.states.get(s.name);
-      served.set(s.name, st ? st.served : s.defaultWeights);
-    }
-    const serialized = serialize(render(splits.splits, served));
-    if (this.body?.etag !== serialized.etag) {
+    const json = this.serializer.json();
+    const etag = configEtag(json);
+    if (this.body?.etag !== etag) {
       let gz: Buffer | undefined;
-      this.body = { ...serialized, gzip: () => (gz ??= zlib.gzipSync(serialized.json)) };
+      let yaml: Buffer | undefined;
+      this.body = {
+        json,
+        etag,
+        yaml: () =>
+          (yaml ??= Buffer.from(YAML.stringify(JSON.parse(json.toString()), { lineWidth: 0 }))),
+        gzip: () => (gz ??= zlib.gzipSync(json)),
+      };
     }
-    metrics.renderDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.options.metrics.renderDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
   }
 
   private async recordExternal(split: string): Promise<void> {

@@ -14,6 +14,11 @@ export function canonicalize(value: unknown): unknown {
   return value;
 }
 
+/** A strong ETag of a serialized configuration. */
+export function configEtag(json: Buffer): string {
+  return `"${crypto.createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
+}
+
 export interface SerializedConfiguration {
   json: Buffer;
   /** A strong ETag of the configuration (same for every representation of it). */
@@ -29,7 +34,7 @@ export interface SerializedConfiguration {
 export function serialize(config: unknown): SerializedConfiguration {
   const canonical = canonicalize(config);
   const json = Buffer.from(JSON.stringify(canonical));
-  const etag = `"${crypto.createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
+  const etag = configEtag(json);
   let yaml: Buffer | undefined;
   return {
     json,

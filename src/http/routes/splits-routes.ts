@@ -208,7 +208,7 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
       if ((before?.[split.canary] ?? 0) > 0 && result.weights[split.canary] === 0) {
         metrics.rollbackEvents.inc({ split: split.name, trigger: source });
       }
-      await provider.refresh();
+      await provider.refresh([split.name]);
       res.setHeader('ETag', result.etag);
       if (waitMs !== undefined && deps.waitApplied) {
         await deps.waitApplied(split.name, result.weights, waitMs);
