@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { Env } from './config/env';
 import { loadSplitsFile, type SplitsConfig } from './config/splits';
 import { createRequestListener } from './http/app';
+import { createRollouts, type Rollouts } from './rollout';
 import type { Logger } from './log/logger';
-import { createMetrics, createRegistry } from './metrics/metrics';
+import { createMetrics, createRegistry, type Metrics } from './metrics/metrics';
 import { createRedis } from './store/redis-client';
 import type { Weights } from './store/types';
 import { WeightsStore } from './store/weights-store';
@@ -19,6 +20,7 @@ export interface RunningService {
   provider: ConfigProvider;
   store: WeightsStore;
   propagation: PropagationMonitor;
+  rollouts: Rollouts;
   stop(): Promise<void>;
 }
 
@@ -51,6 +53,8 @@ export async function startService(
     log: log.child({ component: 'store' }),
     auditMaxLen: env.AUDIT_STREAM_MAXLEN,
   });
+  // Assigned right below: the provider and the monitor refer to each other.
+  // eslint-disable-next-line prefer-const
   let monitor: PropagationMonitor | undefined;
   const provider = new ConfigProvider({
     splits,
@@ -87,6 +91,18 @@ export async function startService(
     },
   });
 
+  const rollouts = createRollouts({
+    redis,
+    keyPrefix: env.KEY_PREFIX,
+    splits,
+    store,
+    registry,
+    metricsPrefix: env.METRICS_PREFIX,
+    metrics,
+    log,
+    prometheusUrl: env.PROMETHEUS_URL,
+  });
+
   const listener = createRequestListener({
     splits,
     provider,
@@ -97,6 +113,7 @@ export async function startService(
     providerToken: env.PROVIDER_TOKEN,
     adminToken: env.ADMIN_TOKEN,
     readyWithinMs: Math.max(5_000, env.RESYNC_INTERVAL_MS * 3),
+    apiRouters: [rollouts.router],
     ...(propagation.enabled && {
       describe: (split: string) => ({ traefik: propagation.viewsOf(split) }),
       waitApplied: (split: string, weights: Weights, timeoutMs: number) =>
@@ -111,9 +128,18 @@ export async function startService(
     setTimeout(resolve, 2_000).unref();
   });
   await provider.refresh();
-  const resync = setInterval(() => void provider.refresh(), env.RESYNC_INTERVAL_MS);
+  const versions = deploymentVersions(splits, rollouts, metrics, log);
+  const resync = setInterval(() => {
+    void provider.refresh();
+    void versions();
+  }, env.RESYNC_INTERVAL_MS);
   resync.unref();
   propagation.start();
+  // No plan, no controller: it would only hold a lease for nothing.
+  if (splits.splits.some((s) => s.rollout)) {
+    rollouts.start();
+    void versions();
+  }
 
   const server = http.createServer(listener);
   server.keepAliveTimeout = 65_000;
@@ -135,9 +161,11 @@ export async function startService(
     provider,
     store,
     propagation,
+    rollouts,
     stop: async () => {
       clearInterval(resync);
       propagation.stop();
+      await rollouts.stop();
       watcher.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -146,5 +174,42 @@ export async function startService(
       redis.disconnect();
       subscriber.disconnect();
     },
+  };
+}
+
+/**
+ * Keeps `swarm_deployment_version` on the canary's version: the one a running rollout names, else
+ * the one in splits.yaml. A changed version replaces the old series rather than adding one.
+ */
+function deploymentVersions(
+  splits: SplitsConfig,
+  rollouts: Rollouts,
+  metrics: Metrics,
+  log: Logger,
+) {
+  const shown = new Map<string, string>();
+  return async (): Promise<void> => {
+    for (const split of splits.splits) {
+      if (!split.rollout) continue;
+      const backend = split.backends.find((b) => b.name === split.canary);
+      let version: string | null;
+      try {
+        version = (await rollouts.service.versionOf(split.name)) ?? backend?.version ?? null;
+      } catch (err) {
+        log.debug({ err, split: split.name }, 'could not read the rollout version');
+        continue;
+      }
+      const before = shown.get(split.name) ?? backend?.version;
+      if (version === null || version === shown.get(split.name)) continue;
+      if (before !== undefined && before !== version) {
+        metrics.deploymentVersion.remove({
+          split: split.name,
+          backend: split.canary,
+          version: before,
+        });
+      }
+      metrics.deploymentVersion.set({ split: split.name, backend: split.canary, version }, 1);
+      shown.set(split.name, version);
+    }
   };
 }
