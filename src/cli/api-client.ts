@@ -185,7 +185,7 @@ export class ApiClient {
         text,
         { method: req.method, url, etag },
       );
-      throw new CliError(message, exitCodeForStatus(status), { details });
+      throw new CliError(message, exitCodeForStatus(status), { details, status });
     }
     if (body === undefined) {
       throw new CliError(

@@ -7,16 +7,19 @@ import { ExitCode } from './exit-codes';
 export class CliError extends Error {
   readonly exitCode: ExitCode;
   readonly details: string[];
+  /** The HTTP status the service answered, when it did. */
+  readonly status: number | undefined;
 
   constructor(
     message: string,
     exitCode: ExitCode,
-    options: { details?: string[]; cause?: unknown } = {},
+    options: { details?: string[]; cause?: unknown; status?: number } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = new.target.name;
     this.exitCode = exitCode;
     this.details = options.details ?? [];
+    this.status = options.status;
   }
 }
 

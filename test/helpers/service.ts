@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
+import http, { type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Express } from 'express';
+import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import { loadEnv } from '../../src/config/env';
 import { parseSplitsDocument } from '../../src/config/splits';
@@ -61,15 +61,37 @@ export const SPLITS_WITH_ROLLOUT = {
 
 export interface ServiceUnderTest extends RunningService {
   prefix: string;
-  /** The Express app the server runs, as wired by startService (routers included). */
+  /** What the service's server runs (GET /traefik is answered before Express). */
+  listener: RequestListener;
+  /** The Express app startService built, routers included: what the route walk reads. */
   app: Express;
   /** Removes every key under this service's prefix (and only those). */
   cleanup(redis: Redis): Promise<void>;
 }
 
 /**
+ * Runs `build` and returns the Express apps created meanwhile. Express copies `application.init`
+ * onto each new app and calls it once, so wrapping it sees every app, however deep inside the
+ * code under test it is built (startService keeps its app inside the server's listener).
+ */
+async function capturingExpressApps<T>(build: () => Promise<T>): Promise<[T, Express[]]> {
+  const proto = express.application as unknown as { init(this: Express): void };
+  const original = proto.init;
+  const created: Express[] = [];
+  proto.init = function init(this: Express) {
+    created.push(this);
+    original.call(this);
+  };
+  try {
+    return [await build(), created];
+  } finally {
+    proto.init = original;
+  }
+}
+
+/**
  * Starts the real service in this process on port 0 under its own key prefix, with ADMIN_TOKEN
- * set. `env` overrides any variable (e.g. PROVIDER_TOKEN).
+ * set. `env` overrides any variable (e.g. PROVIDER_TOKEN). Calls must not overlap.
  */
 export async function startServiceUnderTest(options: {
   redisUrl: string;
@@ -87,11 +109,17 @@ export async function startServiceUnderTest(options: {
     ...options.env,
   });
   const splits = parseSplitsDocument(options.splits ?? SPLITS_DOCUMENT, 'test splits');
-  const service = await startService(env, createLogger(env.LOG_LEVEL), splits);
-  const app = service.server.listeners('request')[0] as Express;
+  const [service, apps] = await capturingExpressApps(() =>
+    startService(env, createLogger(env.LOG_LEVEL), splits),
+  );
+  if (apps.length !== 1) {
+    await service.stop();
+    throw new Error(`startService built ${apps.length} Express apps; this harness expects one`);
+  }
   return Object.assign(service, {
     prefix,
-    app,
+    listener: service.server.listeners('request')[0] as RequestListener,
+    app: apps[0],
     cleanup: async (redis: Redis) => {
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length > 0) await redis.del(...keys);
@@ -193,9 +221,9 @@ export interface AppWithRollouts {
 }
 
 /**
- * The app with the real rollout router mounted through `apiRouters`, as `createRollouts` offers it
- * (its controller is not started: nothing applies steps on its own). For testing the rollout API
- * and `canaryctl rollout` while src/service.ts does not mount rollouts yet.
+ * createApp with the real rollout router mounted through `apiRouters`, as `createRollouts` offers
+ * it, but no controller running: nothing applies a step on its own, so every answer of the rollout
+ * API is deterministic.
  */
 export async function startAppWithRollouts(options: {
   redisUrl: string;

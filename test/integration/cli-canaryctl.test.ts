@@ -7,6 +7,7 @@ import {
   runCli,
   startAppWithRollouts,
   startServiceUnderTest,
+  SPLITS_WITH_ROLLOUT,
   type ServiceUnderTest,
 } from '../helpers/service';
 
@@ -39,6 +40,14 @@ const admin = () => ({ CANARY_URL: svc.url, CANARY_TOKEN: ADMIN_TOKEN });
 const reader = () => ({ CANARY_URL: svc.url });
 const weightsKey = (split: string) => `${svc.prefix}weights:${split}`;
 const eventsKey = (split: string) => `${svc.prefix}events:${split}`;
+
+/** Every weights hash, audit stream and recorded marker under the service's prefix. */
+async function weightKeys(): Promise<string[]> {
+  const keys = await Promise.all(
+    ['weights', 'events', 'recorded'].map((kind) => redis.keys(`${svc.prefix}${kind}:*`)),
+  );
+  return keys.flat().sort();
+}
 
 /** Everything a write could touch, to compare before and after a refused command. */
 async function snapshot(split: string) {
@@ -332,7 +341,7 @@ describe('canaryctl exit codes', () => {
       'split "nosuch" is not declared in test splits (declared: council, search)',
     );
     expect(read.code).toBe(4);
-    expect(await redis.keys(`${svc.prefix}*`)).toEqual([]);
+    expect(await weightKeys()).toEqual([]);
   });
 
   test('when the percent is out of range, then it exits 4 with the field problem, and nothing is written', async () => {
@@ -383,7 +392,7 @@ describe('canaryctl exit codes', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(message);
     expect(run.stdout).toBe('');
-    expect(await redis.keys(`${svc.prefix}*`)).toEqual([]);
+    expect(await weightKeys()).toEqual([]);
   });
 
   test('when Redis is down, then a write exits 5 and says nothing was changed', async () => {
@@ -446,7 +455,33 @@ describe('canaryctl exit codes', () => {
   });
 });
 
-describe('canaryctl rollout, against the rollout router as createRollouts mounts it', () => {
+describe('canaryctl rollout', () => {
+  test('when a rollout runs, then status prints its progress line, and none for a split without one', async () => {
+    const service = await startServiceUnderTest({
+      redisUrl: redisServer.url,
+      splits: SPLITS_WITH_ROLLOUT,
+    });
+    const env = { CANARY_URL: service.url, CANARY_TOKEN: ADMIN_TOKEN };
+    try {
+      const before = await runCli(['status'], env);
+      const start = await runCli(['rollout', 'start', 'council', '--version', '1.5.0'], env);
+      const after = await runCli(['status'], env);
+      const one = await runCli(['status', 'council'], env);
+
+      expect(before.code).toBe(0);
+      expect(before.stdout).not.toContain('rollout');
+      expect(start.code).toBe(0);
+      expect(after.code).toBe(0);
+      expect(after.stdout).toMatch(/^rollout council 1\.5\.0: progressing, step 1\/4 \(5%\)/m);
+      expect(after.stdout.match(/^rollout /gm)).toHaveLength(1);
+      expect(one.stdout).toMatch(/^rollout council 1\.5\.0: progressing/m);
+    } finally {
+      await service.stop();
+      await service.cleanup(redis);
+    }
+  });
+
+  // Against createApp with the rollout router and no controller: every answer is deterministic.
   test('when a rollout is started, paused, resumed and aborted, then Redis follows and each summary is printed', async () => {
     const app = await startAppWithRollouts({ redisUrl: redisServer.url });
     const env = { CANARY_URL: app.url, CANARY_TOKEN: ADMIN_TOKEN, USER: 'alice' };

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import type { Express } from 'express';
 import { Redis } from 'ioredis';
@@ -91,6 +92,24 @@ function servedOperations(app: Express): Set<string> {
 
 function difference(a: Set<string>, b: Set<string>): string[] {
   return [...a].filter((x) => !b.has(x)).sort();
+}
+
+/** The app's last handler: 404 `no route for <METHOD> <path>`. */
+function isCatchAll(res: { status: number; body?: { detail?: unknown } }): boolean {
+  return res.status === 404 && String(res.body?.detail ?? '').startsWith('no route for');
+}
+
+/** Documented operations that reach no route of `handler` (split `council` in the paths). */
+async function unroutedOperations(handler: RequestListener | Express): Promise<string[]> {
+  const unrouted: string[] = [];
+  for (const op of documentedOperations()) {
+    const [method, p] = op.split(' ');
+    const res = await request(handler)[method.toLowerCase() as 'get'](
+      p.replace('{name}', 'council'),
+    );
+    if (isCatchAll(res)) unrouted.push(op);
+  }
+  return unrouted.sort();
 }
 
 /** The value a `#/a/b` pointer names in the document, or undefined. */
@@ -198,8 +217,7 @@ describe('documented routes against served routes', () => {
 
   beforeAll(async () => {
     svc = await startServiceUnderTest({ redisUrl: redisServer.url });
-    // Every router the code base has, rollouts included (mounted through apiRouters as
-    // createRollouts offers them), so the document may list them before the service mounts them.
+    // createApp with every router through apiRouters, as a second witness beside the service.
     full = await startAppWithRollouts({ redisUrl: redisServer.url });
   });
 
@@ -225,32 +243,26 @@ describe('documented routes against served routes', () => {
   });
 
   test('when each documented operation is called, then a route answers it, not the catch-all', async () => {
-    const unrouted: string[] = [];
-    for (const op of documentedOperations()) {
-      const [method, p] = op.split(' ');
-      const url = p.replace('{name}', 'council');
-      const res = await request(full.app)[method.toLowerCase() as 'get'](url);
-      if (res.status === 404 && String(res.body?.detail ?? '').startsWith('no route for'))
-        unrouted.push(op);
-    }
+    expect(await unroutedOperations(full.app)).toEqual([]);
+  });
 
-    expect(unrouted).toEqual([]);
+  test('when the running service is called, then it answers every documented operation', async () => {
+    expect(await unroutedOperations(svc.listener)).toEqual([]);
   });
 
   test('when a documented path is called with another method, then the catch-all 404 answers', async () => {
-    const answered: string[] = [];
-    for (const [p, item] of Object.entries(doc.paths)) {
-      for (const method of ['get', 'put', 'post', 'delete', 'patch']) {
-        if (item[method] !== undefined) continue;
-        const res = await request(full.app)[method as 'get'](p.replace('{name}', 'council'));
-        const routed = !(
-          res.status === 404 && String(res.body?.detail ?? '').startsWith('no route for')
-        );
-        if (routed) answered.push(`${method.toUpperCase()} ${p} -> ${res.status}`);
+    for (const handler of [full.app, svc.listener]) {
+      const answered: string[] = [];
+      for (const [p, item] of Object.entries(doc.paths)) {
+        for (const method of ['get', 'put', 'post', 'delete', 'patch']) {
+          if (item[method] !== undefined) continue;
+          const res = await request(handler)[method as 'get'](p.replace('{name}', 'council'));
+          if (!isCatchAll(res)) answered.push(`${method.toUpperCase()} ${p} -> ${res.status}`);
+        }
       }
-    }
 
-    expect(answered).toEqual([]);
+      expect(answered).toEqual([]);
+    }
   });
 });
 
@@ -271,7 +283,7 @@ describe('real answers match the documented schemas', () => {
   });
 
   test('when the splits are read, written and listed, then every answer is as documented', async () => {
-    const app = svc.app;
+    const app = svc.listener;
     const write = async (method: 'put' | 'post', p: string, body: Json) => {
       const res = await request(app)[method](p.replace('{name}', 'council')).set(admin).send(body);
       expect(res.status).toBe(200);
@@ -347,10 +359,9 @@ describe('real answers match the documented schemas', () => {
     async (_what, method, p, body, type, status) => {
       const split = status === 404 ? 'nosuch' : 'council';
       const url = p.replace('{name}', split);
-      let req = (method === 'put' ? request(svc.app).put(url) : request(svc.app).post(url)).set(
-        'Content-Type',
-        type,
-      );
+      let req = (
+        method === 'put' ? request(svc.listener).put(url) : request(svc.listener).post(url)
+      ).set('Content-Type', type);
       if (status !== 401) req = req.set(admin);
       const res = await req.send(typeof body === 'string' ? body : JSON.stringify(body));
 
@@ -361,7 +372,7 @@ describe('real answers match the documented schemas', () => {
   );
 
   test('when If-Match is stale, then 412 carries the current ETag, as documented', async () => {
-    const res = await request(svc.app)
+    const res = await request(svc.listener)
       .post('/api/v1/splits/council/scale')
       .set(admin)
       .set('If-Match', '"stale"')
@@ -373,7 +384,7 @@ describe('real answers match the documented schemas', () => {
   });
 
   test('when history is asked for a bad limit, then 400 is as documented', async () => {
-    const res = await request(svc.app).get('/api/v1/splits/council/history?limit=0');
+    const res = await request(svc.listener).get('/api/v1/splits/council/history?limit=0');
 
     expect(res.status).toBe(400);
     expectDocumented('get', '/api/v1/splits/{name}/history', res);
@@ -381,13 +392,13 @@ describe('real answers match the documented schemas', () => {
 
   test('when Traefik polls, then JSON, YAML, 304 and 401 are as documented', async () => {
     const auth = { Authorization: 'Bearer provider-token-0123456789' };
-    const json = await request(svc.app).get('/traefik').set(auth);
-    const yaml = await request(svc.app).get('/traefik?format=yaml').set(auth);
-    const notModified = await request(svc.app)
+    const json = await request(svc.listener).get('/traefik').set(auth);
+    const yaml = await request(svc.listener).get('/traefik?format=yaml').set(auth);
+    const notModified = await request(svc.listener)
       .get('/traefik')
       .set(auth)
       .set('If-None-Match', json.headers.etag);
-    const refused = await request(svc.app).get('/traefik');
+    const refused = await request(svc.listener).get('/traefik');
 
     expectDocumented('get', '/traefik', json);
     expectDocumented('get', '/traefik', yaml);
@@ -400,9 +411,9 @@ describe('real answers match the documented schemas', () => {
   });
 
   test('when health, readiness and metrics are read, then they are as documented', async () => {
-    const health = await request(svc.app).get('/health');
-    const ready = await request(svc.app).get('/ready');
-    const metrics = await request(svc.app).get('/metrics');
+    const health = await request(svc.listener).get('/health');
+    const ready = await request(svc.listener).get('/ready');
+    const metrics = await request(svc.listener).get('/metrics');
 
     expectDocumented('get', '/health', health);
     expectDocumented('get', '/ready', ready);
@@ -416,8 +427,8 @@ describe('answers while Redis is away match the documented schemas', () => {
   test('when Redis never answered, then /traefik and /ready answer 503 as documented', async () => {
     const svc = await startServiceUnderTest({ redisUrl: `redis://127.0.0.1:${await freePort()}` });
     try {
-      const traefik = await request(svc.app).get('/traefik');
-      const ready = await request(svc.app).get('/ready');
+      const traefik = await request(svc.listener).get('/traefik');
+      const ready = await request(svc.listener).get('/ready');
 
       expect(traefik.status).toBe(503);
       expect(traefik.headers['retry-after']).toBe('1');
@@ -435,7 +446,7 @@ describe('answers while Redis is away match the documented schemas', () => {
     try {
       await own.kill();
 
-      const res = await request(svc.app)
+      const res = await request(svc.listener)
         .post('/api/v1/splits/council/rollback')
         .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
         .send({});
@@ -455,11 +466,11 @@ describe('answers while Redis is away match the documented schemas', () => {
       env: { TRAEFIK_API_URLS: traefik },
     });
     try {
-      const res = await request(svc.app)
+      const res = await request(svc.listener)
         .post('/api/v1/splits/council/scale?wait=applied&timeout=200ms')
         .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
         .send({ percent: 5 });
-      const status = await request(svc.app).get('/api/v1/splits/council');
+      const status = await request(svc.listener).get('/api/v1/splits/council');
 
       expect(res.status).toBe(504);
       expectDocumented('post', '/api/v1/splits/{name}/scale', res);

@@ -1,11 +1,12 @@
 import { describeProblem, resolveBaseUrl, urlOf } from '../../src/cli/api-client';
 import type { SplitStatus } from '../../src/cli/api-types';
-import { UsageError } from '../../src/cli/cli-error';
+import { CliError, UsageError } from '../../src/cli/cli-error';
 import { exitCodeForStatus } from '../../src/cli/exit-codes';
 import {
   formatChange,
   formatExtra,
   formatRollout,
+  formatRolloutLines,
   formatHistory,
   formatShare,
   formatStatus,
@@ -179,6 +180,31 @@ describe('formatRollout', () => {
 
   test('when the answer has another shape, then it is printed as JSON', () => {
     expect(formatRollout({ status: 'x' })).toBe('{\n  "status": "x"\n}');
+  });
+});
+
+describe('formatRolloutLines', () => {
+  test('when splits have a rollout, none, no plan, or an unreadable one, then only the first and last get a line', () => {
+    const view = {
+      split: 'council',
+      status: 'progressing',
+      summary: 'council: progressing, step 2/4',
+    };
+
+    expect(
+      formatRolloutLines(
+        ['council', 'search', 'bare', 'down'],
+        [
+          { body: view },
+          { error: new CliError('no rollout yet', 4, { status: 404 }) },
+          { error: new CliError('no rollout plan', 4, { status: 409 }) },
+          { error: new CliError('Redis did not answer', 5, { status: 503 }) },
+        ],
+      ),
+    ).toEqual([
+      'rollout council: progressing, step 2/4',
+      'down rollout: unknown (Redis did not answer)',
+    ]);
   });
 });
 

@@ -1,8 +1,16 @@
-import { splitListSchema, splitStatusSchema } from '../api-types';
+import { splitListSchema, splitStatusSchema, type SplitStatus } from '../api-types';
 import type { Command } from '../command';
 import { splitPath } from '../command';
-import { expectShape, formatStatus } from '../format';
+import { expectShape, formatRolloutLines, formatStatus } from '../format';
 import { operands } from './operands';
+
+/** The splits of a status answer: the list, or the one split asked for. */
+function splitsOf(body: unknown): { splits: SplitStatus[]; one: boolean } {
+  if (typeof body === 'object' && body !== null && 'splits' in body) {
+    return { splits: expectShape(splitListSchema, body, 'a list of splits').splits, one: false };
+  }
+  return { splits: [expectShape(splitStatusSchema, body, 'a split status')], one: true };
+}
 
 export const statusCommand: Command = {
   name: 'status',
@@ -13,6 +21,7 @@ export const statusCommand: Command = {
     'stored in Redis, the weight served and its share; where the served weights come from\n' +
     '(redis, default, last-valid), whether the stored weights are valid (and why not), and\n' +
     'whether the service is serving a stale configuration because Redis is unreachable.\n' +
+    'Then a progress line per rollout, and what each Traefik applied (TRAEFIK_API_URLS).\n' +
     'With one split it also prints the ETag to pass to --if-match.',
   options: [],
   examples: ['canaryctl status', 'canaryctl status council', 'canaryctl status council --json'],
@@ -20,11 +29,19 @@ export const statusCommand: Command = {
     const [split] = operands(args, 'status', ['split'], 1);
     return { method: 'GET', path: split === undefined ? '/api/v1/splits' : splitPath(split) };
   },
-  format(body) {
-    if (typeof body === 'object' && body !== null && 'splits' in body) {
-      return formatStatus(expectShape(splitListSchema, body, 'a list of splits').splits);
-    }
-    const split = expectShape(splitStatusSchema, body, 'a split status');
-    return `${formatStatus([split])}\netag: ${split.etag ?? '-'}`;
+  // Each split's rollout, for its progress line: the split status does not carry it.
+  enrich: (body) =>
+    splitsOf(body).splits.map((s) => ({ method: 'GET', path: splitPath(s.name, '/rollout') })),
+  format(body, _args, enriched = []) {
+    const { splits, one } = splitsOf(body);
+    const lines = [
+      formatStatus(splits),
+      ...formatRolloutLines(
+        splits.map((s) => s.name),
+        enriched,
+      ),
+    ];
+    if (one) lines.push(`etag: ${splits[0].etag ?? '-'}`);
+    return lines.join('\n');
   },
 };
