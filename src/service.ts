@@ -114,8 +114,11 @@ export async function startService(
     adminToken: env.ADMIN_TOKEN,
     readyWithinMs: Math.max(5_000, env.RESYNC_INTERVAL_MS * 3),
     apiRouters: [rollouts.router],
+    describe: async (split: string) => ({
+      ...(propagation.enabled && { traefik: propagation.viewsOf(split) }),
+      ...(await rolloutSummary(rollouts, splits, split)),
+    }),
     ...(propagation.enabled && {
-      describe: (split: string) => ({ traefik: propagation.viewsOf(split) }),
       waitApplied: (split: string, weights: Weights, timeoutMs: number) =>
         propagation.waitApplied(split, weights, timeoutMs),
     }),
@@ -136,10 +139,8 @@ export async function startService(
   resync.unref();
   propagation.start();
   // No plan, no controller: it would only hold a lease for nothing.
-  if (splits.splits.some((s) => s.rollout)) {
-    rollouts.start();
-    void versions();
-  }
+  if (splits.splits.some((s) => s.rollout)) rollouts.start();
+  await versions();
 
   const server = http.createServer(listener);
   server.keepAliveTimeout = 65_000;
@@ -178,8 +179,9 @@ export async function startService(
 }
 
 /**
- * Keeps `swarm_deployment_version` on the canary's version: the one a running rollout names, else
- * the one in splits.yaml. A changed version replaces the old series rather than adding one.
+ * Keeps `swarm_deployment_version` on each backend's version: for a canary, the one its running
+ * rollout names, else the one in splits.yaml. A changed version replaces the old series rather
+ * than adding one.
  */
 function deploymentVersions(
   splits: SplitsConfig,
@@ -190,26 +192,43 @@ function deploymentVersions(
   const shown = new Map<string, string>();
   return async (): Promise<void> => {
     for (const split of splits.splits) {
-      if (!split.rollout) continue;
-      const backend = split.backends.find((b) => b.name === split.canary);
-      let version: string | null;
-      try {
-        version = (await rollouts.service.versionOf(split.name)) ?? backend?.version ?? null;
-      } catch (err) {
-        log.debug({ err, split: split.name }, 'could not read the rollout version');
-        continue;
+      let rolloutVersion: string | null = null;
+      if (split.rollout) {
+        try {
+          rolloutVersion = await rollouts.service.versionOf(split.name);
+        } catch (err) {
+          log.debug({ err, split: split.name }, 'could not read the rollout version');
+        }
       }
-      const before = shown.get(split.name) ?? backend?.version;
-      if (version === null || version === shown.get(split.name)) continue;
-      if (before !== undefined && before !== version) {
-        metrics.deploymentVersion.remove({
-          split: split.name,
-          backend: split.canary,
-          version: before,
-        });
+      for (const backend of split.backends) {
+        const version = (backend.name === split.canary ? rolloutVersion : null) ?? backend.version;
+        const key = `${split.name}/${backend.name}`;
+        const before = shown.get(key);
+        if (version === undefined || version === before) continue;
+        if (before !== undefined) {
+          metrics.deploymentVersion.remove({
+            split: split.name,
+            backend: backend.name,
+            version: before,
+          });
+        }
+        metrics.deploymentVersion.set({ split: split.name, backend: backend.name, version }, 1);
+        shown.set(key, version);
       }
-      metrics.deploymentVersion.set({ split: split.name, backend: split.canary, version }, 1);
-      shown.set(split.name, version);
     }
   };
+}
+
+/** The split's rollout, for its status; nothing when it has no plan or never had a rollout. */
+async function rolloutSummary(
+  rollouts: Rollouts,
+  splits: SplitsConfig,
+  split: string,
+): Promise<Record<string, unknown>> {
+  if (!splits.byName.get(split)?.rollout) return {};
+  try {
+    return { rollout: await rollouts.service.status(split) };
+  } catch {
+    return {};
+  }
 }

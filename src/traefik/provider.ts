@@ -191,12 +191,6 @@ export class ConfigProvider {
         { split: split.name, backend: backend.name },
         shares[backend.name] ?? 0,
       );
-      if (backend.version) {
-        metrics.deploymentVersion.set(
-          { split: split.name, backend: backend.name, version: backend.version },
-          1,
-        );
-      }
     }
   }
 

@@ -17,7 +17,7 @@ export interface SplitsRoutesDeps {
   metrics: Metrics;
   requireAdmin: express.RequestHandler;
   /** Extra facts about a split for its status (e.g. what each Traefik applied). */
-  describe?: (split: string) => Record<string, unknown>;
+  describe?: (split: string) => Promise<Record<string, unknown>>;
   /**
    * Waits until every Traefik shows the weights (`?wait=applied`); undefined when no Traefik API is
    * configured.
@@ -125,7 +125,7 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
     return split;
   };
 
-  const status = (split: SplitConfig) => {
+  const status = async (split: SplitConfig) => {
     const state = provider.state(split.name);
     const served = state?.served ?? null;
     return {
@@ -152,17 +152,17 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
       problems: state?.problems ?? [],
       etag: state?.etag ?? null,
       stale: provider.stale,
-      ...(deps.describe?.(split.name) ?? {}),
+      ...((await deps.describe?.(split.name)) ?? {}),
     };
   };
 
-  router.get('/splits', (_req, res) => {
-    res.json({ splits: splits.splits.map(status) });
+  router.get('/splits', async (_req, res) => {
+    res.json({ splits: await Promise.all(splits.splits.map(status)) });
   });
 
-  router.get('/splits/:name', (req, res) => {
+  router.get('/splits/:name', async (req, res) => {
     const split = findSplit(req.params.name);
-    const body = status(split);
+    const body = await status(split);
     if (body.etag) res.setHeader('ETag', body.etag);
     res.json(body);
   });
@@ -213,7 +213,7 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
       if (waitMs !== undefined && deps.waitApplied) {
         await deps.waitApplied(split.name, result.weights, waitMs);
       }
-      res.json({ ...status(split), event: result.event });
+      res.json({ ...(await status(split)), event: result.event });
     },
   ];
 
