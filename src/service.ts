@@ -1,8 +1,9 @@
 import http from 'node:http';
+import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Env } from './config/env';
 import { loadSplitsFile, type SplitsConfig } from './config/splits';
-import { createRequestListener } from './http/app';
+import { createApp, createRequestListener, type AppDeps } from './http/app';
 import { createRollouts, type Rollouts } from './rollout';
 import type { Logger } from './log/logger';
 import { createMetrics, createRegistry, type Metrics } from './metrics/metrics';
@@ -17,6 +18,8 @@ export interface RunningService {
   url: string;
   port: number;
   server: http.Server;
+  /** The Express app behind every route but GET /traefik. */
+  app: Express;
   provider: ConfigProvider;
   store: WeightsStore;
   propagation: PropagationMonitor;
@@ -103,7 +106,7 @@ export async function startService(
     prometheusUrl: env.PROMETHEUS_URL,
   });
 
-  const listener = createRequestListener({
+  const appDeps: AppDeps = {
     splits,
     provider,
     store,
@@ -116,13 +119,15 @@ export async function startService(
     apiRouters: [rollouts.router],
     describe: async (split: string) => ({
       ...(propagation.enabled && { traefik: propagation.viewsOf(split) }),
-      ...(await rolloutSummary(rollouts, splits, split)),
+      ...(await rollouts.describe(split)),
     }),
     ...(propagation.enabled && {
       waitApplied: (split: string, weights: Weights, timeoutMs: number) =>
         propagation.waitApplied(split, weights, timeoutMs),
     }),
-  });
+  };
+  const app = createApp(appDeps);
+  const listener = createRequestListener(appDeps, app);
 
   watcher.start();
   await new Promise<void>((resolve) => {
@@ -159,6 +164,7 @@ export async function startService(
     url,
     port,
     server,
+    app,
     provider,
     store,
     propagation,
@@ -217,18 +223,4 @@ function deploymentVersions(
       }
     }
   };
-}
-
-/** The split's rollout, for its status; nothing when it has no plan or never had a rollout. */
-async function rolloutSummary(
-  rollouts: Rollouts,
-  splits: SplitsConfig,
-  split: string,
-): Promise<Record<string, unknown>> {
-  if (!splits.byName.get(split)?.rollout) return {};
-  try {
-    return { rollout: await rollouts.service.status(split) };
-  } catch {
-    return {};
-  }
 }

@@ -1,9 +1,7 @@
 import type { ApiRequest } from './api-client';
 import type { OptionSpec, ParsedArgs } from './args';
-import type { CliError } from './cli-error';
 
 /** The answer to one of a command's further reads, or why there is none. */
-export type Enrichment = { body: unknown } | { error: CliError };
 
 /** The environment canaryctl reads. */
 export interface CliEnv {
@@ -27,13 +25,8 @@ export interface Command {
   examples: string[];
   /** Throws UsageError when the arguments are wrong. */
   request(args: ParsedArgs, env: CliEnv): ApiRequest;
-  /**
-   * Further reads the text output shows beside the answer (not with `--json`), one request per
-   * entry; each answer, or the error it got, is passed to `format` in the same order.
-   */
-  enrich?(body: unknown): ApiRequest[];
   /** Text for people; `--json` prints the answer's JSON instead. */
-  format(body: unknown, args: ParsedArgs, enriched?: Enrichment[]): string;
+  format(body: unknown, args: ParsedArgs): string;
 }
 
 /** The API path of a split, its name encoded. */

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { CliError } from './cli-error';
-import type { Enrichment } from './command';
 import { ExitCode } from './exit-codes';
 import {
   rolloutViewSchema,
@@ -79,7 +78,8 @@ export function formatExtra(split: string, key: string, value: unknown): string[
     });
   }
   const summarized = withSummary.safeParse(value);
-  if (summarized.success) return [`${split} ${key}: ${summarized.data.summary}`];
+  // A summary names its split already (a rollout's progress line).
+  if (summarized.success) return [`${key} ${summarized.data.summary}`];
   return [`${split} ${key}: ${compactJson(value)}`];
 }
 
@@ -225,21 +225,4 @@ export function formatRollout(body: unknown): string {
       ]),
     ),
   ].join('\n');
-}
-
-/**
- * A progress line per split that has a rollout (its `summary`). A split that never had one (404)
- * or has no plan (409) gets no line; another failure is said, not hidden.
- */
-export function formatRolloutLines(splits: string[], enriched: Enrichment[]): string[] {
-  return splits.flatMap((split, i) => {
-    const answer = enriched[i];
-    if (answer === undefined) return [];
-    if ('error' in answer) {
-      const { status, message } = answer.error;
-      return status === 404 || status === 409 ? [] : [`${split} rollout: unknown (${message})`];
-    }
-    const view = rolloutViewSchema.safeParse(answer.body);
-    return view.success ? [`rollout ${view.data.summary}`] : [];
-  });
 }

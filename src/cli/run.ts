@@ -1,7 +1,7 @@
 import { ApiClient, resolveBaseUrl } from './api-client';
 import { hasOption, parseArgs, stringOption } from './args';
 import { CliError, UsageError } from './cli-error';
-import type { CliEnv, Enrichment } from './command';
+import type { CliEnv } from './command';
 import { COMMANDS, findCommand } from './commands';
 import { ExitCode } from './exit-codes';
 import { commandHelp, generalHelp, GLOBAL_OPTIONS } from './help';
@@ -75,18 +75,7 @@ async function execute(argv: string[], env: CliEnv, out: CliOutput): Promise<voi
       out.stdout(`${JSON.stringify(response.body, null, 2)}\n`);
       return;
     }
-    const enriched = await Promise.all(
-      (command.enrich?.(response.body) ?? []).map((req) =>
-        client.send(req).then(
-          (res): Enrichment => ({ body: res.body }),
-          (err: unknown): Enrichment => {
-            if (err instanceof CliError) return { error: err };
-            throw err;
-          },
-        ),
-      ),
-    );
-    out.stdout(`${command.format(response.body, args, enriched)}\n`);
+    out.stdout(`${command.format(response.body, args)}\n`);
   } finally {
     await client.close();
   }

@@ -77,8 +77,10 @@ export function createApp(deps: AppDeps): Express {
  * Express sees the request (its routing costs more than serving the prepared bytes; see
  * docs/performance.md); everything else goes to the app.
  */
-export function createRequestListener(deps: AppDeps): RequestListener {
-  const app = createApp(deps);
+export function createRequestListener(
+  deps: AppDeps,
+  app: Express = createApp(deps),
+): RequestListener {
   const traefik = createTraefikHandler(deps);
   return (req, res) => {
     const url = req.url ?? '';

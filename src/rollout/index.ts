@@ -50,6 +50,8 @@ export interface Rollouts {
   controller: RolloutController;
   notifier: Notifier;
   metrics: RolloutMetrics;
+  /** The split's rollout for its status: `{rollout}`, or nothing without a plan or a rollout. */
+  describe(split: string): Promise<Record<string, unknown>>;
   /** For createApp's `apiRouters`. */
   router(requireAdmin: RequestHandler): Router;
   /** Starts the controller (it acts only while it holds the lease). */
@@ -129,6 +131,14 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     notifier,
     metrics,
     router: (requireAdmin) => rolloutRoutes({ rollouts: service, requireAdmin }),
+    describe: async (split) => {
+      if (!options.splits.byName.get(split)?.rollout) return {};
+      try {
+        return { rollout: await service.status(split) };
+      } catch {
+        return {}; // no rollout yet, or Redis away: the status says the rest
+      }
+    },
     start: () => controller.start(),
     stop: async () => {
       await controller.stop();

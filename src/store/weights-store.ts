@@ -245,10 +245,16 @@ function stripQuotes(etag: string): string {
   return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
 }
 
+/** Weights as recorded by the Lua scripts; keys sorted, since cjson writes them in hash order. */
 function parseWeights(text: string | undefined): Weights | null {
   if (!text) return null;
   try {
-    return JSON.parse(text) as Weights;
+    const parsed = JSON.parse(text) as Weights;
+    return Object.fromEntries(
+      Object.keys(parsed)
+        .sort()
+        .map((k) => [k, parsed[k]]),
+    );
   } catch {
     return null;
   }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import http, { type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { loadEnv } from '../../src/config/env';
 import { parseSplitsDocument } from '../../src/config/splits';
@@ -70,26 +70,6 @@ export interface ServiceUnderTest extends RunningService {
 }
 
 /**
- * Runs `build` and returns the Express apps created meanwhile. Express copies `application.init`
- * onto each new app and calls it once, so wrapping it sees every app, however deep inside the
- * code under test it is built (startService keeps its app inside the server's listener).
- */
-async function capturingExpressApps<T>(build: () => Promise<T>): Promise<[T, Express[]]> {
-  const proto = express.application as unknown as { init(this: Express): void };
-  const original = proto.init;
-  const created: Express[] = [];
-  proto.init = function init(this: Express) {
-    created.push(this);
-    original.call(this);
-  };
-  try {
-    return [await build(), created];
-  } finally {
-    proto.init = original;
-  }
-}
-
-/**
  * Starts the real service in this process on port 0 under its own key prefix, with ADMIN_TOKEN
  * set. `env` overrides any variable (e.g. PROVIDER_TOKEN). Calls must not overlap.
  */
@@ -109,17 +89,10 @@ export async function startServiceUnderTest(options: {
     ...options.env,
   });
   const splits = parseSplitsDocument(options.splits ?? SPLITS_DOCUMENT, 'test splits');
-  const [service, apps] = await capturingExpressApps(() =>
-    startService(env, createLogger(env.LOG_LEVEL), splits),
-  );
-  if (apps.length !== 1) {
-    await service.stop();
-    throw new Error(`startService built ${apps.length} Express apps; this harness expects one`);
-  }
+  const service = await startService(env, createLogger(env.LOG_LEVEL), splits);
   return Object.assign(service, {
     prefix,
     listener: service.server.listeners('request')[0] as RequestListener,
-    app: apps[0],
     cleanup: async (redis: Redis) => {
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length > 0) await redis.del(...keys);
@@ -259,6 +232,7 @@ export async function startAppWithRollouts(options: {
     adminToken: ADMIN_TOKEN,
     readyWithinMs: 5_000,
     apiRouters: [rollouts.router],
+    describe: rollouts.describe,
   });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

@@ -37,31 +37,6 @@ describe('read commands', () => {
     expect(requestOf(['status', 'a b'])).toEqual({ method: 'GET', path: '/api/v1/splits/a%20b' });
   });
 
-  test('when status has an answer, then it also reads the rollout of each split in it', () => {
-    const split = (name: string) => ({
-      name,
-      stable: 'a',
-      canary: 'b',
-      backends: [{ name: 'a' }, { name: 'b' }],
-      weights: { stored: null, served: { a: 100, b: 0 } },
-      shares: { a: 100, b: 0 },
-      source: 'default',
-      valid: true,
-      problems: [],
-      etag: '"e"',
-      stale: false,
-    });
-    const status = command('status');
-
-    expect(status.enrich?.({ splits: [split('council'), split('a b')] })).toEqual([
-      { method: 'GET', path: '/api/v1/splits/council/rollout' },
-      { method: 'GET', path: '/api/v1/splits/a%20b/rollout' },
-    ]);
-    expect(status.enrich?.(split('council'))).toEqual([
-      { method: 'GET', path: '/api/v1/splits/council/rollout' },
-    ]);
-  });
-
   test('when history has --limit, then it is sent as the query', () => {
     expect(requestOf(['history', 'council', '--limit', '5'])).toEqual({
       method: 'GET',

@@ -1,12 +1,11 @@
 import { describeProblem, resolveBaseUrl, urlOf } from '../../src/cli/api-client';
 import type { SplitStatus } from '../../src/cli/api-types';
-import { CliError, UsageError } from '../../src/cli/cli-error';
+import { UsageError } from '../../src/cli/cli-error';
 import { exitCodeForStatus } from '../../src/cli/exit-codes';
 import {
   formatChange,
   formatExtra,
   formatRollout,
-  formatRolloutLines,
   formatHistory,
   formatShare,
   formatStatus,
@@ -136,9 +135,9 @@ describe('formatExtra', () => {
   });
 
   test('when a fact has a summary, then the summary is the line', () => {
-    expect(formatExtra('council', 'rollout', { summary: 'step 2/4 at 25 %', step: 2 })).toEqual([
-      'council rollout: step 2/4 at 25 %',
-    ]);
+    expect(
+      formatExtra('council', 'rollout', { summary: 'council: step 2/4 at 25 %', step: 2 }),
+    ).toEqual(['rollout council: step 2/4 at 25 %']);
   });
 });
 
@@ -180,31 +179,6 @@ describe('formatRollout', () => {
 
   test('when the answer has another shape, then it is printed as JSON', () => {
     expect(formatRollout({ status: 'x' })).toBe('{\n  "status": "x"\n}');
-  });
-});
-
-describe('formatRolloutLines', () => {
-  test('when splits have a rollout, none, no plan, or an unreadable one, then only the first and last get a line', () => {
-    const view = {
-      split: 'council',
-      status: 'progressing',
-      summary: 'council: progressing, step 2/4',
-    };
-
-    expect(
-      formatRolloutLines(
-        ['council', 'search', 'bare', 'down'],
-        [
-          { body: view },
-          { error: new CliError('no rollout yet', 4, { status: 404 }) },
-          { error: new CliError('no rollout plan', 4, { status: 409 }) },
-          { error: new CliError('Redis did not answer', 5, { status: 503 }) },
-        ],
-      ),
-    ).toEqual([
-      'rollout council: progressing, step 2/4',
-      'down rollout: unknown (Redis did not answer)',
-    ]);
   });
 });
 

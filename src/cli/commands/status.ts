@@ -1,7 +1,7 @@
 import { splitListSchema, splitStatusSchema, type SplitStatus } from '../api-types';
 import type { Command } from '../command';
 import { splitPath } from '../command';
-import { expectShape, formatRolloutLines, formatStatus } from '../format';
+import { expectShape, formatStatus } from '../format';
 import { operands } from './operands';
 
 /** The splits of a status answer: the list, or the one split asked for. */
@@ -29,18 +29,10 @@ export const statusCommand: Command = {
     const [split] = operands(args, 'status', ['split'], 1);
     return { method: 'GET', path: split === undefined ? '/api/v1/splits' : splitPath(split) };
   },
-  // Each split's rollout, for its progress line: the split status does not carry it.
-  enrich: (body) =>
-    splitsOf(body).splits.map((s) => ({ method: 'GET', path: splitPath(s.name, '/rollout') })),
-  format(body, _args, enriched = []) {
+  // A split's status carries its rollout (summary line) and what each Traefik applied.
+  format(body) {
     const { splits, one } = splitsOf(body);
-    const lines = [
-      formatStatus(splits),
-      ...formatRolloutLines(
-        splits.map((s) => s.name),
-        enriched,
-      ),
-    ];
+    const lines = [formatStatus(splits)];
     if (one) lines.push(`etag: ${splits[0].etag ?? '-'}`);
     return lines.join('\n');
   },

@@ -1,13 +1,6 @@
-import express, {
-  Router,
-  type NextFunction,
-  type Request,
-  type RequestHandler,
-  type Response,
-} from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { formatIssues } from '../../config/splits';
-import { AppError, ValidationError } from '../../errors';
+import { jsonBody, originOf, parseBody, requireJson } from '../request-body';
 import type { Operator, RolloutService } from '../../rollout/rollout-service';
 import type { RolloutStatusView } from '../../rollout/rollout-status';
 
@@ -32,40 +25,9 @@ const bodies = {
   plain: z.object({ reason }).strict(),
 };
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body ?? {});
-  if (!result.success) {
-    throw new ValidationError(
-      `the request body is invalid:\n${formatIssues(result.error.issues)}`,
-      result.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })),
-    );
-  }
-  return result.data;
-}
-
-/** Writes take JSON only; an empty body is allowed (every field is optional). */
-function requireJson(req: Request, _res: Response, next: NextFunction): void {
-  const hasBody =
-    req.headers['transfer-encoding'] !== undefined ||
-    Number(req.headers['content-length'] ?? 0) > 0;
-  if (hasBody && !req.is('application/json')) {
-    next(
-      new AppError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        415,
-        'send the body as Content-Type: application/json',
-      ),
-    );
-    return;
-  }
-  next();
-}
-
 /** The operator, named as in the weights API: X-Actor, and X-Change-Source: cli for canaryctl. */
 function operatorOf(req: Request, why: string | undefined): Operator {
-  const source = req.get('X-Change-Source') === 'cli' ? 'cli' : 'api';
-  const actor = (req.get('X-Actor') ?? '').slice(0, 100) || source;
-  return { actor, source, reason: why };
+  return { ...originOf(req), reason: why };
 }
 
 /**
@@ -78,7 +40,7 @@ function operatorOf(req: Request, why: string | undefined): Operator {
 export function rolloutRoutes(deps: RolloutRoutesDeps): Router {
   const { rollouts, requireAdmin } = deps;
   const router = Router();
-  const json = express.json({ limit: '16kb', strict: true, type: 'application/json' });
+  const json = jsonBody;
   const path = '/splits/:name/rollout';
 
   router.get(path, async (req, res) => {

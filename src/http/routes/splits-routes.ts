@@ -1,14 +1,14 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { SplitConfig, SplitsConfig } from '../../config/splits';
-import { formatIssues } from '../../config/splits';
 import { MAX_WEIGHT } from '../../config/splits-schema';
-import { AppError, NotFoundError, ValidationError } from '../../errors';
+import { NotFoundError, ValidationError } from '../../errors';
 import type { Metrics } from '../../metrics/metrics';
 import { sharesOf } from '../../store/stored-weights';
-import type { ChangeAction, ChangeSource, Weights, WriteResult } from '../../store/types';
+import type { ChangeAction, Weights, WriteResult } from '../../store/types';
 import type { WeightsStore } from '../../store/weights-store';
 import type { ConfigProvider, SplitState } from '../../traefik/provider';
+import { jsonBody, originOf, parseBody, requireJson } from '../request-body';
 
 export interface SplitsRoutesDeps {
   splits: SplitsConfig;
@@ -49,35 +49,6 @@ const bodies = {
   plain: z.object({ reason }).strict(),
 };
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body ?? {});
-  if (!result.success) {
-    throw new ValidationError(
-      `the request body is invalid:\n${formatIssues(result.error.issues)}`,
-      result.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })),
-    );
-  }
-  return result.data;
-}
-
-/** Writes take JSON only; an empty body is allowed where every field is optional. */
-function requireJson(req: Request, _res: Response, next: NextFunction): void {
-  const hasBody =
-    req.headers['transfer-encoding'] !== undefined ||
-    Number(req.headers['content-length'] ?? 0) > 0;
-  if (hasBody && !req.is('application/json')) {
-    next(
-      new AppError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        415,
-        'send the body as Content-Type: application/json',
-      ),
-    );
-    return;
-  }
-  next();
-}
-
 const waitQuery = z
   .object({
     wait: z.literal('applied', { error: 'the only value is "applied"' }).optional(),
@@ -90,7 +61,7 @@ const waitQuery = z
 
 /** `?wait=applied&timeout=10s` → milliseconds to wait (default 10 s, at most 120 s). */
 function parseWait(query: unknown): number | undefined {
-  const q = parseBody(waitQuery, query);
+  const q = parseBody(waitQuery, query, 'query');
   if (q.wait === undefined) {
     if (q.timeout !== undefined) throw new ValidationError('timeout goes with ?wait=applied');
     return undefined;
@@ -113,7 +84,7 @@ export function storedView(state: SplitState): Record<string, number | string> |
 export function splitsRoutes(deps: SplitsRoutesDeps): Router {
   const { splits, store, provider, metrics, requireAdmin } = deps;
   const router = Router();
-  const json = express.json({ limit: '16kb', strict: true, type: 'application/json' });
+  const json = jsonBody;
 
   const findSplit = (name: string): SplitConfig => {
     const split = splits.byName.get(name);
@@ -170,8 +141,18 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
   router.get('/splits/:name/history', async (req, res) => {
     const split = findSplit(req.params.name);
     const limit = parseBody(
-      z.object({ limit: z.coerce.number().int().min(1).max(1000).default(20) }).strict(),
+      z
+        .object({
+          limit: z.coerce
+            .number()
+            .int('must be an integer')
+            .min(1, 'must be from 1 to 1000')
+            .max(1000, 'must be from 1 to 1000')
+            .default(20),
+        })
+        .strict(),
       { ...(req.query.limit !== undefined && { limit: req.query.limit }) },
+      'query',
     ).limit;
     res.json({ split: split.name, events: await store.history(split.name, limit) });
   });
@@ -192,8 +173,7 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
           '?wait=applied needs TRAEFIK_API_URLS: set it to the Traefik API URLs to confirm against',
         );
       }
-      const source: ChangeSource = req.get('X-Change-Source') === 'cli' ? 'cli' : 'api';
-      const actor = (req.get('X-Actor') ?? '').slice(0, 100) || source;
+      const { source, actor } = originOf(req);
       const before = provider.state(split.name)?.served;
       const result: WriteResult = await store.write({
         split: split.name,
