@@ -9,10 +9,6 @@ const project = (name, extra = {}) => ({
 });
 
 module.exports = {
-  projects: [
-    project('unit'),
-    project('integration'),
-    project('e2e'),
-  ],
+  projects: [project('unit'), project('integration'), project('e2e')],
   testTimeout: 30000,
 };
