@@ -138,7 +138,7 @@ export async function startService(
   await provider.refresh();
   const versions = deploymentVersions(splits, rollouts, metrics, log);
   const resync = setInterval(() => {
-    void provider.refresh();
+    void provider.resyncSlice(env.RESYNC_BATCH);
     void versions();
   }, env.RESYNC_INTERVAL_MS);
   resync.unref();

@@ -43,6 +43,8 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Full re-read of every split, on top of Redis change notifications. */
   RESYNC_INTERVAL_MS: intFrom(1000, 50, 60_000),
+  /** How many splits each periodic re-read covers (round robin). */
+  RESYNC_BATCH: intFrom(1000, 1, 1_000_000),
   TRAEFIK_API_URLS: urlList,
   TRAEFIK_POLL_INTERVAL_MS: intFrom(1000, 100, 60_000),
   PROMETHEUS_URL: z

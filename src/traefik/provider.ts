@@ -136,7 +136,7 @@ export class ConfigProvider {
     for (const read of changed) this.apply(read);
     this.publish();
     // Outside the render path: an audit write must not delay serving the new weights.
-    for (const read of changed) void this.recordExternal(read.split);
+    this.queueExternalChecks(changed.map((r) => r.split));
   }
 
   /** A targeted read that failed is retried with the next refresh. */
@@ -210,6 +210,38 @@ export class ConfigProvider {
       };
     }
     this.options.metrics.renderDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  /**
+   * The periodic safety re-read, a slice at a time: change notifications do the real work, and
+   * re-reading 10,000 hashes every second would cost more than it protects (docs/performance.md).
+   */
+  resyncSlice(batch: number): Promise<void> {
+    const names = this.options.splits.splits.map((s) => s.name);
+    if (names.length <= batch) return this.refresh();
+    const slice: string[] = [];
+    for (let i = 0; i < batch; i++) slice.push(names[(this.resyncCursor + i) % names.length]);
+    this.resyncCursor = (this.resyncCursor + batch) % names.length;
+    return this.refresh(slice);
+  }
+
+  private resyncCursor = 0;
+  private readonly externalQueue = new Set<string>();
+  private draining = false;
+
+  /** Checks for changes made outside the service, a bounded number at a time. */
+  private queueExternalChecks(splits: string[]): void {
+    for (const s of splits) this.externalQueue.add(s);
+    if (this.draining) return;
+    this.draining = true;
+    void (async () => {
+      while (this.externalQueue.size > 0) {
+        const chunk = [...this.externalQueue].slice(0, 100);
+        for (const s of chunk) this.externalQueue.delete(s);
+        await Promise.all(chunk.map((s) => this.recordExternal(s)));
+      }
+      this.draining = false;
+    })();
   }
 
   private async recordExternal(split: string): Promise<void> {
