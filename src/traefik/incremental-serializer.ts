@@ -3,57 +3,76 @@ import type { Weights } from '../store/types';
 import { renderStatic, renderWeighted } from './render';
 import { canonicalize } from './serialize';
 
-const member = (name: string, value: unknown): string =>
-  `${JSON.stringify(name)}:${JSON.stringify(canonicalize(value))}`;
+const member = (name: string, value: unknown): Buffer =>
+  Buffer.from(`${JSON.stringify(name)}:${JSON.stringify(canonicalize(value))}`);
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Builds the same bytes as `serialize(render(splits, weights)).json`, but re-serializes only the
  * split that changed: the key order of the whole document depends on the splits file alone, and
- * everything but each split's weighted service is fixed at start. With 10,000 splits a change
- * costs one small JSON fragment and a join instead of a full render.
+ * everything but each split's weighted service is fixed at start. The document is kept as a list
+ * of byte pieces (punctuation included) in which a change swaps one piece, so a change costs one
+ * small JSON fragment and one copy into the new body, and leaves no garbage that grows with the
+ * number of splits.
  */
 export class IncrementalSerializer {
-  /** Service members in document order; the weighted ones are filled by update(). */
-  private readonly services: string[];
-  private readonly weightedSlot = new Map<string, number>();
-  private readonly routers: string[];
+  private readonly parts: Buffer[] = [];
+  /** Index in `parts` of each split's weighted service. */
+  private readonly slots = new Map<string, number>();
   private readonly byName: Map<string, SplitConfig>;
+  private unset: number;
 
   constructor(splits: readonly SplitConfig[]) {
     this.byName = new Map(splits.map((s) => [s.name, s]));
-    const serviceMembers = new Map<string, string>();
-    const routerMembers = new Map<string, string>();
+    const services = new Map<string, Buffer>();
+    const routers = new Map<string, Buffer>();
     for (const split of splits) {
       const fixed = renderStatic(split);
       for (const [name, service] of Object.entries(fixed.services)) {
-        serviceMembers.set(name, member(name, service));
+        services.set(name, member(name, service));
       }
-      serviceMembers.set(split.name, '');
-      if (fixed.router) routerMembers.set(split.name, member(split.name, fixed.router));
+      services.set(split.name, EMPTY);
+      if (fixed.router) routers.set(split.name, member(split.name, fixed.router));
     }
-    const serviceNames = [...serviceMembers.keys()].sort();
-    this.services = serviceNames.map((n) => serviceMembers.get(n) ?? '');
-    serviceNames.forEach((n, i) => {
-      if (this.byName.has(n)) this.weightedSlot.set(n, i);
-    });
-    this.routers = [...routerMembers.keys()].sort().map((n) => routerMembers.get(n) ?? '');
+    const push = (text: string): void => {
+      this.parts.push(Buffer.from(text));
+    };
+    const members = (names: string[], of: Map<string, Buffer>): void => {
+      names.forEach((name, i) => {
+        if (i > 0) push(',');
+        if (this.byName.has(name) && of === services) this.slots.set(name, this.parts.length);
+        this.parts.push(of.get(name) ?? EMPTY);
+      });
+    };
+    push('{"http":{');
+    if (routers.size > 0) {
+      push('"routers":{');
+      members([...routers.keys()].sort(), routers);
+      push('},');
+    }
+    push('"services":{');
+    members([...services.keys()].sort(), services);
+    push('}}}');
+    this.unset = this.slots.size;
   }
 
   /** Sets the weights a split serves. Throws, changing nothing, when they cannot be rendered. */
   update(splitName: string, weights: Weights): void {
     const split = this.byName.get(splitName);
-    const slot = this.weightedSlot.get(splitName);
+    const slot = this.slots.get(splitName);
     if (!split || slot === undefined) throw new Error(`unknown split "${splitName}"`);
-    this.services[slot] = member(splitName, renderWeighted(split, weights));
+    const fragment = member(splitName, renderWeighted(split, weights));
+    if (this.parts[slot].length === 0) this.unset -= 1;
+    this.parts[slot] = fragment;
   }
 
-  /** The whole document. Every split must have been updated once. */
+  /** The whole document, copied once into a new Buffer. Every split must have been updated once. */
   json(): Buffer {
-    const missing = [...this.weightedSlot].find(([, slot]) => this.services[slot] === '');
-    if (missing) throw new Error(`no weights to render for split "${missing[0]}"`);
-    const services = `"services":{${this.services.join(',')}}`;
-    const http =
-      this.routers.length > 0 ? `"routers":{${this.routers.join(',')}},${services}` : services;
-    return Buffer.from(`{"http":{${http}}}`);
+    if (this.unset > 0) {
+      const missing = [...this.slots].find(([, slot]) => this.parts[slot].length === 0);
+      throw new Error(`no weights to render for split "${missing?.[0]}"`);
+    }
+    return Buffer.concat(this.parts);
   }
 }
