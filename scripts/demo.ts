@@ -2,11 +2,8 @@
  * `npm run demo`: the service on the example splits, with two demo backends and, when REDIS_URL is
  * not set, a throwaway local redis-server. Prints what to try. Ctrl-C stops everything.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { loadEnv } from '../src/config/env';
@@ -14,56 +11,10 @@ import { parseSplitsDocument } from '../src/config/splits';
 import { createLogger } from '../src/log/logger';
 import { startService } from '../src/service';
 import { startLocalTraefik } from './lib/local-traefik';
-import { freePort, waitForPort } from './lib/ports';
+import { startBackend } from './lib/backend-server';
+import { startRedisServer } from './lib/redis-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-
-async function startRedis(cleanup: (() => void)[]): Promise<string> {
-  const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
-  if (found.status !== 0) {
-    throw new Error(
-      'REDIS_URL is not set and redis-server is not on PATH. Install it ' +
-        '(Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis) ' +
-        'or set REDIS_URL=redis://host:6379.',
-    );
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'canary-demo-redis-'));
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    found.stdout.trim(),
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ],
-    { stdio: 'ignore' },
-  );
-  cleanup.push(() => {
-    child.kill('SIGTERM');
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  await waitForPort(port, 10_000);
-  return `redis://127.0.0.1:${port}`;
-}
-
-function startBackend(name: string, port: number): Promise<http.Server> {
-  const server = http.createServer((_req, res) => {
-    res.setHeader('X-Backend', name);
-    res.setHeader('Content-Type', 'application/json');
-    res.end(`${JSON.stringify({ backend: name })}\n`);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
-  });
-}
 
 async function main(): Promise<void> {
   const cleanup: (() => void)[] = [];
@@ -80,7 +31,12 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => (stopAll(), process.exit(0)));
 
   try {
-    const redisUrl = process.env.REDIS_URL || (await startRedis(cleanup));
+    let redisUrl = process.env.REDIS_URL;
+    if (!redisUrl) {
+      const redis = await startRedisServer();
+      cleanup.push(() => void redis.stop());
+      redisUrl = redis.url;
+    }
     const adminToken = process.env.ADMIN_TOKEN || crypto.randomBytes(18).toString('base64url');
 
     // The example splits, with the demo backends on free ports.
@@ -88,11 +44,10 @@ async function main(): Promise<void> {
       fs.readFileSync(path.join(ROOT, 'traefik', 'splits.example.yaml'), 'utf8'),
     );
     const council = doc.splits.council;
-    for (const backend of ['main', 'canary']) {
-      const port = await freePort();
-      const server = await startBackend(backend, port);
-      cleanup.push(() => server.close());
-      council.backends[backend].servers = [`http://127.0.0.1:${port}`];
+    for (const name of ['main', 'canary']) {
+      const backend = await startBackend(name);
+      cleanup.push(() => void backend.stop());
+      council.backends[name].servers = [backend.url];
     }
     const splits = parseSplitsDocument(doc, 'traefik/splits.example.yaml (demo ports)');
 

@@ -5,16 +5,16 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
-import { loadEnv } from '../../src/config/env';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { createApp } from '../../src/http/app';
 import { createLogger } from '../../src/log/logger';
 import { createMetrics, createRegistry } from '../../src/metrics/metrics';
 import { createRollouts } from '../../src/rollout';
-import { startService, type RunningService } from '../../src/service';
+import type { RunningService } from '../../src/service';
 import { createRedis } from '../../src/store/redis-client';
 import { WeightsStore } from '../../src/store/weights-store';
 import { ConfigProvider } from '../../src/traefik/provider';
+import { startTestService } from './in-process-service';
 import { uniquePrefix } from './redis-server';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -70,31 +70,23 @@ export interface ServiceUnderTest extends RunningService {
 }
 
 /**
- * Starts the real service in this process on port 0 under its own key prefix, with ADMIN_TOKEN
- * set. `env` overrides any variable (e.g. PROVIDER_TOKEN). Calls must not overlap.
+ * Starts the real service in this process on port 0 under its own key prefix (startTestService),
+ * with this file's ADMIN_TOKEN and splits. `env` overrides any variable (e.g. PROVIDER_TOKEN).
  */
 export async function startServiceUnderTest(options: {
   redisUrl: string;
   env?: Record<string, string>;
   splits?: unknown;
 }): Promise<ServiceUnderTest> {
-  const prefix = uniquePrefix('cli');
-  const env = loadEnv({
-    PORT: '0',
-    REDIS_URL: options.redisUrl,
-    KEY_PREFIX: prefix,
-    ADMIN_TOKEN,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    RESYNC_INTERVAL_MS: '200',
-    ...options.env,
+  const service = await startTestService({
+    redisUrl: options.redisUrl,
+    splits: options.splits ?? SPLITS_DOCUMENT,
+    env: { ADMIN_TOKEN, RESYNC_INTERVAL_MS: '200', ...options.env },
   });
-  const splits = parseSplitsDocument(options.splits ?? SPLITS_DOCUMENT, 'test splits');
-  const service = await startService(env, createLogger(env.LOG_LEVEL), splits);
   return Object.assign(service, {
-    prefix,
     listener: service.server.listeners('request')[0] as RequestListener,
     cleanup: async (redis: Redis) => {
-      const keys = await redis.keys(`${prefix}*`);
+      const keys = await redis.keys(`${service.prefix}*`);
       if (keys.length > 0) await redis.del(...keys);
     },
   });

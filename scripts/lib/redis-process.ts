@@ -1,0 +1,101 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, waitForPort } from './ports';
+
+export interface RedisServerHandle {
+  url: string;
+  port: number;
+  /** Kills the server (SIGKILL: a crash, not a clean shutdown). */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port and data directory. */
+  restart(): Promise<void>;
+  /** Stops the server and removes its temp directory. */
+  stop(): Promise<void>;
+  /** Runs the real `redis-cli` against this server and returns its stdout. */
+  cli(...args: string[]): string;
+}
+
+function requireBinary(name: string): string {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  const bin = found.stdout.trim();
+  if (found.status !== 0 || bin === '') {
+    throw new Error(
+      `${name} is not on PATH. Install it (Debian/Ubuntu: apt-get install -y redis-server) ` +
+        'or set REDIS_URL to a Redis to use.',
+    );
+  }
+  return bin;
+}
+
+function waitExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/**
+ * Starts a throwaway redis-server on a free loopback port in a temp dir.
+ * `extraArgs` are passed as redis-server command-line options (e.g. ['--appendonly', 'yes']).
+ */
+export async function startRedisServer(extraArgs: string[] = []): Promise<RedisServerHandle> {
+  const bin = requireBinary('redis-server');
+  const cliBin = requireBinary('redis-cli');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-redis-'));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+
+  const launch = async (): Promise<void> => {
+    child = spawn(
+      bin,
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--daemonize',
+        'no',
+        ...extraArgs,
+      ],
+      { stdio: 'ignore' },
+    );
+    await waitForPort(port, 10_000);
+  };
+  await launch();
+
+  const kill = async (): Promise<void> => {
+    if (!child) return;
+    const c = child;
+    child = undefined;
+    c.kill('SIGKILL');
+    await waitExit(c);
+  };
+
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    kill,
+    restart: async () => {
+      await kill();
+      await launch();
+    },
+    stop: async () => {
+      await kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    cli: (...args: string[]) => {
+      const r = spawnSync(cliBin, ['-p', String(port), ...args], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')} failed: ${r.stderr}`);
+      return r.stdout;
+    },
+  };
+}
+
+/** A unique key prefix per test, so tests never share Redis state. */
+export function uniquePrefix(label = 't'): string {
+  return `test:${label}:${process.pid}:${Date.now().toString(36)}:${Math.random().toString(36).slice(2, 8)}:`;
+}
