@@ -7,7 +7,11 @@ import { uniquePrefix } from './redis-server';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
-/** The example splits used across tests: council (main/canary) and search (a/b, service refs). */
+/**
+ * The splits used across tests: council (main/canary, servers we define, a router) and search
+ * (services other providers define; its third backend shows that scale, rollback and promote set
+ * every other backend to 0).
+ */
 export const TEST_SPLITS = {
   splits: {
     council: {
@@ -26,6 +30,7 @@ export const TEST_SPLITS = {
       backends: {
         blue: { service: 'search-blue@docker' },
         green: { service: 'search-green@docker' },
+        shadow: { service: 'search-shadow@docker' },
       },
     },
   },

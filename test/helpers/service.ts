@@ -14,39 +14,14 @@ import type { RunningService } from '../../src/service';
 import { createRedis } from '../../src/store/redis-client';
 import { WeightsStore } from '../../src/store/weights-store';
 import { ConfigProvider } from '../../src/traefik/provider';
-import { startTestService } from './in-process-service';
+import { startTestService, TEST_SPLITS } from './in-process-service';
 import { uniquePrefix } from './redis-server';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const CLI_BIN = path.join(ROOT, 'dist/src/cli/canaryctl.js');
 export const ADMIN_TOKEN = 'cli-test-admin-token-0123456789';
 
-/**
- * Two splits: council (stable main, canary canary) and search, whose third backend shows that
- * scale, rollback and promote set every other backend to 0.
- */
-export const SPLITS_DOCUMENT = {
-  splits: {
-    council: {
-      stable: 'main',
-      canary: 'canary',
-      backends: {
-        main: { servers: ['http://127.0.0.1:9000'], version: '1.4.2' },
-        canary: { servers: ['http://127.0.0.1:9001'], version: '1.5.0' },
-      },
-      defaultWeights: { main: 100, canary: 0 },
-    },
-    search: {
-      stable: 'blue',
-      canary: 'green',
-      backends: {
-        blue: { service: 'search-blue@docker' },
-        green: { service: 'search-green@docker' },
-        shadow: { service: 'search-shadow@docker' },
-      },
-    },
-  },
-};
+export const SPLITS_DOCUMENT = TEST_SPLITS;
 
 /** SPLITS_DOCUMENT with a rollout plan on council (no checks: no Prometheus needed). */
 export const SPLITS_WITH_ROLLOUT = {

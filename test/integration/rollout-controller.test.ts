@@ -359,11 +359,19 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
       threshold: 0.7,
     });
 
-    // The bound: from the end of the breach's for window to the Redis write.
+    // The bound: the evaluation that rolled back is the first one on the analysis grid at or after
+    // the end of the breach's for window, so the decision comes at most one interval after it.
+    // That is a property of the algorithm, asserted on the grid times it recorded; the wall-clock
+    // time to the Redis write adds only execution (a few ms; printed, and bounded loosely here
+    // because this machine is shared).
     const windowEnd = (check.breachSince as number) + forMs;
+    const decidedAt = check.evaluatedAt as number;
     const writtenAt = Number(rollback.id.split('-')[0]);
-    expect(writtenAt - windowEnd).toBeGreaterThanOrEqual(0);
-    expect(writtenAt - windowEnd).toBeLessThanOrEqual(ANALYSIS_MS);
+    expect(decidedAt - windowEnd).toBeGreaterThanOrEqual(0);
+    expect(decidedAt - windowEnd).toBeLessThanOrEqual(ANALYSIS_MS);
+    expect(writtenAt).toBeGreaterThanOrEqual(decidedAt);
+    console.log(`rollback written ${writtenAt - windowEnd} ms after the for window ended`);
+    expect(writtenAt - decidedAt).toBeLessThan(3 * ANALYSIS_MS);
     // And the breach was seen soon after the injection (5s rate window, 1s scrapes).
     expect((check.breachSince as number) - injectedAt).toBeLessThan(5_000);
 

@@ -75,7 +75,10 @@ describe('/api/v1 against a real redis-server', () => {
       const res = await request(svc.server).get('/api/v1/splits/search').expect(200);
       expect(res.headers.etag).toBe(res.body.etag);
       expect(res.body.source).toBe('default');
-      expect(res.body.weights).toEqual({ stored: null, served: { blue: 100, green: 0 } });
+      expect(res.body.weights).toEqual({
+        stored: null,
+        served: { blue: 100, green: 0, shadow: 0 },
+      });
     });
 
     test('when stored weights are invalid, then the status says so and why', async () => {
