@@ -40,6 +40,8 @@ export interface ServiceProcess {
   restart(): Promise<void>;
   stop(): Promise<void>;
   output(): string;
+  /** The process id while it runs. */
+  pid(): number | undefined;
 }
 
 /**
@@ -103,5 +105,6 @@ export async function startServiceProcess(
     },
     stop: kill,
     output: () => out,
+    pid: () => child?.pid,
   };
 }

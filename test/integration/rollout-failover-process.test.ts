@@ -1,0 +1,150 @@
+/**
+ * Failover with real processes: two replicas of the built service share Redis and Prometheus; the
+ * one that leads a rollout is SIGKILLed mid-rollout, and the other takes the lease over and
+ * finishes it from the state in Redis.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { request } from 'undici';
+import YAML from 'yaml';
+import { freePort, waitUntil } from '../helpers/free-port';
+import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
+import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
+import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+
+jest.setTimeout(120_000);
+
+const ADMIN_TOKEN = 'failover-admin-token-0123456789';
+
+describe('rollout failover between two service processes', () => {
+  let redisServer: RedisServerHandle;
+  let redis: Redis;
+  let app: MetricsAppHandle;
+  let prometheus: PrometheusHandle;
+  const replicas: ServiceProcess[] = [];
+  let dir: string;
+  const prefix = uniquePrefix('failover');
+
+  beforeAll(async () => {
+    redisServer = await startRedisServer();
+    redis = new Redis(redisServer.url);
+    app = await startMetricsApp({
+      main: { rps: 50, latency: 0.1 },
+      canary: { rps: 50, latency: 0.1 },
+    });
+    prometheus = await startPrometheus({ targets: [app.target] });
+    await prometheus.waitForData(
+      'swarm_council_request_duration_seconds_count{variant="canary"}',
+      20_000,
+    );
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-failover-'));
+    const splitsFile = path.join(dir, 'splits.yaml');
+    fs.writeFileSync(
+      splitsFile,
+      YAML.stringify({
+        splits: {
+          council: {
+            stable: 'main',
+            canary: 'canary',
+            backends: {
+              main: { servers: ['http://127.0.0.1:9000'] },
+              canary: { servers: ['http://127.0.0.1:9001'] },
+            },
+            rollout: {
+              steps: [10, 30, 60, 100],
+              bakeTime: '3s',
+              analysisInterval: '1s',
+              checks: [
+                {
+                  name: 'p95-latency',
+                  type: 'threshold',
+                  query:
+                    'histogram_quantile(0.95, sum by (le) (rate(swarm_council_request_duration_seconds_bucket{variant="canary"}[10s])))',
+                  comparator: '>',
+                  threshold: 0.7,
+                  for: '2s',
+                },
+              ],
+            },
+          },
+        },
+      }),
+    );
+    for (let i = 0; i < 2; i++) {
+      replicas.push(
+        await startServiceProcess(await freePort(), {
+          REDIS_URL: redisServer.url,
+          KEY_PREFIX: prefix,
+          SPLITS_FILE: splitsFile,
+          ADMIN_TOKEN,
+          PROMETHEUS_URL: prometheus.url,
+          LOG_LEVEL: 'warn',
+        }),
+      );
+    }
+  });
+
+  afterAll(async () => {
+    for (const r of replicas) await r.stop();
+    await prometheus?.stop();
+    await app?.stop();
+    redis?.disconnect();
+    await redisServer?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function rollout(
+    replica: ServiceProcess,
+  ): Promise<{ status: string; step: number; leader: string | null }> {
+    const res = await request(`${replica.url}/api/v1/splits/council/rollout`);
+    return (await res.body.json()) as { status: string; step: number; leader: string | null };
+  }
+
+  test('when the leading replica is killed mid-rollout, then the other finishes it', async () => {
+    const res = await request(`${replicas[0].url}/api/v1/splits/council/rollout`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ version: '3.0.0' }),
+    });
+    await res.body.text();
+    expect(res.statusCode).toBe(202);
+    await waitUntil(
+      'the first step applied',
+      async () => (await redis.hget(`${prefix}weights:council`, 'canary')) === '10',
+      20_000,
+      100,
+    );
+
+    // Only one replica leads; its identity ends with its pid.
+    const view = await rollout(replicas[1]);
+    const leaderIndex = replicas.findIndex((r) => view.leader?.endsWith(`:${r.pid()}`));
+    expect(leaderIndex).toBeGreaterThanOrEqual(0);
+    const leader = replicas[leaderIndex];
+    const survivor = replicas[1 - leaderIndex];
+    const survivorPid = survivor.pid();
+    const stepAtKill = view.step;
+    await leader.kill();
+
+    await waitUntil(
+      'the rollout to complete',
+      async () => (await rollout(survivor)).status === 'completed',
+      90_000,
+      250,
+    );
+    expect(await redis.hgetall(`${prefix}weights:council`)).toEqual({ main: '0', canary: '100' });
+    const done = await rollout(survivor);
+    expect(done.leader).toMatch(new RegExp(`:${survivorPid}$`));
+
+    // Every step was written once, in order; those after the kill by the survivor.
+    const entries = await redis.xrange(`${prefix}events:council`, '-', '+');
+    const writes = entries
+      .map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 === 0 ? [[v, f[i + 1]]] : []))))
+      .filter((e) => e.source === 'controller');
+    expect(writes.map((e) => JSON.parse(e.after).canary)).toEqual([10, 30, 60, 100]);
+    expect(writes.at(-1)?.actor).toMatch(new RegExp(`:${survivorPid}$`));
+    expect(stepAtKill).toBeLessThan(4);
+  });
+});
