@@ -87,11 +87,10 @@ function startServiceChild(
       ADMIN_TOKEN,
       LOG_LEVEL: 'silent',
       BENCH_SPLITS_JSON: splitsFile,
-      // For experiments on the service's memory (e.g. --max-old-space-size=128) without
-      // constraining the bench process itself.
-      ...(process.env.BENCH_SERVICE_NODE_OPTIONS && {
-        NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS,
-      }),
+      // The memory settings `npm start` and the Dockerfile use (docs/performance.md);
+      // BENCH_SERVICE_NODE_OPTIONS replaces the heap cap for experiments.
+      MALLOC_MMAP_THRESHOLD_: '131072',
+      NODE_OPTIONS: process.env.BENCH_SERVICE_NODE_OPTIONS ?? '--max-old-space-size=160',
     },
     120_000,
     ['--expose-gc'],

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import v8 from 'node:v8';
 import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Env } from './config/env';
@@ -37,6 +38,7 @@ export async function startService(
   splitsOverride?: SplitsConfig,
 ): Promise<RunningService> {
   const splits = splitsOverride ?? loadSplitsFile(env.SPLITS_FILE);
+  warnIfHeapIsTight(splits.splits.length, log);
   const registry = createRegistry(env.METRICS_PREFIX);
   const metrics = createMetrics(registry, env.METRICS_PREFIX);
   const redis = createRedis(env.REDIS_URL, 'canary-provider');
@@ -223,4 +225,19 @@ function deploymentVersions(
       }
     }
   };
+}
+
+/**
+ * `npm start` and the Dockerfile cap the V8 heap (160 MB) to keep memory near the live data; that
+ * suits about 15,000 splits (about 5 KB of live heap each, measured at 10,000). Beyond, say so.
+ */
+function warnIfHeapIsTight(splitCount: number, log: Logger): void {
+  const limitMb = v8.getHeapStatistics().heap_size_limit / 2 ** 20;
+  const neededMb = Math.ceil(1.5 * (40 + (splitCount * 5) / 1024));
+  if (limitMb < neededMb) {
+    log.warn(
+      { splits: splitCount, heapLimitMb: Math.round(limitMb), suggestedMb: neededMb },
+      `the heap cap is tight for this many splits: set NODE_OPTIONS=--max-old-space-size=${neededMb} or more`,
+    );
+  }
 }
