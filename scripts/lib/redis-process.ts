@@ -39,6 +39,36 @@ function waitExit(child: ChildProcess): Promise<void> {
  * `extraArgs` are passed as redis-server command-line options (e.g. ['--appendonly', 'yes']).
  */
 export async function startRedisServer(extraArgs: string[] = []): Promise<RedisServerHandle> {
+  const given = process.env.REDIS_URL;
+  if (given && extraArgs.length === 0) return externalRedis(given);
+  return startOwnRedisServer(extraArgs);
+}
+
+/**
+ * A Redis given by REDIS_URL (tests honour it; each works under its own key prefix). It cannot be
+ * killed or restarted: tests that do that start their own with startOwnRedisServer.
+ */
+function externalRedis(url: string): RedisServerHandle {
+  const cliBin = requireBinary('redis-cli');
+  const refuse = async (): Promise<void> => {
+    throw new Error(`the Redis at REDIS_URL (${url}) is not the harness's to kill or restart`);
+  };
+  return {
+    url,
+    port: Number(new URL(url).port || 6379),
+    kill: refuse,
+    restart: refuse,
+    stop: async () => undefined,
+    cli: (...args: string[]) => {
+      const r = spawnSync(cliBin, ['-u', url, ...args], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')} failed: ${r.stderr}`);
+      return r.stdout;
+    },
+  };
+}
+
+/** Always a throwaway redis-server of the harness's own, whatever REDIS_URL says. */
+export async function startOwnRedisServer(extraArgs: string[] = []): Promise<RedisServerHandle> {
   const bin = requireBinary('redis-server');
   const cliBin = requireBinary('redis-cli');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-redis-'));

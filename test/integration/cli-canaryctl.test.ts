@@ -1,6 +1,10 @@
 import { Redis } from 'ioredis';
 import { freePort } from '../helpers/free-port';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  startOwnRedisServer,
+  startRedisServer,
+  type RedisServerHandle,
+} from '../helpers/redis-server';
 import {
   ADMIN_TOKEN,
   ensureCliBuilt,
@@ -396,7 +400,7 @@ describe('canaryctl exit codes', () => {
   });
 
   test('when Redis is down, then a write exits 5 and says nothing was changed', async () => {
-    const ownRedis = await startRedisServer();
+    const ownRedis = await startOwnRedisServer();
     const service = await startServiceUnderTest({ redisUrl: ownRedis.url });
     try {
       await ownRedis.kill();

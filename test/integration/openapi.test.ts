@@ -10,7 +10,11 @@ import { parseSplitsDocument } from '../../src/config/splits';
 import type { RolloutState } from '../../src/rollout/rollout-state';
 import { describeRollout } from '../../src/rollout/rollout-status';
 import { freePort } from '../helpers/free-port';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  startOwnRedisServer,
+  startRedisServer,
+  type RedisServerHandle,
+} from '../helpers/redis-server';
 import {
   ADMIN_TOKEN,
   startAppWithRollouts,
@@ -441,7 +445,7 @@ describe('answers while Redis is away match the documented schemas', () => {
   });
 
   test('when Redis goes down, then a write answers 503 as documented', async () => {
-    const own = await startRedisServer();
+    const own = await startOwnRedisServer();
     const svc = await startServiceUnderTest({ redisUrl: own.url });
     try {
       await own.kill();

@@ -1,6 +1,10 @@
 import request from 'supertest';
 import { Redis } from 'ioredis';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  startOwnRedisServer,
+  startRedisServer,
+  type RedisServerHandle,
+} from '../helpers/redis-server';
 import {
   startTestService,
   TEST_ADMIN_TOKEN,
@@ -352,7 +356,7 @@ describe('/api/v1 against a real redis-server', () => {
     });
 
     test('when Redis is down, then a write answers 503 and claims nothing', async () => {
-      const own = await startRedisServer();
+      const own = await startOwnRedisServer();
       const other = await startTestService({ redisUrl: own.url });
       try {
         await own.kill();

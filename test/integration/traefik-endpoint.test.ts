@@ -2,7 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { request } from 'undici';
 import YAML from 'yaml';
 import { Redis } from 'ioredis';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  startOwnRedisServer,
+  startRedisServer,
+  type RedisServerHandle,
+} from '../helpers/redis-server';
 import { startTestService, TEST_SPLITS, type TestService } from '../helpers/in-process-service';
 import { waitUntil } from '../helpers/free-port';
 
@@ -225,7 +229,7 @@ describe('GET /traefik against a real redis-server', () => {
 
 describe('GET /traefik while Redis goes away', () => {
   test('when redis-server is killed, then the last good body is served with X-Config-Stale; restarted, fresh again', async () => {
-    const redisServer = await startRedisServer();
+    const redisServer = await startOwnRedisServer();
     const svc = await startTestService({
       redisUrl: redisServer.url,
       env: { RESYNC_INTERVAL_MS: '100' },
@@ -280,7 +284,7 @@ describe('GET /traefik while Redis goes away', () => {
   });
 
   test('when Redis was never reachable, then /traefik answers 503 problem+json and /ready says why', async () => {
-    const redisServer = await startRedisServer();
+    const redisServer = await startOwnRedisServer();
     const url = redisServer.url;
     await redisServer.stop();
     const svc = await startTestService({ redisUrl: url });
