@@ -3,16 +3,13 @@
  * the real Traefik polling the service every second. Every claim the README makes about routing is
  * checked here with real requests.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Agent, request } from 'undici';
-import YAML from 'yaml';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { ensureCliBuilt, runCli } from '../helpers/service';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import { writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 
 jest.setTimeout(120_000);
@@ -38,7 +35,7 @@ describe('canary routing through a real Traefik', () => {
   let canary: BackendHandle;
   let service: ServiceProcess;
   let traefik: TraefikHandle;
-  let dir: string;
+  let splits: ReturnType<typeof writeSplitsFile>;
   const prefix = uniquePrefix('e2e');
 
   async function route(host: string, cookie?: string): Promise<Routed> {
@@ -126,42 +123,37 @@ describe('canary routing through a real Traefik', () => {
     redis = await startRedisServer(['--appendonly', 'yes', '--appendfsync', 'always']);
     main = await startBackend('main');
     canary = await startBackend('canary');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-e2e-'));
-    const splitsFile = path.join(dir, 'splits.yaml');
-    fs.writeFileSync(
-      splitsFile,
-      YAML.stringify({
-        splits: {
-          council: {
-            stable: 'main',
-            canary: 'canary',
-            backends: {
-              main: { servers: [main.url] },
-              canary: { servers: [canary.url], version: '1.5.0' },
-            },
-            router: { rule: 'Host(`council.localhost`)', entryPoints: ['web'] },
+    splits = writeSplitsFile({
+      splits: {
+        council: {
+          stable: 'main',
+          canary: 'canary',
+          backends: {
+            main: { servers: [main.url] },
+            canary: { servers: [canary.url], version: '1.5.0' },
           },
-          // A canary that references a service no provider defines, at weight 0 (DESIGN fact 5).
-          ghost: {
-            stable: 'main',
-            canary: 'missing',
-            backends: {
-              main: { servers: [main.url] },
-              missing: { service: 'does-not-exist@file' },
-            },
-            router: { rule: 'Host(`ghost.localhost`)', entryPoints: ['web'] },
-          },
-          sticky: {
-            stable: 'main',
-            canary: 'canary',
-            backends: { main: { servers: [main.url] }, canary: { servers: [canary.url] } },
-            defaultWeights: { main: 50, canary: 50 },
-            router: { rule: 'Host(`sticky.localhost`)', entryPoints: ['web'] },
-            sticky: { cookie: { name: 'variant', httpOnly: true } },
-          },
+          router: { rule: 'Host(`council.localhost`)', entryPoints: ['web'] },
         },
-      }),
-    );
+        // A canary that references a service no provider defines, at weight 0 (DESIGN fact 5).
+        ghost: {
+          stable: 'main',
+          canary: 'missing',
+          backends: {
+            main: { servers: [main.url] },
+            missing: { service: 'does-not-exist@file' },
+          },
+          router: { rule: 'Host(`ghost.localhost`)', entryPoints: ['web'] },
+        },
+        sticky: {
+          stable: 'main',
+          canary: 'canary',
+          backends: { main: { servers: [main.url] }, canary: { servers: [canary.url] } },
+          defaultWeights: { main: 50, canary: 50 },
+          router: { rule: 'Host(`sticky.localhost`)', entryPoints: ['web'] },
+          sticky: { cookie: { name: 'variant', httpOnly: true } },
+        },
+      },
+    });
     const servicePort = await freePort();
     traefik = await startTraefik({
       providerUrl: `http://127.0.0.1:${servicePort}/traefik`,
@@ -173,7 +165,7 @@ describe('canary routing through a real Traefik', () => {
     service = await startServiceProcess(servicePort, {
       REDIS_URL: redis.url,
       KEY_PREFIX: prefix,
-      SPLITS_FILE: splitsFile,
+      SPLITS_FILE: splits.file,
       ADMIN_TOKEN,
       PROVIDER_TOKEN,
       TRAEFIK_API_URLS: traefik.apiUrl,
@@ -205,7 +197,7 @@ describe('canary routing through a real Traefik', () => {
     await canary?.stop();
     await redis?.stop();
     await agent.close();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    splits?.remove();
   });
 
   test('a. when weights are 95/5, then the canary gets about 5 % of 2,000 requests', async () => {
@@ -311,7 +303,7 @@ describe('canary routing through a real Traefik', () => {
     const second = await startServiceProcess(await freePort(), {
       REDIS_URL: redis.url,
       KEY_PREFIX: prefix,
-      SPLITS_FILE: path.join(dir, 'splits.yaml'),
+      SPLITS_FILE: splits.file,
       ADMIN_TOKEN,
       TRAEFIK_API_URLS: `${traefik.apiUrl},${lonely.apiUrl}`,
       TRAEFIK_POLL_INTERVAL_MS: '250',

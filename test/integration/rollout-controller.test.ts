@@ -11,13 +11,13 @@ import { createRedis } from '../../src/store/redis-client';
 import type { AuditEvent } from '../../src/store/types';
 import { WeightsStore } from '../../src/store/weights-store';
 import { waitUntil } from '../helpers/free-port';
+import { p95Query } from '../helpers/council-metrics';
 import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
 import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 
-const P95 = (variant: string) =>
-  `histogram_quantile(0.95, sum by (le) (rate(swarm_council_request_duration_seconds_bucket{variant="${variant}"}[5s])))`;
+const P95 = (variant: string): string => p95Query(variant);
 const COUNT = (variant: string) =>
   `sum(increase(swarm_council_request_duration_seconds_count{variant="${variant}"}[5s]))`;
 const ERROR_RATIO =

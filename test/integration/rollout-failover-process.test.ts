@@ -3,15 +3,11 @@
  * one that leads a rollout is SIGKILLed mid-rollout, and the other takes the lease over and
  * finishes it from the state in Redis.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
-import YAML from 'yaml';
 import { freePort, waitUntil } from '../helpers/free-port';
-import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
-import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
+import { p95Query, startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
+import { writeSplitsFile } from '../helpers/splits-file';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
 
@@ -22,65 +18,50 @@ const ADMIN_TOKEN = 'failover-admin-token-0123456789';
 describe('rollout failover between two service processes', () => {
   let redisServer: RedisServerHandle;
   let redis: Redis;
-  let app: MetricsAppHandle;
-  let prometheus: PrometheusHandle;
+  let council: CouncilMetrics;
   const replicas: ServiceProcess[] = [];
-  let dir: string;
+  let splitsFile: ReturnType<typeof writeSplitsFile>;
   const prefix = uniquePrefix('failover');
 
   beforeAll(async () => {
     redisServer = await startRedisServer();
     redis = new Redis(redisServer.url);
-    app = await startMetricsApp({
-      main: { rps: 50, latency: 0.1 },
-      canary: { rps: 50, latency: 0.1 },
-    });
-    prometheus = await startPrometheus({ targets: [app.target] });
-    await prometheus.waitForData(
-      'swarm_council_request_duration_seconds_count{variant="canary"}',
-      20_000,
-    );
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-failover-'));
-    const splitsFile = path.join(dir, 'splits.yaml');
-    fs.writeFileSync(
-      splitsFile,
-      YAML.stringify({
-        splits: {
-          council: {
-            stable: 'main',
-            canary: 'canary',
-            backends: {
-              main: { servers: ['http://127.0.0.1:9000'] },
-              canary: { servers: ['http://127.0.0.1:9001'] },
-            },
-            rollout: {
-              steps: [10, 30, 60, 100],
-              bakeTime: '3s',
-              analysisInterval: '1s',
-              checks: [
-                {
-                  name: 'p95-latency',
-                  type: 'threshold',
-                  query:
-                    'histogram_quantile(0.95, sum by (le) (rate(swarm_council_request_duration_seconds_bucket{variant="canary"}[10s])))',
-                  comparator: '>',
-                  threshold: 0.7,
-                  for: '2s',
-                },
-              ],
-            },
+    council = await startCouncilMetrics();
+    splitsFile = writeSplitsFile({
+      splits: {
+        council: {
+          stable: 'main',
+          canary: 'canary',
+          backends: {
+            main: { servers: ['http://127.0.0.1:9000'] },
+            canary: { servers: ['http://127.0.0.1:9001'] },
+          },
+          rollout: {
+            steps: [10, 30, 60, 100],
+            bakeTime: '3s',
+            analysisInterval: '1s',
+            checks: [
+              {
+                name: 'p95-latency',
+                type: 'threshold',
+                query: p95Query('canary', '10s'),
+                comparator: '>',
+                threshold: 0.7,
+                for: '2s',
+              },
+            ],
           },
         },
-      }),
-    );
+      },
+    });
     for (let i = 0; i < 2; i++) {
       replicas.push(
         await startServiceProcess(await freePort(), {
           REDIS_URL: redisServer.url,
           KEY_PREFIX: prefix,
-          SPLITS_FILE: splitsFile,
+          SPLITS_FILE: splitsFile.file,
           ADMIN_TOKEN,
-          PROMETHEUS_URL: prometheus.url,
+          PROMETHEUS_URL: council.prometheus.url,
           LOG_LEVEL: 'warn',
         }),
       );
@@ -89,11 +70,10 @@ describe('rollout failover between two service processes', () => {
 
   afterAll(async () => {
     for (const r of replicas) await r.stop();
-    await prometheus?.stop();
-    await app?.stop();
+    await council?.stop();
     redis?.disconnect();
     await redisServer?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    splitsFile?.remove();
   });
 
   async function rollout(

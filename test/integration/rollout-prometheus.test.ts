@@ -5,11 +5,11 @@ import { createRolloutPlanSchema, type RolloutCheck } from '../../src/rollout/pl
 import { PrometheusClient } from '../../src/rollout/prometheus-client';
 import { PrometheusError } from '../../src/rollout/prometheus-error';
 import { freePort } from '../helpers/free-port';
+import { p95Query } from '../helpers/council-metrics';
 import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
 import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
 
-const P95 = (variant: string) =>
-  `histogram_quantile(0.95, sum by (le) (rate(swarm_council_request_duration_seconds_bucket{variant="${variant}"}[5s])))`;
+const P95 = (variant: string): string => p95Query(variant);
 
 /** Checks as splits.yaml would give them. */
 function checks(list: unknown[]): RolloutCheck[] {

@@ -9,8 +9,7 @@ import {
   TEST_ADMIN_TOKEN,
   type TestService,
 } from '../helpers/in-process-service';
-import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
-import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
+import { p95Query, startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 import { waitUntil } from '../helpers/free-port';
@@ -22,27 +21,18 @@ const AUTH = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 describe('a rollout through the wired service', () => {
   let redisServer: RedisServerHandle;
   let redis: Redis;
-  let app: MetricsAppHandle;
-  let prometheus: PrometheusHandle;
+  let council: CouncilMetrics;
   let hooks: WebhookReceiverHandle;
   let svc: TestService;
 
   beforeAll(async () => {
     redisServer = await startRedisServer();
     redis = new Redis(redisServer.url);
-    app = await startMetricsApp({
-      main: { rps: 50, latency: 0.1 },
-      canary: { rps: 50, latency: 0.1 },
-    });
-    prometheus = await startPrometheus({ targets: [app.target] });
+    council = await startCouncilMetrics();
     hooks = await startWebhookReceiver();
-    await prometheus.waitForData(
-      'swarm_council_request_duration_seconds_count{variant="canary"}',
-      20_000,
-    );
     svc = await startTestService({
       redisUrl: redisServer.url,
-      env: { PROMETHEUS_URL: prometheus.url },
+      env: { PROMETHEUS_URL: council.prometheus.url },
       splits: {
         splits: {
           council: {
@@ -61,8 +51,7 @@ describe('a rollout through the wired service', () => {
                 {
                   name: 'p95-latency',
                   type: 'threshold',
-                  query:
-                    'histogram_quantile(0.95, sum by (le) (rate(swarm_council_request_duration_seconds_bucket{variant="canary"}[10s])))',
+                  query: p95Query('canary', '10s'),
                   comparator: '>',
                   threshold: 0.7,
                   for: '1s',
@@ -80,8 +69,7 @@ describe('a rollout through the wired service', () => {
   afterAll(async () => {
     await svc?.stop();
     await hooks?.stop();
-    await prometheus?.stop();
-    await app?.stop();
+    await council?.stop();
     redis?.disconnect();
     await redisServer?.stop();
   });

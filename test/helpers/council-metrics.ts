@@ -1,0 +1,34 @@
+import { startMetricsApp, type MetricsAppHandle, type Variant } from './metrics-app';
+import { startPrometheus, type PrometheusHandle } from './prometheus';
+
+/** The guide's latency signal: p95 of one variant over `window`. */
+export function p95Query(variant: Variant | string, window = '5s'): string {
+  return `histogram_quantile(0.95, sum by (le) (rate(swarm_council_request_duration_seconds_bucket{variant="${variant}"}[${window}])))`;
+}
+
+export interface CouncilMetrics {
+  app: MetricsAppHandle;
+  prometheus: PrometheusHandle;
+  stop(): Promise<void>;
+}
+
+/**
+ * A council exporter with both variants healthy at `latency` seconds, scraped by a real Prometheus,
+ * returned once Prometheus has canary samples.
+ */
+export async function startCouncilMetrics(latency = 0.1): Promise<CouncilMetrics> {
+  const app = await startMetricsApp({ main: { rps: 50, latency }, canary: { rps: 50, latency } });
+  const prometheus = await startPrometheus({ targets: [app.target] });
+  await prometheus.waitForData(
+    'swarm_council_request_duration_seconds_count{variant="canary"}',
+    20_000,
+  );
+  return {
+    app,
+    prometheus,
+    stop: async () => {
+      await prometheus.stop();
+      await app.stop();
+    },
+  };
+}
