@@ -11,7 +11,11 @@ export interface BackendConfig {
   /** Servers we define; emitted as the service `<split>-<backend>`. */
   servers?: string[];
   version?: string;
+  healthCheck?: BackendDocument['healthCheck'];
+  passiveHealthCheck?: BackendDocument['passiveHealthCheck'];
 }
+
+type BackendDocument = SplitDocument['backends'][string];
 
 export interface SplitConfig {
   name: string;
@@ -61,7 +65,14 @@ function normalizeSplit(name: string, doc: SplitDocument): SplitConfig {
     canary: doc.canary,
     backends: backendNames.map((backend) => {
       const def = doc.backends[backend];
-      return { name: backend, service: def.service, servers: def.servers, version: def.version };
+      return {
+        name: backend,
+        service: def.service,
+        servers: def.servers,
+        version: def.version,
+        healthCheck: def.healthCheck,
+        passiveHealthCheck: def.passiveHealthCheck,
+      };
     }),
     defaultWeights: defaults,
     router: doc.router,

@@ -25,35 +25,40 @@ export class IncrementalSerializer {
 
   constructor(splits: readonly SplitConfig[]) {
     this.byName = new Map(splits.map((s) => [s.name, s]));
-    const services = new Map<string, Buffer>();
-    const routers = new Map<string, Buffer>();
+    const sections = {
+      middlewares: new Map<string, Buffer>(),
+      routers: new Map<string, Buffer>(),
+      services: new Map<string, Buffer>(),
+    };
     for (const split of splits) {
       const fixed = renderStatic(split);
-      for (const [name, service] of Object.entries(fixed.services)) {
-        services.set(name, member(name, service));
+      for (const section of ['middlewares', 'routers', 'services'] as const) {
+        for (const [name, value] of Object.entries(fixed[section])) {
+          sections[section].set(name, member(name, value));
+        }
       }
-      services.set(split.name, EMPTY);
-      if (fixed.router) routers.set(split.name, member(split.name, fixed.router));
+      sections.services.set(split.name, EMPTY);
     }
     const push = (text: string): void => {
       this.parts.push(Buffer.from(text));
     };
-    const members = (names: string[], of: Map<string, Buffer>): void => {
-      names.forEach((name, i) => {
+    push('{"http":{');
+    // Sections in key order, as canonicalize sorts them; empty ones are left out, as render does.
+    let first = true;
+    for (const section of ['middlewares', 'routers', 'services'] as const) {
+      const of = sections[section];
+      if (of.size === 0) continue;
+      push(`${first ? '' : ','}"${section}":{`);
+      first = false;
+      [...of.keys()].sort().forEach((name, i) => {
         if (i > 0) push(',');
-        if (this.byName.has(name) && of === services) this.slots.set(name, this.parts.length);
+        if (section === 'services' && this.byName.has(name))
+          this.slots.set(name, this.parts.length);
         this.parts.push(of.get(name) ?? EMPTY);
       });
-    };
-    push('{"http":{');
-    if (routers.size > 0) {
-      push('"routers":{');
-      members([...routers.keys()].sort(), routers);
-      push('},');
+      push('}');
     }
-    push('"services":{');
-    members([...services.keys()].sort(), services);
-    push('}}}');
+    push('}}');
     this.unset = this.slots.size;
   }
 

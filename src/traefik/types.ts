@@ -16,10 +16,35 @@ export interface StickyCookie {
 export interface WeightedRoundRobin {
   services: WRRService[];
   sticky?: { cookie: StickyCookie };
+  /** Present (empty) when the children report their health: a down child is skipped. */
+  healthCheck?: Record<string, never>;
+}
+
+/** Traefik's ServerHealthCheck, as written in splits.yaml. */
+export interface ServerHealthCheck {
+  path: string;
+  interval?: string;
+  unhealthyInterval?: string;
+  timeout?: string;
+  scheme?: string;
+  mode?: string;
+  method?: string;
+  status?: number;
+  port?: number;
+  hostname?: string;
+  followRedirects?: boolean;
+  headers?: Record<string, string>;
+}
+
+export interface PassiveServerHealthCheck {
+  maxFailedAttempts?: number;
+  failureWindow?: string;
 }
 
 export interface ServersLoadBalancer {
   servers: { url: string }[];
+  healthCheck?: ServerHealthCheck;
+  passiveHealthCheck?: PassiveServerHealthCheck;
 }
 
 export interface HttpService {
@@ -36,8 +61,13 @@ export interface HttpRouter {
   tls?: { certResolver?: string };
 }
 
+export interface HttpMiddleware {
+  retry?: { attempts: number; initialInterval?: string };
+}
+
 export interface TraefikConfiguration {
   http: {
+    middlewares?: Record<string, HttpMiddleware>;
     routers?: Record<string, HttpRouter>;
     services: Record<string, HttpService>;
   };

@@ -20,7 +20,16 @@ function generatedSplits(n: number) {
         canary: { servers: [`http://10.0.${i % 250}.2:9001`] },
         ...(i % 5 === 0 && { x: { service: `other-${i}@file` } }),
       },
-      ...(i % 4 === 0 && { router: { rule: `Host(\`${name}.example\`)`, entryPoints: ['web'] } }),
+      ...(i % 4 === 0 && {
+        router: {
+          rule: `Host(\`${name}.example\`)`,
+          entryPoints: ['web'],
+          ...(i % 8 === 0 && { retry: { attempts: 2 } }),
+          ...(i % 12 === 0 && {
+            overrides: [{ header: 'X-Canary', value: 'always', backend: 'canary' }],
+          }),
+        },
+      }),
       ...(i % 7 === 0 && { sticky: { cookie: { name: `c${i}` } } }),
     };
   }
