@@ -14,9 +14,13 @@ export interface BackendHandle {
 /**
  * Starts an HTTP server on a free loopback port that answers every request with 200, the header
  * `X-Backend: <name>` and the body `{"backend":"<name>"}`, so a test can tell which backend
- * Traefik picked from either the header or the body.
+ * Traefik picked from either the header or the body. `port` binds a given port (to start a
+ * backend again where Traefik expects it); by default the kernel picks a free one.
  */
-export async function startBackend(name: string): Promise<BackendHandle> {
+export async function startBackend(
+  name: string,
+  options: { port?: number } = {},
+): Promise<BackendHandle> {
   let count = 0;
   const body = JSON.stringify({ backend: name });
   const server = http.createServer((req, res) => {
@@ -33,7 +37,7 @@ export async function startBackend(name: string): Promise<BackendHandle> {
   // Port 0 lets the kernel pick: no race between probing a free port and binding it.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
 

@@ -1,0 +1,292 @@
+/**
+ * A failing backend must not fail users. Through a real Traefik under steady load (a few workers,
+ * bounded in time), every request is counted while the canary process is killed, with and without
+ * the health checks and retry that splits.yaml can emit; then while Redis and the provider are
+ * killed and while Redis holds invalid weights. Overrides reach the canary at weight 0.
+ */
+import { Agent, request } from 'undici';
+import { startBackend, type BackendHandle } from '../helpers/backend-server';
+import { freePort, waitUntil } from '../helpers/free-port';
+import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import { writeSplitsFile } from '../helpers/splits-file';
+import { startTraefik, type TraefikHandle } from '../helpers/traefik';
+
+jest.setTimeout(180_000);
+
+const ADMIN_TOKEN = 'e2e-resilience-admin-token-0123';
+const PROVIDER_TOKEN = 'e2e-resilience-provider-token-0123';
+const agent = new Agent({ keepAliveTimeout: 10_000, connections: 16 });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Tally {
+  total: number;
+  failed: number;
+  byBackend: Record<string, number>;
+}
+
+/** One answer through Traefik: the backend that named itself, or `status N` / the error code. */
+async function hit(webUrl: string, host: string, headers: Record<string, string> = {}) {
+  try {
+    const res = await request(`${webUrl}/`, {
+      dispatcher: agent,
+      headers: { Host: host, ...headers },
+      headersTimeout: 3_000,
+      bodyTimeout: 3_000,
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) return `status ${res.statusCode}`;
+    return (JSON.parse(text) as { backend: string }).backend;
+  } catch (err) {
+    return `error ${(err as { code?: string }).code ?? (err as Error).message}`;
+  }
+}
+
+/**
+ * Steady load on one host: `workers` loops, each sending one request at a time, until stopped or
+ * `limitMs` passes (whichever comes first). Bounded in count too.
+ */
+function load(webUrl: string, host: string, workers = 2, limitMs = 60_000) {
+  const tally: Tally = { total: 0, failed: 0, byBackend: {} };
+  let running = true;
+  const deadline = Date.now() + limitMs;
+  const loops = Array.from({ length: workers }, async () => {
+    while (running && Date.now() < deadline && tally.total < 200_000) {
+      const backend = await hit(webUrl, host);
+      tally.total += 1;
+      tally.byBackend[backend] = (tally.byBackend[backend] ?? 0) + 1;
+      if (backend !== 'main' && backend !== 'canary') tally.failed += 1;
+    }
+  });
+  return {
+    tally,
+    stop: async (): Promise<Tally> => {
+      running = false;
+      await Promise.all(loops);
+      return tally;
+    },
+  };
+}
+
+/** Share of `backend` among `n` plain requests. */
+async function share(webUrl: string, host: string, backend: string, n = 200): Promise<number> {
+  let count = 0;
+  for (let i = 0; i < n; i++) if ((await hit(webUrl, host)) === backend) count += 1;
+  return count / n;
+}
+
+describe('a failing backend through a real Traefik', () => {
+  let redis: RedisServerHandle;
+  let main: BackendHandle;
+  let canary: BackendHandle;
+  let canaryPort: number;
+  let service: ServiceProcess;
+  let traefik: TraefikHandle;
+  let splits: ReturnType<typeof writeSplitsFile>;
+  const prefix = uniquePrefix('e2e-res');
+
+  async function api(method: 'GET' | 'PUT' | 'POST', p: string, body?: unknown) {
+    const res = await request(`${service.url}${p}`, {
+      method,
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+  }
+
+  beforeAll(async () => {
+    redis = await startOwnRedisServer(['--appendonly', 'yes', '--appendfsync', 'always']);
+    main = await startBackend('main');
+    canaryPort = await freePort();
+    canary = await startBackend('canary', { port: canaryPort });
+    const canaryUrl = `http://127.0.0.1:${canaryPort}`;
+    splits = writeSplitsFile({
+      splits: {
+        // Health checks, passive checks and retry: what the docs recommend.
+        guarded: {
+          stable: 'main',
+          canary: 'canary',
+          backends: {
+            main: { servers: [main.url], healthCheck: { path: '/health', interval: '1s' } },
+            canary: {
+              servers: [canaryUrl],
+              healthCheck: { path: '/health', interval: '1s', timeout: '500ms' },
+              passiveHealthCheck: { maxFailedAttempts: 1, failureWindow: '3s' },
+            },
+          },
+          defaultWeights: { main: 70, canary: 30 },
+          router: {
+            rule: 'Host(`guarded.localhost`)',
+            entryPoints: ['web'],
+            retry: { attempts: 3, initialInterval: '20ms' },
+            overrides: [
+              { header: 'X-Canary', value: 'always', backend: 'canary' },
+              { cookie: 'canary', value: 'always', backend: 'canary' },
+            ],
+          },
+        },
+        // The same backends without any of it: the difference shows in the output.
+        bare: {
+          stable: 'main',
+          canary: 'canary',
+          backends: { main: { servers: [main.url] }, canary: { servers: [canaryUrl] } },
+          defaultWeights: { main: 70, canary: 30 },
+          router: { rule: 'Host(`bare.localhost`)', entryPoints: ['web'] },
+        },
+      },
+    });
+    const servicePort = await freePort();
+    traefik = await startTraefik({
+      providerUrl: `http://127.0.0.1:${servicePort}/traefik`,
+      providerToken: PROVIDER_TOKEN,
+      pollInterval: '1s',
+      throttle: '200ms',
+      logLevel: 'INFO',
+    });
+    service = await startServiceProcess(servicePort, {
+      REDIS_URL: redis.url,
+      KEY_PREFIX: prefix,
+      SPLITS_FILE: splits.file,
+      ADMIN_TOKEN,
+      PROVIDER_TOKEN,
+    });
+    for (const host of ['guarded.localhost', 'bare.localhost']) {
+      await waitUntil(
+        `Traefik to route ${host} to both backends`,
+        async () => (await share(traefik.webUrl, host, 'canary', 20)) > 0,
+        60_000,
+        200,
+      );
+    }
+  });
+
+  afterAll(async () => {
+    await traefik?.stop();
+    await service?.stop();
+    await main?.stop();
+    await canary?.stop();
+    await redis?.stop();
+    await agent.close();
+    splits?.remove();
+  });
+
+  test('when the canary process dies for 5 s, then health checks and retry keep failures under 0.5 % and it gets its share back', async () => {
+    const guarded = load(traefik.webUrl, 'guarded.localhost');
+    const bare = load(traefik.webUrl, 'bare.localhost');
+    await sleep(1_000);
+    const before = { guarded: { ...guarded.tally }, bare: { ...bare.tally } };
+    await canary.stop();
+    await sleep(5_000);
+    canary = await startBackend('canary', { port: canaryPort });
+    await sleep(1_000);
+    const g = await guarded.stop();
+    const b = await bare.stop();
+    const window = (t: Tally, b0: Tally) => ({
+      total: t.total - b0.total,
+      failed: t.failed - b0.failed,
+    });
+    const gw = window(g, before.guarded);
+    const bw = window(b, before.bare);
+    console.log(
+      `canary down 5 s at 30 %: with health checks + retry ${gw.failed}/${gw.total} failed ` +
+        `(${((100 * gw.failed) / gw.total).toFixed(2)} %); without ${bw.failed}/${bw.total} ` +
+        `(${((100 * bw.failed) / bw.total).toFixed(2)} %); guarded answers ${JSON.stringify(g.byBackend)}`,
+    );
+    expect(gw.total).toBeGreaterThan(200);
+    expect(gw.failed / gw.total).toBeLessThanOrEqual(0.005);
+    // Without checks and retry Traefik keeps sending the dead canary its share.
+    expect(bw.failed / bw.total).toBeGreaterThan(0.05);
+
+    // Back up: the active check brings it back into rotation with its share.
+    await waitUntil(
+      'the canary to get its share again',
+      async () => (await share(traefik.webUrl, 'guarded.localhost', 'canary', 100)) > 0.15,
+      20_000,
+      200,
+    );
+  });
+
+  test('when an override header or cookie is sent, then the canary answers at weight 0 and plain requests never reach it', async () => {
+    const put = await api('PUT', '/api/v1/splits/guarded/weights', {
+      weights: { main: 100, canary: 0 },
+      reason: 'overrides at 0',
+    });
+    expect(put.status).toBe(200);
+    await waitUntil(
+      'Traefik to route guarded to main only',
+      async () => (await share(traefik.webUrl, 'guarded.localhost', 'main', 50)) === 1,
+      15_000,
+      200,
+    );
+    const byHeader = new Set<string>();
+    const byCookie = new Set<string>();
+    const wrongCookie = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      byHeader.add(await hit(traefik.webUrl, 'guarded.localhost', { 'X-Canary': 'always' }));
+      byCookie.add(
+        await hit(traefik.webUrl, 'guarded.localhost', { Cookie: 'a=1; canary=always' }),
+      );
+      wrongCookie.add(await hit(traefik.webUrl, 'guarded.localhost', { Cookie: 'canary=never' }));
+    }
+    expect([...byHeader]).toEqual(['canary']);
+    expect([...byCookie]).toEqual(['canary']);
+    expect([...wrongCookie]).toEqual(['main']);
+    expect(await share(traefik.webUrl, 'guarded.localhost', 'main', 100)).toBe(1);
+
+    const back = await api('PUT', '/api/v1/splits/guarded/weights', {
+      weights: { main: 70, canary: 30 },
+      reason: 'back to 30',
+    });
+    expect(back.status).toBe(200);
+    await waitUntil(
+      'Traefik to route 30 % to the canary again',
+      async () => (await share(traefik.webUrl, 'guarded.localhost', 'canary', 50)) > 0.1,
+      15_000,
+      200,
+    );
+  });
+
+  test('when Redis dies, the provider dies and Redis holds invalid weights, then no request fails and the share stays', async () => {
+    const run = load(traefik.webUrl, 'guarded.localhost');
+    const steps: string[] = [];
+    await sleep(1_000);
+    await redis.kill();
+    steps.push('redis killed');
+    await sleep(2_000);
+    await redis.restart();
+    await sleep(1_500);
+    await service.kill();
+    steps.push('provider killed');
+    await sleep(2_000);
+    await service.restart();
+    await sleep(1_500);
+    for (const [field, value] of [
+      ['canary', 'inf'],
+      ['canary', '-1'],
+      ['main', 'abc'],
+      ['canary', '2.5'],
+    ]) {
+      redis.cli('HSET', `${prefix}weights:guarded`, field, value);
+      steps.push(`${field}=${value}`);
+      await sleep(1_200);
+      redis.cli('HSET', `${prefix}weights:guarded`, 'main', '70', 'canary', '30');
+      await sleep(500);
+    }
+    redis.cli('HSET', `${prefix}weights:guarded`, 'main', '0', 'canary', '0');
+    steps.push('all zero');
+    await sleep(1_200);
+    redis.cli('HSET', `${prefix}weights:guarded`, 'main', '70', 'canary', '30');
+    await sleep(500);
+    const t = await run.stop();
+    const canaryShare = (t.byBackend.canary ?? 0) / t.total;
+    console.log(
+      `faults (${steps.join(', ')}): ${t.failed}/${t.total} failed, canary share ` +
+        `${(100 * canaryShare).toFixed(1)} % (configured 30 %), answers ${JSON.stringify(t.byBackend)}`,
+    );
+    expect(t.total).toBeGreaterThan(500);
+    expect(t.failed).toBe(0);
+    // 30 % within 5 binomial standard deviations.
+    const sigma = Math.sqrt((0.3 * 0.7) / t.total);
+    expect(Math.abs(canaryShare - 0.3)).toBeLessThan(5 * sigma);
+  });
+});
