@@ -4,76 +4,26 @@
  * the health checks and retry that splits.yaml can emit; then while Redis and the provider are
  * killed and while Redis holds invalid weights. Overrides reach the canary at weight 0.
  */
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
+import {
+  closeTraffic,
+  routeOnce as hit,
+  shareOf as share,
+  steadyLoad,
+  windowOf,
+} from '../../scripts/lib/traffic';
 
 jest.setTimeout(180_000);
 
 const ADMIN_TOKEN = 'e2e-resilience-admin-token-0123';
 const PROVIDER_TOKEN = 'e2e-resilience-provider-token-0123';
-const agent = new Agent({ keepAliveTimeout: 10_000, connections: 16 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Tally {
-  total: number;
-  failed: number;
-  byBackend: Record<string, number>;
-}
-
-/** One answer through Traefik: the backend that named itself, or `status N` / the error code. */
-async function hit(webUrl: string, host: string, headers: Record<string, string> = {}) {
-  try {
-    const res = await request(`${webUrl}/`, {
-      dispatcher: agent,
-      headers: { Host: host, ...headers },
-      headersTimeout: 3_000,
-      bodyTimeout: 3_000,
-    });
-    const text = await res.body.text();
-    if (res.statusCode !== 200) return `status ${res.statusCode}`;
-    return (JSON.parse(text) as { backend: string }).backend;
-  } catch (err) {
-    return `error ${(err as { code?: string }).code ?? (err as Error).message}`;
-  }
-}
-
-/**
- * Steady load on one host: `workers` loops, each sending one request at a time, until stopped or
- * `limitMs` passes (whichever comes first). Bounded in count too.
- */
-function load(webUrl: string, host: string, workers = 2, limitMs = 60_000) {
-  const tally: Tally = { total: 0, failed: 0, byBackend: {} };
-  let running = true;
-  const deadline = Date.now() + limitMs;
-  const loops = Array.from({ length: workers }, async () => {
-    while (running && Date.now() < deadline && tally.total < 200_000) {
-      const backend = await hit(webUrl, host);
-      tally.total += 1;
-      tally.byBackend[backend] = (tally.byBackend[backend] ?? 0) + 1;
-      if (backend !== 'main' && backend !== 'canary') tally.failed += 1;
-    }
-  });
-  return {
-    tally,
-    stop: async (): Promise<Tally> => {
-      running = false;
-      await Promise.all(loops);
-      return tally;
-    },
-  };
-}
-
-/** Share of `backend` among `n` plain requests. */
-async function share(webUrl: string, host: string, backend: string, n = 200): Promise<number> {
-  let count = 0;
-  for (let i = 0; i < n; i++) if ((await hit(webUrl, host)) === backend) count += 1;
-  return count / n;
-}
 
 describe('a failing backend through a real Traefik', () => {
   let redis: RedisServerHandle;
@@ -166,31 +116,27 @@ describe('a failing backend through a real Traefik', () => {
     await main?.stop();
     await canary?.stop();
     await redis?.stop();
-    await agent.close();
+    await closeTraffic();
     splits?.remove();
   });
 
   test('when the canary process dies for 5 s, then health checks and retry keep failures under 0.5 % and it gets its share back', async () => {
-    const guarded = load(traefik.webUrl, 'guarded.localhost');
-    const bare = load(traefik.webUrl, 'bare.localhost');
+    const guarded = steadyLoad(traefik.webUrl, 'guarded.localhost');
+    const bare = steadyLoad(traefik.webUrl, 'bare.localhost');
     await sleep(1_000);
-    const before = { guarded: { ...guarded.tally }, bare: { ...bare.tally } };
+    const before = { guarded: guarded.snapshot(), bare: bare.snapshot() };
     await canary.stop();
     await sleep(5_000);
     canary = await startBackend('canary', { port: canaryPort });
     await sleep(1_000);
     const g = await guarded.stop();
     const b = await bare.stop();
-    const window = (t: Tally, b0: Tally) => ({
-      total: t.total - b0.total,
-      failed: t.failed - b0.failed,
-    });
-    const gw = window(g, before.guarded);
-    const bw = window(b, before.bare);
+    const gw = windowOf(g, before.guarded);
+    const bw = windowOf(b, before.bare);
     console.log(
       `canary down 5 s at 30 %: with health checks + retry ${gw.failed}/${gw.total} failed ` +
         `(${((100 * gw.failed) / gw.total).toFixed(2)} %); without ${bw.failed}/${bw.total} ` +
-        `(${((100 * bw.failed) / bw.total).toFixed(2)} %); guarded answers ${JSON.stringify(g.byBackend)}`,
+        `(${((100 * bw.failed) / bw.total).toFixed(2)} %); guarded answers ${JSON.stringify(g.byAnswer)}`,
     );
     expect(gw.total).toBeGreaterThan(200);
     expect(gw.failed / gw.total).toBeLessThanOrEqual(0.005);
@@ -247,7 +193,7 @@ describe('a failing backend through a real Traefik', () => {
   });
 
   test('when Redis dies, the provider dies and Redis holds invalid weights, then no request fails and the share stays', async () => {
-    const run = load(traefik.webUrl, 'guarded.localhost');
+    const run = steadyLoad(traefik.webUrl, 'guarded.localhost');
     const steps: string[] = [];
     await sleep(1_000);
     await redis.kill();
@@ -278,10 +224,10 @@ describe('a failing backend through a real Traefik', () => {
     redis.cli('HSET', `${prefix}weights:guarded`, 'main', '70', 'canary', '30');
     await sleep(500);
     const t = await run.stop();
-    const canaryShare = (t.byBackend.canary ?? 0) / t.total;
+    const canaryShare = (t.byAnswer.canary ?? 0) / t.total;
     console.log(
       `faults (${steps.join(', ')}): ${t.failed}/${t.total} failed, canary share ` +
-        `${(100 * canaryShare).toFixed(1)} % (configured 30 %), answers ${JSON.stringify(t.byBackend)}`,
+        `${(100 * canaryShare).toFixed(1)} % (configured 30 %), answers ${JSON.stringify(t.byAnswer)}`,
     );
     expect(t.total).toBeGreaterThan(500);
     expect(t.failed).toBe(0);
