@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Env } from './config/env';
 import { loadSplitsFile, type SplitsConfig } from './config/splits';
 import { createApp, createRequestListener, type AppDeps } from './http/app';
+import { ChangeFeed } from './http/change-feed';
 import { createRollouts, type Rollouts } from './rollout';
 import type { Logger } from './log/logger';
 import { createMetrics, createRegistry, type Metrics } from './metrics/metrics';
@@ -58,6 +59,13 @@ export async function startService(
     log: log.child({ component: 'store' }),
     auditMaxLen: env.AUDIT_STREAM_MAXLEN,
   });
+  // What the operator page and other watchers are told; rollouts are read while someone listens.
+  const feed = new ChangeFeed({
+    rollouts: {
+      splits: splits.splits.filter((s) => s.rollout).map((s) => s.name),
+      describe: (split) => rollouts.describe(split),
+    },
+  });
   // Assigned right below: the provider and the monitor refer to each other.
   // eslint-disable-next-line prefer-const
   let monitor: PropagationMonitor | undefined;
@@ -73,8 +81,18 @@ export async function startService(
         metrics.rollbackEvents.inc({ split, trigger: 'external' });
       }
       log.info({ split, before, after }, 'recorded a change made outside the service');
+      feed.publish({ type: 'audit', split });
     },
     onServedChange: (split, served) => monitor?.noteChange(split, served),
+    onStateChange: (state) =>
+      feed.publish({
+        type: 'weights',
+        split: state.split.name,
+        served: state.served,
+        source: state.source,
+        valid: state.valid,
+        problems: state.problems,
+      }),
   });
   monitor = new PropagationMonitor({
     traefikUrls: env.TRAEFIK_API_URLS,
@@ -119,6 +137,7 @@ export async function startService(
     adminToken: env.ADMIN_TOKEN,
     readyWithinMs: Math.max(5_000, env.RESYNC_INTERVAL_MS * 3),
     apiRouters: [rollouts.router],
+    feed,
     describe: async (split: string) => ({
       ...(propagation.enabled && { traefik: propagation.viewsOf(split) }),
       ...(await rollouts.describe(split)),
@@ -173,6 +192,7 @@ export async function startService(
     rollouts,
     stop: async () => {
       clearInterval(resync);
+      feed.close();
       propagation.stop();
       await rollouts.stop();
       watcher.stop();

@@ -8,10 +8,13 @@ import type { Metrics } from '../metrics/metrics';
 import type { WeightsStore } from '../store/weights-store';
 import type { ConfigProvider } from '../traefik/provider';
 import { requireBearer } from './bearer-token';
+import { ChangeFeed } from './change-feed';
 import { errorHandler } from './error-handler';
+import { eventsRoute } from './routes/events-route';
 import { healthRoutes } from './routes/health-routes';
 import { splitsRoutes, type SplitsRoutesDeps } from './routes/splits-routes';
 import { createTraefikHandler } from './routes/traefik-route';
+import { uiRoutes } from './routes/ui-routes';
 
 export interface AppDeps {
   splits: SplitsConfig;
@@ -28,6 +31,12 @@ export interface AppDeps {
   waitApplied?: SplitsRoutesDeps['waitApplied'];
   /** More routers under /api/v1 (e.g. rollouts), given the admin guard. */
   apiRouters?: ((requireAdmin: RequestHandler) => Router)[];
+  /** The change events GET /api/v1/events streams; without one the stream stays quiet. */
+  feed?: ChangeFeed;
+  /** At most this many open event streams (default 100). */
+  maxEventStreams?: number;
+  /** The operator page's files (default: ui/ at the repository root). */
+  uiDir?: string;
 }
 
 /** Builds the HTTP app. It never listens: main.ts (or a test) does. */
@@ -39,6 +48,7 @@ export function createApp(deps: AppDeps): Express {
   const traefik = createTraefikHandler(deps);
   app.get('/traefik', (req, res) => traefik(req, res));
 
+  app.use(uiRoutes(deps.uiDir));
   app.use(
     healthRoutes({
       provider: deps.provider,
@@ -64,6 +74,10 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   for (const make of deps.apiRouters ?? []) app.use('/api/v1', make(requireAdmin));
+  app.use(
+    '/api/v1',
+    eventsRoute({ feed: deps.feed ?? new ChangeFeed(), maxClients: deps.maxEventStreams }),
+  );
 
   app.use((req, _res, next) => {
     next(new AppError('NOT_FOUND', 404, `no route for ${req.method} ${req.path}`));

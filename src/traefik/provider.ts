@@ -37,6 +37,8 @@ export interface ProviderOptions {
   onExternalChange?: (split: string, before: Weights | null, after: Weights | null) => void;
   /** Called when the weights served for a split change. */
   onServedChange?: (split: string, served: Weights) => void;
+  /** Called when a split's state is replaced after its stored value changed (read-only use). */
+  onStateChange?: (state: SplitState) => void;
 }
 
 /**
@@ -184,6 +186,7 @@ export class ConfigProvider {
     if (!previous || JSON.stringify(previous.served) !== JSON.stringify(state.served)) {
       this.options.onServedChange?.(split.name, state.served);
     }
+    this.options.onStateChange?.(state);
     metrics.splitValid.set({ split: split.name }, state.valid ? 1 : 0);
     const shares = sharesOf(state.served);
     for (const backend of split.backends) {
