@@ -18,7 +18,10 @@ jest.setTimeout(120_000);
 
 const ADMIN_TOKEN = 'ui-browser-admin-token-0123456789';
 const ROOT = path.resolve(__dirname, '../..');
-const SCREENSHOTS = path.join(ROOT, 'docs/screenshots');
+/** UPDATE_SCREENSHOTS=1 refreshes the committed ones; otherwise they go to a temp dir. */
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
+  ? path.join(ROOT, 'docs/screenshots')
+  : fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-screenshots-'));
 /** The page must show a change within a second; the bound is generous for a loaded machine. */
 const LIVE_MS = 1000;
 
