@@ -29,6 +29,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
+# The operator page (GET /), read from here at start.
+COPY ui ./ui
 USER node
 EXPOSE 9500
 # Node's own fetch: the slim image has no curl. /health answers while the process is up; /ready

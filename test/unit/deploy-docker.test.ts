@@ -65,6 +65,8 @@ describe('Dockerfile', () => {
     expect(runs(runtime).some((c) => /^npm ci --omit=dev\b/.test(c))).toBe(true);
     const copies = runtime.instructions.filter((i) => i.op === 'COPY').map((i) => i.args);
     expect(copies).toContain('--from=build /app/dist/src ./dist/src');
+    // The operator page's files, found from dist/src/http/routes at ../../../../ui.
+    expect(copies).toContain('ui ./ui');
     expect(runs(runtime).some((c) => c.includes('npm run build'))).toBe(false);
   });
 
