@@ -167,6 +167,7 @@ describe('the operator page in a real browser', () => {
       })
       .waitFor({ timeout: 10_000 });
     const tookMs = Date.now() - changedAt;
+    process.stdout.write(`redis-cli HSET to the page showing it: ${tookMs} ms\n`);
 
     expect(tookMs).toBeLessThan(LIVE_MS * 3);
     await expect(shareOf('council', 'main').textContent()).resolves.toBe('60%');
@@ -239,6 +240,16 @@ describe('the operator page in a real browser', () => {
     );
   });
 
+  test('when driven by the keyboard, then focus moves through real buttons and shows', async () => {
+    await card('council').getByLabel('Reason').focus();
+    await page.keyboard.press('Tab');
+
+    const focused = await page.evaluate(
+      '[document.activeElement.tagName, document.activeElement.textContent, getComputedStyle(document.activeElement).outlineStyle]',
+    );
+    expect(focused).toEqual(['BUTTON', '5%', 'solid']);
+  });
+
   test('when shown at a laptop and a phone width, then the screenshots are taken', async () => {
     await page
       .locator('#notice')
@@ -265,6 +276,23 @@ describe('the operator page in a real browser', () => {
     expect(fs.statSync(path.join(SCREENSHOTS, 'operator-page-narrow.png')).size).toBeGreaterThan(
       10_000,
     );
+  });
+
+  test('when the rollout is aborted from the page, then it rolls back; a pause then shows the 409 in words', async () => {
+    await card('search').getByLabel('Reason').fill('error rate');
+    await card('search').getByRole('button', { name: 'Abort' }).click();
+    await card('search')
+      .locator('tr[data-backend="green"] [data-field="share"]', { hasText: /^0%$/ })
+      .waitFor({ timeout: 10_000 });
+
+    await card('search').getByRole('button', { name: 'Pause' }).click();
+
+    const notice = page.locator('#notice');
+    await notice.filter({ hasText: '409' }).waitFor({ timeout: 10_000 });
+    expect(await notice.textContent()).toMatch(/conflicts with the current state \(409\)/);
+    const status = await fetch(`${service.url}/api/v1/splits/search/rollout`);
+    expect(((await status.json()) as { status: string }).status).toBe('rolled_back');
+    expect(await redis.hgetall(`${prefix}weights:search`)).toEqual({ blue: '100', green: '0' });
   });
 
   test('when the service goes away, then the page says it lost the stream and reconnects', async () => {
