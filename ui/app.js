@@ -506,7 +506,7 @@ async function refreshSplit(name) {
     ]);
     renderSplit(split, events);
   } catch (err) {
-    notice(`Could not read split "${name}": ${err.message}`, 'error');
+    notice(`Could not read split "${name}": ${err.message}`, 'read-error');
   }
 }
 
@@ -522,8 +522,10 @@ async function refreshAll() {
       main.replaceChildren(...roots);
       main.setAttribute('aria-busy', 'false');
     }
+    // A failed read is over once a read succeeds; a refused write stays until the next action.
+    if ($('notice').dataset.kind === 'read-error') $('notice').hidden = true;
   } catch (err) {
-    notice(`Could not read the splits: ${err.message}`, 'error');
+    notice(`Could not read the splits: ${err.message}`, 'read-error');
   }
 }
 

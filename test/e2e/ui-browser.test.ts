@@ -304,6 +304,10 @@ describe('the operator page in a real browser', () => {
     await page.locator('#stream[data-state="live"]').waitFor({ timeout: 15_000 });
     redisCli('HSET', `${prefix}weights:council`, 'main', '95', 'canary', '5');
     await shareOf('council', 'canary').filter({ hasText: /^5%$/ }).waitFor({ timeout: 10_000 });
+    await page.locator('#notice').filter({ hasText: 'Could not read' }).waitFor({
+      state: 'hidden',
+      timeout: 10_000,
+    });
     expect(pageErrors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load/.test(e))).toEqual([]);
   });
 });
