@@ -123,6 +123,7 @@ export async function startService(
     metricsPrefix: env.METRICS_PREFIX,
     metrics,
     log,
+    auditMaxLen: env.AUDIT_STREAM_MAXLEN,
     prometheusUrl: env.PROMETHEUS_URL,
   });
 

@@ -37,6 +37,8 @@ export interface CheckState {
   evaluatedAt: number | null;
   /** Why the verdict is what it is, for people. */
   reason: string;
+  /** Consecutive evaluations whose query failed (0 after any answer, with data or not). */
+  errors: number;
 }
 
 /** What evaluation needs to know of a check. */
@@ -55,6 +57,7 @@ export const INITIAL_CHECK_STATE: CheckState = {
   breachSince: null,
   evaluatedAt: null,
   reason: 'not evaluated yet',
+  errors: 0,
 };
 
 /** `value <comparator> threshold`. NaN never compares true. */
@@ -98,7 +101,7 @@ function fmtMs(ms: number): string {
  * A failed query neither ends nor extends the window: it only makes the check inconclusive.
  */
 export function observe(rule: CheckRule, prev: CheckState, obs: Observation): CheckState {
-  const base = { value: null, threshold: null, stable: null, evaluatedAt: obs.at };
+  const base = { value: null, threshold: null, stable: null, evaluatedAt: obs.at, errors: 0 };
   const breaching = (
     state: Omit<CheckState, 'verdict' | 'breachSince' | 'reason'>,
     what: string,
@@ -123,6 +126,7 @@ export function observe(rule: CheckRule, prev: CheckState, obs: Observation): Ch
         ...prev,
         verdict: 'inconclusive',
         evaluatedAt: obs.at,
+        errors: (prev.errors ?? 0) + 1,
         reason: `query failed (${obs.code}): ${obs.message}`,
       };
     case 'too-few-samples':

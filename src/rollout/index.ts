@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
 import { createKeys } from '../store/keys';
 import type { WeightsStore } from '../store/weights-store';
+import { NotificationOutbox } from './notification-outbox';
 import { Notifier } from './notifier';
 import { PrometheusClient, type PromQuerier } from './prometheus-client';
 import { RolloutController } from './rollout-controller';
@@ -25,12 +26,14 @@ export interface RolloutsOptions {
   redis: Redis;
   keyPrefix: string;
   splits: SplitsConfig;
-  store: Pick<WeightsStore, 'readAll' | 'write'>;
+  store: Pick<WeightsStore, 'read'>;
   registry: Registry;
   metricsPrefix: string;
   /** createMetrics' counters that every writer shares. */
   metrics: Pick<Metrics, 'rollbackEvents' | 'weightChanges'>;
   log: Logger;
+  /** Approximate cap of each split's audit stream (AUDIT_STREAM_MAXLEN). */
+  auditMaxLen?: number;
   /** PROMETHEUS_URL. Required when any plan has checks. */
   prometheusUrl?: string;
   /** Or a querier of your own (tests). */
@@ -42,6 +45,8 @@ export interface RolloutsOptions {
   notifierTimeoutMs?: number;
   notifierMaxAttempts?: number;
   notifierRetryDelayMs?: number;
+  /** How long a replica waits before retrying an undelivered notification. Default 10000. */
+  outboxRetryDelayMs?: number;
   now?: () => number;
 }
 
@@ -49,6 +54,7 @@ export interface Rollouts {
   service: RolloutService;
   controller: RolloutController;
   notifier: Notifier;
+  outbox: NotificationOutbox;
   metrics: RolloutMetrics;
   /** The split's rollout for its status: `{rollout}`, or nothing without a plan or a rollout. */
   describe(split: string): Promise<Record<string, unknown>>;
@@ -93,16 +99,28 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     redis: options.redis,
     stateKey: keys.rollout,
     leaseKey: keys.rolloutLease(),
+    weightsKey: keys.weights,
+    eventsKey: keys.events,
+    recordedKey: keys.recorded,
+    auditMaxLen: options.auditMaxLen,
+  });
+  const outbox = new NotificationOutbox({
+    splits: options.splits,
+    states,
+    notifier,
+    log: log.child({ component: 'notification-outbox' }),
+    retryDelayMs: options.outboxRetryDelayMs,
+    onGiveUp: (split) => metrics.notifications.inc({ split, target: 'any', outcome: 'given_up' }),
+    now: options.now,
   });
   const executor = new RolloutExecutor({
     splits: options.splits,
     store: options.store,
     states,
-    notifier,
+    outbox,
     metrics: options.metrics,
     rolloutMetrics: metrics,
     log,
-    now: options.now,
   });
   const controller = new RolloutController({
     redis: options.redis,
@@ -110,6 +128,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     splits: options.splits,
     executor,
     states,
+    outbox,
     prometheus,
     metrics,
     log,
@@ -129,6 +148,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     service,
     controller,
     notifier,
+    outbox,
     metrics,
     router: (requireAdmin) => rolloutRoutes({ rollouts: service, requireAdmin }),
     describe: async (split) => {
@@ -142,6 +162,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     start: () => controller.start(),
     stop: async () => {
       await controller.stop();
+      await outbox.drain();
       await notifier.close();
       await ownClient?.close();
     },

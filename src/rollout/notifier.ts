@@ -4,10 +4,12 @@ import { describeFailure } from './http-failure';
 import type { NotificationTargets } from './plan-schema';
 
 export type TransitionKind =
-  'started' | 'promoted' | 'paused' | 'resumed' | 'rolled_back' | 'completed';
+  'started' | 'promoted' | 'paused' | 'resumed' | 'rolled_back' | 'completed' | 'finalised';
 
 /** One rollout transition, as every notification target receives it. */
 export interface RolloutTransition {
+  /** Stable per transition, the same on every retry: receivers de-duplicate on it. */
+  id: string;
   kind: TransitionKind;
   split: string;
   /** ISO-8601 */
@@ -44,10 +46,23 @@ const EMOJI: Record<TransitionKind, string> = {
   resumed: ':arrow_forward:',
   rolled_back: ':rotating_light:',
   completed: ':white_check_mark:',
+  finalised: ':checkered_flag:',
 };
 
-/** The one-line text a Slack-compatible webhook shows. */
+/**
+ * Slack reads `<…>` as links and mentions (`<!channel>`) and `&` as an entity: text that comes
+ * from people or Prometheus (reasons, versions) must not be able to ping a channel.
+ */
+export function escapeSlack(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The one-line text a Slack-compatible webhook shows, escaped for Slack. */
 export function slackText(t: RolloutTransition): string {
+  return escapeSlack(plainText(t));
+}
+
+function plainText(t: RolloutTransition): string {
   const version = t.version ? ` ${t.version}` : '';
   const where = `step ${t.step}/${t.steps}, canary at ${t.canaryPercent}%`;
   const head = `${EMOJI[t.kind]} Rollout of *${t.split}*${version}`;
@@ -61,7 +76,9 @@ export function slackText(t: RolloutTransition): string {
     case 'resumed':
       return `${head} resumed at ${where}.`;
     case 'completed':
-      return `${head} completed: canary at ${t.canaryPercent}%.`;
+      return `${head} completed: canary at ${t.canaryPercent}%; redeploy the stable with it, then finalise.`;
+    case 'finalised':
+      return `${head} finalised: the stable runs it, canary at 0%.`;
     case 'rolled_back':
       return t.check
         ? `${head} rolled back to 0%: check *${t.check.name}* failed (${t.check.reason}).`
@@ -101,21 +118,37 @@ export class Notifier {
     this.dispatcher = new Agent({ connect: { timeout: this.timeoutMs } });
   }
 
-  notify(targets: NotificationTargets, transition: RolloutTransition): Promise<void> {
-    const sends: Promise<void>[] = [
-      ...targets.slack.map((url) =>
-        this.send(transition.split, 'slack', url, {}, { text: slackText(transition) }),
+  /**
+   * Sends `transition` to the targets named in `only` (`slack:<i>`, `webhook:<i>`; default all).
+   * Resolves with the targets that took it; never rejects.
+   */
+  notify(
+    targets: NotificationTargets,
+    transition: RolloutTransition,
+    only?: readonly string[],
+  ): Promise<string[]> {
+    const wanted = (key: string) => only === undefined || only.includes(key);
+    const sends: Promise<string | null>[] = [
+      ...targets.slack.map((url, i) =>
+        wanted(`slack:${i}`)
+          ? this.send(transition.split, 'slack', url, {}, { text: slackText(transition) }).then(
+              (ok) => (ok ? `slack:${i}` : null),
+            )
+          : Promise.resolve(null),
       ),
-      ...targets.webhooks.map((hook) =>
-        this.send(transition.split, 'webhook', hook.url, hook.headers, {
-          type: `rollout.${transition.kind}`,
-          ...transition,
-        }),
+      ...targets.webhooks.map((hook, i) =>
+        wanted(`webhook:${i}`)
+          ? this.send(transition.split, 'webhook', hook.url, hook.headers, {
+              type: `rollout.${transition.kind}`,
+              ...transition,
+            }).then((ok) => (ok ? `webhook:${i}` : null))
+          : Promise.resolve(null),
       ),
     ];
-    const all = Promise.all(sends).then(() => undefined);
-    this.inFlight.add(all);
-    void all.finally(() => this.inFlight.delete(all));
+    const all = Promise.all(sends).then((done) => done.filter((k): k is string => k !== null));
+    const settled = all.then(() => undefined);
+    this.inFlight.add(settled);
+    void settled.finally(() => this.inFlight.delete(settled));
     return all;
   }
 
@@ -135,7 +168,7 @@ export class Notifier {
     url: string,
     headers: Record<string, string>,
     payload: unknown,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const body = JSON.stringify(payload);
     const host = hostOf(url);
     let lastProblem = '';
@@ -154,7 +187,7 @@ export class Notifier {
         await res.body.dump();
         if (res.statusCode >= 200 && res.statusCode < 300) {
           this.options.onOutcome?.(split, target, 'sent');
-          return;
+          return true;
         }
         lastProblem = `HTTP ${res.statusCode}`;
         retryable = res.statusCode === 429 || res.statusCode >= 500;
@@ -174,5 +207,6 @@ export class Notifier {
       { split, target, host, problem: lastProblem },
       'could not deliver a rollout notification',
     );
+    return false;
   }
 }

@@ -246,6 +246,20 @@ export function createRolloutPlanSchema(env: () => Environment = () => process.e
       bakeTime: bake.optional(),
       /** How often the checks are evaluated. */
       analysisInterval: duration('analysisInterval', 1_000, 3_600_000).default(60_000),
+      /**
+       * A check whose query fails this many analyses in a row (Prometheus down, a timeout) stops
+       * the rollout as `onAnalysisError` says, instead of waiting for Prometheus forever.
+       */
+      consecutiveErrorLimit: z
+        .number({ error: 'must be a whole number of analyses, e.g. 4' })
+        .int('must be a whole number of analyses, e.g. 4')
+        .min(1, 'must be at least 1')
+        .max(1000, 'must be at most 1000')
+        .default(4),
+      /** What `consecutiveErrorLimit` failed queries do: pause (and notify) or roll back. */
+      onAnalysisError: z
+        .enum(['pause', 'rollback'], { error: 'must be pause or rollback' })
+        .default('pause'),
       /** true: promote when a step has baked and every check passes; false: wait for promote. */
       autoPromote: z.boolean({ error: 'must be true or false' }).default(true),
       checks: z.array(checkSchema, { error: 'must be a list of checks' }).default([]),

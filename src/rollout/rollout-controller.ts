@@ -2,21 +2,18 @@ import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type { SplitConfig, SplitsConfig } from '../config/splits';
 import type { Logger } from '../log/logger';
-import { INITIAL_CHECK_STATE, observe, type CheckState } from './check-evaluation';
+import type { Observation } from './check-evaluation';
 import { runCheck } from './check-runner';
+import { Lease } from './lease';
+import { LeaseKeeper } from './lease-keeper';
+import type { NotificationOutbox } from './notification-outbox';
 import type { RolloutPlan } from './plan-schema';
 import type { PromQuerier } from './prometheus-client';
-import { decide, driftOf } from './rollout-decisions';
-import type { Actor, CurrentWeights, RolloutExecutor } from './rollout-executor';
-import { Lease } from './lease';
+import type { Actor, RolloutExecutor } from './rollout-executor';
 import type { RolloutMetrics } from './rollout-metrics';
-import {
-  isActive,
-  ROLLOUT_STATUSES,
-  type RolloutState,
-  type VersionedState,
-} from './rollout-state';
+import { isActive, ROLLOUT_STATUSES, type RolloutState } from './rollout-state';
 import type { RolloutStateStore } from './rollout-state-store';
+import { reconcile } from './rollout-transitions';
 
 export interface RolloutControllerOptions {
   redis: Redis;
@@ -25,6 +22,7 @@ export interface RolloutControllerOptions {
   splits: SplitsConfig;
   executor: RolloutExecutor;
   states: RolloutStateStore;
+  outbox: NotificationOutbox;
   prometheus: PromQuerier;
   metrics: RolloutMetrics;
   log: Logger;
@@ -43,9 +41,14 @@ function codeOf(err: unknown): string {
 }
 
 /**
- * Runs rollouts. Every replica runs one; only the holder of the rollout lease acts, and every
- * write it makes is fenced by the lease token, so a replica that lost the lease (paused, cut off)
- * never writes. All state is in Redis: a new leader resumes where the last one stopped.
+ * Runs rollouts: a thin loop around the pure transitions. Every replica runs one; only the holder
+ * of the rollout lease acts, and every write it makes is fenced by the lease token, so a replica
+ * that lost the lease (paused, cut off) never writes. All state is in Redis: a new leader resumes
+ * where the last one stopped.
+ *
+ * Each tick, per split: read the rollout state, run the checks when due, read the weights Redis
+ * holds now (after the queries), derive what the state wants, and apply at most one transition as
+ * one fenced script. Nothing is decided on a reading taken before a write.
  *
  * Each split with an active rollout is analysed every `analysisInterval` on a fixed cadence, so a
  * check that fails is acted on at the analysis that sees its `for` window complete: at most one
@@ -54,14 +57,13 @@ function codeOf(err: unknown): string {
 export class RolloutController {
   readonly identity: string;
   readonly lease: Lease;
+  private readonly keeper: LeaseKeeper;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly tickMs: number;
-  private readonly leaseTtlMs: number;
   private readonly nextAnalysisAt = new Map<string, number>();
   private running = false;
-  private leader = false;
-  private loops: Promise<void>[] = [];
+  private loop: Promise<void> | undefined;
   private wakeUp: (() => void)[] = [];
 
   constructor(private readonly options: RolloutControllerOptions) {
@@ -69,23 +71,30 @@ export class RolloutController {
     this.log = options.log.child({ component: 'rollout-controller', identity: this.identity });
     this.now = options.now ?? Date.now;
     this.tickMs = options.tickMs ?? 1_000;
-    this.leaseTtlMs = options.leaseTtlMs ?? 15_000;
+    const ttlMs = options.leaseTtlMs ?? 15_000;
     this.lease = new Lease({
       redis: options.redis,
       key: options.leaseKey,
       identity: this.identity,
-      ttlMs: this.leaseTtlMs,
+      ttlMs,
+    });
+    this.keeper = new LeaseKeeper({
+      lease: this.lease,
+      ttlMs,
+      log: this.log,
+      onChange: (held) => this.onLeadership(held),
     });
   }
 
   get isLeader(): boolean {
-    return this.leader && this.lease.isHeld();
+    return this.keeper.isLeader;
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loops = [this.leaseLoop(), this.workLoop()];
+    this.keeper.start();
+    this.loop = this.workLoop();
   }
 
   /** Stops and gives the lease up, so another replica takes over at once. */
@@ -102,9 +111,9 @@ export class RolloutController {
   async halt(): Promise<void> {
     this.running = false;
     for (const wake of this.wakeUp.splice(0)) wake();
-    await Promise.all(this.loops);
-    this.loops = [];
-    this.setLeader(false);
+    await this.loop;
+    this.loop = undefined;
+    await this.keeper.close();
   }
 
   private sleep(ms: number): Promise<void> {
@@ -121,9 +130,7 @@ export class RolloutController {
     });
   }
 
-  private setLeader(held: boolean): void {
-    if (held === this.leader) return;
-    this.leader = held;
+  private onLeadership(held: boolean): void {
     this.options.metrics.leader.set(held ? 1 : 0);
     if (held) {
       // A new leader analyses at once: it does not know when its predecessor last did.
@@ -131,18 +138,6 @@ export class RolloutController {
       this.log.info({ leaseKey: this.lease.key }, 'acquired the rollout lease: running rollouts');
     } else {
       this.log.warn('no longer holds the rollout lease: not running rollouts');
-    }
-  }
-
-  private async leaseLoop(): Promise<void> {
-    while (this.running) {
-      try {
-        this.setLeader(await this.lease.acquireOrRenew());
-      } catch (err) {
-        this.log.warn({ err }, 'could not renew the rollout lease');
-        if (!this.lease.isHeld()) this.setLeader(false);
-      }
-      await this.sleep(Math.floor(this.leaseTtlMs / 3));
     }
   }
 
@@ -166,14 +161,11 @@ export class RolloutController {
     const token = this.lease.token;
     if (token === undefined) return this.tickMs;
     const who: Actor = { actor: this.identity, source: 'controller', fenceToken: token };
-    const weights = await this.options.executor.readWeights();
     const splits = this.options.splits.splits.filter((s) => s.rollout !== undefined);
     await Promise.all(
       splits.map(async (split) => {
-        const current = weights.get(split.name);
-        if (!current) return;
         try {
-          await this.tickSplit(split, split.rollout as RolloutPlan, current, who);
+          await this.tickSplit(split, split.rollout as RolloutPlan, who);
         } catch (err) {
           this.onSplitError(split.name, err);
         }
@@ -188,14 +180,17 @@ export class RolloutController {
   private onSplitError(split: string, err: unknown): void {
     const code = codeOf(err);
     if (code === 'LEASE_LOST') {
-      this.lease.drop();
-      this.setLeader(false);
+      this.keeper.lost();
       this.log.warn({ split }, 'a write was refused: another replica holds the rollout lease');
       return;
     }
     if (code === 'STALE_REVISION' || code === 'PRECONDITION_FAILED') {
       // Someone (an operator) changed the rollout or the weights meanwhile: look again next tick.
-      this.log.debug({ split, code }, 'rollout changed concurrently; retrying on the next tick');
+      this.log.debug(
+        { split, code },
+        'rollout changed concurrently; deciding again on the next tick',
+      );
+      this.nextAnalysisAt.delete(split);
       return;
     }
     this.options.metrics.errors.inc({ split, code });
@@ -210,112 +205,64 @@ export class RolloutController {
     }
   }
 
-  private async tickSplit(
-    split: SplitConfig,
-    plan: RolloutPlan,
-    current: CurrentWeights,
-    who: Actor,
-  ): Promise<void> {
-    const { executor, states } = this.options;
-    let vs = await states.read(split.name);
+  private async tickSplit(split: SplitConfig, plan: RolloutPlan, who: Actor): Promise<void> {
+    const { executor, states, outbox } = this.options;
+    const vs = await states.read(split.name);
     if (!vs) return;
-    const wasApplied = vs.state.applied;
-    if (!wasApplied) {
-      // A rollback has no basedOn: it is applied whatever the weights are.
-      const stale = vs.state.basedOn !== null && vs.state.basedOn !== current.etag;
-      vs = stale
-        ? await this.abandon(split, vs, current, who)
-        : await executor.apply(vs, current, who);
-    }
+    if (vs.state.outbox.length > 0) outbox.retry(split.name);
     this.exportState(vs.state);
-    if (!isActive(vs.state)) {
+    if (vs.state.applied && !isActive(vs.state)) {
       this.nextAnalysisAt.delete(split.name);
       return;
     }
-
-    // Weights changed by someone else since we applied ours: follow what the operator did.
-    if (wasApplied && current.valid) {
-      const drift = driftOf(split, vs.state, current.weights);
-      if (drift.kind === 'rolled-back') {
-        await this.recordExternalRollback(vs, who);
-        return;
-      }
-      if (drift.kind === 'changed' && vs.state.status === 'progressing') {
-        const want = vs.state.steps[vs.state.step].percent;
-        const reason = `the weights were changed outside the rollout: canary at ${drift.percent}% instead of ${want}%; resume re-applies ${want}%, abort rolls back`;
-        vs = await executor.commit(
-          vs,
-          { ...vs.state, status: 'paused', pausedBy: 'external', reason, updatedAt: this.now() },
-          who,
-          'paused',
-        );
-      }
-    }
-
-    const now = this.now();
-    const due = this.nextAnalysisAt.get(split.name) ?? now;
-    if (now >= due) {
-      const next = due + plan.analysisInterval;
-      this.nextAnalysisAt.set(split.name, next > now ? next : now + plan.analysisInterval);
-      vs = await this.analyse(split, plan, vs, current, who, due);
-      if (!isActive(vs.state)) return;
-    }
-
-    const decision = decide(plan, vs.state, this.now());
-    switch (decision.kind) {
-      case 'promote':
-      case 'complete': {
-        const intent: RolloutState = {
-          ...vs.state,
-          ...(decision.kind === 'promote'
-            ? { step: vs.state.step + 1, announce: 'promoted' as const }
-            : { status: 'completed' as const, announce: 'completed' as const }),
-          applied: false,
-          basedOn: current.etag,
-          pausedBy: null,
-          reason: decision.reason,
-          updatedAt: this.now(),
-        };
-        vs = await executor.commit(vs, intent, who);
-        vs = await executor.apply(vs, current, who);
-        this.exportState(vs.state);
-        return;
-      }
-      case 'pause':
-        vs = await executor.commit(
-          vs,
-          {
-            ...vs.state,
-            status: 'paused',
-            pausedBy: 'inconclusive',
-            reason: decision.reason,
-            updatedAt: this.now(),
-          },
-          who,
-          'paused',
-        );
-        this.exportState(vs.state);
-        return;
-      case 'wait':
-      case 'await-promotion':
-        return;
+    const analysis =
+      vs.state.applied && isActive(vs.state)
+        ? await this.analyseIfDue(split, plan, vs.state)
+        : undefined;
+    // Read after the queries: the decision is made on what Redis holds now.
+    const current = await executor.read(split.name);
+    const t = reconcile({ split, plan, now: this.now(), actor: this.identity }, vs.state, {
+      weights: current.view,
+      analysis,
+    });
+    if (analysis) this.exportChecks(split, plan, (t ?? vs).state);
+    if (!t) return;
+    const next = await executor.run(vs, t, current, who);
+    this.exportState(next.state);
+    if (next.state.step !== vs.state.step || !vs.state.applied) {
+      // A new step is analysed at once, on results taken after it was applied.
+      this.nextAnalysisAt.delete(split.name);
     }
   }
 
-  /** Runs every check once; rolls back on a failed one, else records the results. */
-  private async analyse(
+  private exportChecks(split: SplitConfig, plan: RolloutPlan, state: RolloutState): void {
+    const { metrics } = this.options;
+    for (const check of plan.checks) {
+      const s = state.checks[check.name];
+      if (!s) continue;
+      metrics.checkEvaluations.inc({ split: split.name, check: check.name, verdict: s.verdict });
+      if (s.value !== null)
+        metrics.checkValue.set({ split: split.name, check: check.name }, s.value);
+    }
+  }
+
+  /** Runs every check once when the split's analysis is due; undefined otherwise. */
+  private async analyseIfDue(
     split: SplitConfig,
     plan: RolloutPlan,
-    vs: VersionedState,
-    current: CurrentWeights,
-    who: Actor,
-    scheduledAt: number,
-  ): Promise<VersionedState> {
-    const { metrics, prometheus, executor } = this.options;
+    state: RolloutState,
+  ): Promise<Observation[] | undefined> {
+    const { metrics, prometheus } = this.options;
+    if (plan.checks.length === 0) return undefined;
+    const now = this.now();
+    const due = this.nextAnalysisAt.get(split.name) ?? now;
+    if (now < due) return undefined;
+    const next = due + plan.analysisInterval;
+    this.nextAnalysisAt.set(split.name, next > now ? next : now + plan.analysisInterval);
     // Observations carry their scheduled time, not the moment the timer fired: on a fixed grid,
     // a `for` that is a multiple of the interval completes exactly at an analysis, and timer
-    // jitter cannot push the failure to the next one.
-    const at = scheduledAt;
+    // jitter cannot push the failure to the next one. Never before the step's own start.
+    const at = Math.max(due, state.decideAfter);
     const stop = metrics.analysisDuration.startTimer({ split: split.name });
     const observations = await Promise.all(
       plan.checks.map((check) =>
@@ -323,164 +270,9 @@ export class RolloutController {
       ),
     );
     stop();
-
-    const fold = (prev: Record<string, CheckState>) => {
-      const checks: Record<string, CheckState> = {};
-      plan.checks.forEach((check, i) => {
-        checks[check.name] = observe(
-          check,
-          prev[check.name] ?? INITIAL_CHECK_STATE,
-          observations[i],
-        );
-      });
-      return checks;
-    };
-    const checks = fold(vs.state.checks);
-    plan.checks.forEach((check, i) => {
-      const s = checks[check.name];
-      metrics.checkEvaluations.inc({ split: split.name, check: check.name, verdict: s.verdict });
-      if (s.value !== null)
-        metrics.checkValue.set({ split: split.name, check: check.name }, s.value);
-      const obs = observations[i];
+    for (const obs of observations) {
       if (obs.kind === 'error') metrics.prometheusErrors.inc({ code: obs.code });
-    });
-
-    const failed = plan.checks.find((c) => checks[c.name].verdict === 'fail');
-    if (failed) return this.rollBack(split, vs, checks, failed.name, at, current, who);
-
-    const next: RolloutState = { ...vs.state, checks, lastAnalysisAt: at, updatedAt: at };
-    try {
-      return await executor.commit(vs, next, who);
-    } catch (err) {
-      if (codeOf(err) !== 'STALE_REVISION') throw err;
-      // An operator changed the rollout during the queries: keep their change, add the results.
-      const fresh = await this.options.states.read(split.name);
-      if (!fresh || !isActive(fresh.state)) return fresh ?? vs;
-      return executor.commit(
-        fresh,
-        { ...fresh.state, checks: fold(fresh.state.checks), lastAnalysisAt: at },
-        who,
-      );
     }
-  }
-
-  private async rollBack(
-    split: SplitConfig,
-    from: VersionedState,
-    checks: Record<string, CheckState>,
-    checkName: string,
-    at: number,
-    current: CurrentWeights,
-    who: Actor,
-  ): Promise<VersionedState> {
-    const { executor, states } = this.options;
-    const failed = checks[checkName];
-    const reason = `check ${checkName} failed: ${failed.reason}`;
-    let vs: VersionedState | null = from;
-    // A concurrent operator change must not cost the rollback: re-read and try again.
-    for (let attempt = 0; attempt < 3 && vs && isActive(vs.state); attempt++) {
-      const intent: RolloutState = {
-        ...vs.state,
-        checks,
-        lastAnalysisAt: at,
-        status: 'rolled_back',
-        applied: false,
-        announce: 'rolled_back',
-        basedOn: null,
-        pausedBy: null,
-        reason,
-        updatedAt: this.now(),
-        rollback: {
-          trigger: 'analysis',
-          actor: who.actor,
-          at,
-          reason,
-          check: checkName,
-          value: failed.value,
-          threshold: failed.threshold,
-        },
-      };
-      try {
-        const committed = await executor.commit(vs, intent, who);
-        this.log.warn(
-          { split: split.name, check: checkName, value: failed.value, threshold: failed.threshold },
-          reason,
-        );
-        return await executor.apply(committed, current, who);
-      } catch (err) {
-        if (codeOf(err) !== 'STALE_REVISION') throw err;
-        vs = await states.read(split.name);
-      }
-    }
-    return vs ?? from;
-  }
-
-  /**
-   * A transition was decided on weights that have changed since (an operator acted in between):
-   * it is not applied. A canary now at 0 % was rolled back by hand; anything else pauses the
-   * rollout at the last step that was applied, for a person to resume or abort.
-   */
-  private async abandon(
-    split: SplitConfig,
-    vs: VersionedState,
-    current: CurrentWeights,
-    who: Actor,
-  ): Promise<VersionedState> {
-    const { state } = vs;
-    if (state.announce !== 'started' && (current.weights[split.canary] ?? 0) === 0) {
-      return this.recordExternalRollback(vs, who);
-    }
-    const step = state.announce === 'promoted' ? state.step - 1 : state.step;
-    const what =
-      state.status === 'completed'
-        ? 'completion'
-        : `step ${state.step + 1} (${state.steps[state.step].percent}%)`;
-    const reason = `the weights were changed outside the rollout before ${what} was applied; resume applies step ${step + 1}, promote moves on, abort rolls back`;
-    return this.options.executor.commit(
-      vs,
-      {
-        ...state,
-        status: 'paused',
-        step,
-        applied: true,
-        announce: null,
-        basedOn: null,
-        pausedBy: 'external',
-        reason,
-        updatedAt: this.now(),
-      },
-      who,
-      'paused',
-    );
-  }
-
-  private async recordExternalRollback(vs: VersionedState, who: Actor): Promise<VersionedState> {
-    const now = this.now();
-    const reason = 'the canary was set to 0% outside the rollout (API, canaryctl or redis-cli)';
-    return this.options.executor.commit(
-      vs,
-      {
-        ...vs.state,
-        status: 'rolled_back',
-        applied: true,
-        announce: null,
-        basedOn: null,
-        pausedBy: null,
-        reason,
-        updatedAt: now,
-        finishedAt: now,
-        rollback: {
-          trigger: 'external',
-          actor: 'external',
-          at: now,
-          reason,
-          check: null,
-          value: null,
-          threshold: null,
-        },
-      },
-      who,
-      'rolled_back',
-    );
+    return observations;
   }
 }

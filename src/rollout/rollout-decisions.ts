@@ -56,6 +56,16 @@ function checkStates(
 }
 
 /**
+ * How long the current step has baked. With checks, only time that ended in a conclusive analysis
+ * counts (Prometheus away or no data does not bake a step); without checks, the time since the
+ * step was applied or resumed.
+ */
+export function bakedOf(plan: RolloutPlan, state: RolloutState, now: number): number {
+  if (state.stepStartedAt === null) return 0;
+  return plan.checks.length === 0 ? Math.max(0, now - state.stepStartedAt) : state.bakedMs;
+}
+
+/**
  * What a progressing, applied rollout does next, given the latest check states. Pure.
  *
  * A step moves on when it has baked for its bake time and every check has been evaluated since
@@ -68,7 +78,7 @@ export function decide(plan: RolloutPlan, state: RolloutState, now: number): Dec
     return { kind: 'wait', why: 'not progressing' };
   }
   const bake = state.steps[state.step].bakeTime;
-  const baked = now - state.stepStartedAt;
+  const baked = bakedOf(plan, state, now);
   if (baked < bake) return { kind: 'wait', why: 'baking' };
 
   const checks = checkStates(plan, state);

@@ -1,12 +1,13 @@
 import type { SplitConfig, SplitsConfig } from '../config/splits';
 import { NotFoundError } from '../errors';
 import type { ChangeSource } from '../store/types';
-import type { TransitionKind } from './notifier';
 import type { RolloutPlan } from './plan-schema';
 import { RolloutConflictError } from './rollout-conflict-error';
-import type { Actor, RolloutExecutor } from './rollout-executor';
-import { isActive, targetPercent, type RolloutState, type VersionedState } from './rollout-state';
+import type { Actor, CurrentWeights, RolloutExecutor } from './rollout-executor';
+import type { VersionedState } from './rollout-state';
 import type { RolloutStateStore } from './rollout-state-store';
+import * as transitions from './rollout-transitions';
+import type { Transition, TransitionContext } from './rollout-transitions';
 import { describeRollout, leaderIdentity, type RolloutStatusView } from './rollout-status';
 
 export interface RolloutServiceDeps {
@@ -25,14 +26,14 @@ export interface Operator {
   reason?: string;
 }
 
-type Change = { next: RolloutState; announce?: TransitionKind } | { unchanged: true };
-
 const MAX_ATTEMPTS = 5;
 
 /**
  * What operators do with rollouts (API, canaryctl). Starting, promoting and resuming record the
- * transition in Redis; the controller that holds the lease writes the weights at its next tick.
- * Abort writes the rollback itself at once: it must not wait for anyone. Pause is state only.
+ * transition in Redis with the weights it was based on; the controller that holds the lease writes
+ * the weights at its next tick, unless they changed meanwhile (the operator's change wins). Abort
+ * and finalise write the weights themselves at once, with the state, in one script. Pause is state
+ * only.
  */
 export class RolloutService {
   private readonly now: () => number;
@@ -82,206 +83,96 @@ export class RolloutService {
     return (await this.deps.states.read(name))?.state.version ?? null;
   }
 
-  /** Reads, decides, writes (compare-and-set); again on a concurrent change. */
+  /**
+   * Reads the state and the weights, decides (pure), writes the transition in one script
+   * (compare-and-set on the revision); again on a concurrent change.
+   */
   private async change(
     name: string,
     op: Operator,
     decide: (
+      ctx: TransitionContext,
       vs: VersionedState | null,
-      split: SplitConfig,
-      plan: RolloutPlan,
-    ) => Promise<Change> | Change,
-  ): Promise<VersionedState> {
+      current: CurrentWeights,
+    ) => Transition | null,
+  ): Promise<{ vs: VersionedState; plan: RolloutPlan }> {
     const { split, plan } = this.planned(name);
     const who: Actor = { actor: op.actor, source: op.source };
     for (let attempt = 1; ; attempt++) {
       const vs = await this.deps.states.read(name);
-      const change = await decide(vs, split, plan);
-      if ('unchanged' in change) {
+      const current = await this.deps.executor.read(name);
+      const ctx: TransitionContext = { split, plan, now: this.now(), actor: op.actor };
+      const t = decide(ctx, vs, current);
+      if (t === null) {
         if (!vs) throw new Error('no change without a state');
-        return vs;
+        return { vs, plan };
       }
       try {
-        return await this.deps.executor.commit(vs, change.next, who, change.announce);
+        return { vs: await this.deps.executor.run(vs, t, current, who), plan };
       } catch (err) {
-        if ((err as { code?: unknown }).code !== 'STALE_REVISION' || attempt >= MAX_ATTEMPTS)
+        const code = (err as { code?: unknown }).code;
+        if (
+          (code !== 'STALE_REVISION' && code !== 'PRECONDITION_FAILED') ||
+          attempt >= MAX_ATTEMPTS
+        )
           throw err;
       }
     }
   }
 
-  private async etagOf(name: string): Promise<string> {
-    const current = (await this.deps.executor.readWeights()).get(name);
-    if (!current) throw new NotFoundError(`split "${name}" has no weights to read`);
-    return current.etag;
-  }
-
-  async start(name: string, op: Operator & { version?: string }): Promise<RolloutStatusView> {
-    const { plan } = this.planned(name);
-    const vs = await this.change(name, op, async (current, split) => {
-      if (current && isActive(current.state)) {
-        throw new RolloutConflictError(
-          `a rollout of "${name}" is already ${current.state.status} (step ${current.state.step + 1}/${current.state.steps.length}); abort it or let it finish first`,
-        );
-      }
-      const now = this.now();
-      const version =
-        op.version ?? split.backends.find((b) => b.name === split.canary)?.version ?? null;
-      return {
-        next: {
-          split: name,
-          status: 'progressing',
-          step: 0,
-          steps: plan.steps.map((s) => ({ ...s })),
-          applied: false,
-          announce: 'started',
-          basedOn: await this.etagOf(name),
-          stepStartedAt: null,
-          decideAfter: now,
-          version,
-          startedAt: now,
-          startedBy: op.actor,
-          updatedAt: now,
-          finishedAt: null,
-          reason: op.reason ?? `started by ${op.actor}`,
-          pausedBy: null,
-          checks: {},
-          lastAnalysisAt: null,
-          rollback: null,
-        },
-      };
-    });
-    return this.view(vs, plan);
-  }
-
-  private requireActive(vs: VersionedState | null, name: string, verb: string): VersionedState {
-    if (!vs) throw new NotFoundError(`split "${name}" has had no rollout yet: nothing to ${verb}`);
-    if (!isActive(vs.state)) {
-      throw new RolloutConflictError(
-        `the rollout of "${name}" is ${vs.state.status.replace('_', ' ')}: nothing to ${verb}; start a new one`,
-      );
+  private existing(vs: VersionedState | null, name: string, verb: string): VersionedState {
+    if (!vs) {
+      throw new RolloutConflictError(`split "${name}" has had no rollout yet: nothing to ${verb}`);
     }
     return vs;
   }
 
-  async pause(name: string, op: Operator): Promise<RolloutStatusView> {
-    const { plan } = this.planned(name);
-    const vs = await this.change(name, op, (current) => {
-      const { state } = this.requireActive(current, name, 'pause');
-      if (state.status === 'paused') return { unchanged: true };
-      return {
-        next: {
-          ...state,
-          status: 'paused',
-          pausedBy: 'operator',
-          reason: op.reason ?? `paused by ${op.actor}`,
-          updatedAt: this.now(),
-        },
-        announce: 'paused',
-      };
+  async start(name: string, op: Operator & { version?: string }): Promise<RolloutStatusView> {
+    const { vs, plan } = await this.change(name, op, (ctx, prev, current) => {
+      const version =
+        op.version ?? ctx.split.backends.find((b) => b.name === ctx.split.canary)?.version ?? null;
+      return transitions.start(ctx, prev?.state ?? null, current.view, { ...op, version });
     });
+    return this.view(vs, plan);
+  }
+
+  async pause(name: string, op: Operator): Promise<RolloutStatusView> {
+    const { vs, plan } = await this.change(name, op, (ctx, prev) =>
+      transitions.pause(ctx, this.existing(prev, name, 'pause').state, op),
+    );
     return this.view(vs, plan);
   }
 
   async resume(name: string, op: Operator): Promise<RolloutStatusView> {
-    const { plan } = this.planned(name);
-    const vs = await this.change(name, op, (current) => {
-      const { state } = this.requireActive(current, name, 'resume');
-      if (state.status === 'progressing') return { unchanged: true };
-      const now = this.now();
-      return {
-        next: {
-          ...state,
-          status: 'progressing',
-          pausedBy: null,
-          // Re-apply the step's weights (they may have been changed by hand), and decide on
-          // fresh check results only.
-          applied: false,
-          announce: null,
-          basedOn: null,
-          decideAfter: now,
-          reason: op.reason ?? `resumed by ${op.actor}`,
-          updatedAt: now,
-        },
-        announce: 'resumed',
-      };
-    });
+    const { vs, plan } = await this.change(name, op, (ctx, prev, current) =>
+      transitions.resume(ctx, this.existing(prev, name, 'resume').state, current.view, op),
+    );
     return this.view(vs, plan);
   }
 
   async promote(name: string, op: Operator): Promise<RolloutStatusView> {
-    const { plan } = this.planned(name);
-    const vs = await this.change(name, op, async (current) => {
-      const { state } = this.requireActive(current, name, 'promote');
-      if (!state.applied) {
-        throw new RolloutConflictError(
-          `the rollout of "${name}" is still applying ${targetPercent(state)}%; try again in a moment`,
-        );
-      }
-      const last = state.step + 1 >= state.steps.length;
-      const reason = op.reason ?? `promoted by ${op.actor}`;
-      return {
-        next: {
-          ...state,
-          ...(last
-            ? { status: 'completed' as const, announce: 'completed' as const }
-            : {
-                status: 'progressing' as const,
-                step: state.step + 1,
-                announce: 'promoted' as const,
-              }),
-          applied: false,
-          basedOn: await this.etagOf(name),
-          pausedBy: null,
-          reason,
-          updatedAt: this.now(),
-        },
-      };
-    });
+    const { vs, plan } = await this.change(name, op, (ctx, prev, current) =>
+      transitions.promote(ctx, this.existing(prev, name, 'promote').state, current.view, op),
+    );
     return this.view(vs, plan);
   }
 
-  /** Rolls the canary back to 0 % now, from this replica, then records it. */
+  /** Rolls the canary back to 0 % now, from this replica, with the state, in one write. */
   async abort(name: string, op: Operator): Promise<RolloutStatusView> {
-    const { plan } = this.planned(name);
-    const intent = await this.change(name, op, (current) => {
-      const { state } = this.requireActive(current, name, 'abort');
-      const now = this.now();
-      const reason = op.reason ?? `aborted by ${op.actor}`;
-      return {
-        next: {
-          ...state,
-          status: 'rolled_back',
-          applied: false,
-          announce: 'rolled_back',
-          basedOn: null,
-          pausedBy: null,
-          reason,
-          updatedAt: now,
-          rollback: {
-            trigger: op.source,
-            actor: op.actor,
-            at: now,
-            reason,
-            check: null,
-            value: null,
-            threshold: null,
-          },
-        },
-      };
-    });
-    const current = (await this.deps.executor.readWeights()).get(name);
-    if (!current) throw new NotFoundError(`split "${name}" has no weights to read`);
-    try {
-      return this.view(
-        await this.deps.executor.apply(intent, current, { actor: op.actor, source: op.source }),
-        plan,
-      );
-    } catch (err) {
-      // The controller got there first (it applies pending rollbacks too): the weights are written.
-      if ((err as { code?: unknown }).code !== 'STALE_REVISION') throw err;
-      const vs = await this.deps.states.read(name);
-      return this.view(vs ?? intent, plan);
-    }
+    const { vs, plan } = await this.change(name, op, (ctx, prev) =>
+      transitions.abort(ctx, this.existing(prev, name, 'abort').state, op),
+    );
+    return this.view(vs, plan);
+  }
+
+  /**
+   * Ends a completed rollout once the stable backend runs the new version: the stable serves
+   * 100 % again and the state records the version it runs. Written at once.
+   */
+  async finalise(name: string, op: Operator): Promise<RolloutStatusView> {
+    const { vs, plan } = await this.change(name, op, (ctx, prev, current) =>
+      transitions.finalise(ctx, this.existing(prev, name, 'finalise').state, current.view, op),
+    );
+    return this.view(vs, plan);
   }
 }

@@ -1,5 +1,8 @@
 import type { Redis } from 'ioredis';
 import { RedisUnavailableError } from '../errors';
+import { compareBytes, type StoredWeights } from '../store/stored-weights';
+import { ROLLOUT_TRANSITION } from '../store/transition-lua';
+import type { ChangeAction, ChangeSource, Weights } from '../store/types';
 import { LeaseLostError } from '../store/weights-store';
 import {
   stateFromJson,
@@ -35,8 +38,36 @@ export class CorruptStateError extends Error {
   readonly code = 'ROLLOUT_STATE_INVALID';
 }
 
+/** Thrown when the weights changed since they were read: the transition was not applied. */
+export class WeightsChangedError extends Error {
+  readonly code = 'PRECONDITION_FAILED';
+}
+
+/** The weights half of a transition: written in the same script as the state. */
+export interface TransitionWeights {
+  weights: Weights;
+  action: ChangeAction;
+  source: ChangeSource;
+  actor: string;
+  reason: string;
+  details: Record<string, unknown>;
+}
+
+export interface TransitionResult {
+  revision: number;
+  /** Audit event id of the weights write, if one was made. */
+  eventId: string | null;
+  /** The weights before the write, as stored (values may be any text). */
+  before: Record<string, unknown> | null;
+}
+
 export interface RolloutStateStoreOptions {
   redis: Redis;
+  /** `split => {prefix}weights:{split}` and the audit keys that go with it. */
+  weightsKey?: (split: string) => string;
+  eventsKey?: (split: string) => string;
+  recordedKey?: (split: string) => string;
+  auditMaxLen?: number;
   /** `split => {prefix}rollout:{split}` */
   stateKey: (split: string) => string;
   /** `{prefix}rollout-lease` */
@@ -46,6 +77,96 @@ export interface RolloutStateStoreOptions {
 /** Reads and writes rollout states; every write is a compare-and-set on the revision. */
 export class RolloutStateStore {
   constructor(private readonly options: RolloutStateStoreOptions) {}
+
+  /**
+   * Writes a transition in one fenced script: the state (compare-and-set on `expectRevision`)
+   * and, when given, the weights and their audit event. `basis` is what the weights must still
+   * hold (as read) for it to apply; undefined writes whatever they hold.
+   * Throws StaleRevisionError, WeightsChangedError, LeaseLostError, RedisUnavailableError.
+   */
+  async transition(
+    state: RolloutState,
+    options: {
+      expectRevision: number;
+      fenceToken?: string;
+      basis?: StoredWeights;
+      write?: TransitionWeights;
+    },
+  ): Promise<TransitionResult> {
+    const { weightsKey, eventsKey, recordedKey } = this.options;
+    if (!weightsKey || !eventsKey || !recordedKey) {
+      throw new Error(
+        'RolloutStateStore needs weightsKey, eventsKey and recordedKey for transitions',
+      );
+    }
+    const basis = options.basis;
+    const expected =
+      basis === undefined
+        ? '*'
+        : basis.kind === 'missing'
+          ? ''
+          : basis.kind === 'wrong-type'
+            ? '!'
+            : JSON.stringify(basis.fields);
+    const write = options.write;
+    const pairs = write
+      ? Object.keys(write.weights)
+          .sort(compareBytes)
+          .flatMap((k) => [k, String(write.weights[k])])
+      : [];
+    let reply: (string | number)[];
+    try {
+      reply = (await this.options.redis.eval(
+        ROLLOUT_TRANSITION,
+        5,
+        weightsKey(state.split),
+        eventsKey(state.split),
+        recordedKey(state.split),
+        this.options.leaseKey,
+        this.options.stateKey(state.split),
+        options.fenceToken ?? '',
+        String(options.expectRevision),
+        expected,
+        write ? '1' : '0',
+        this.options.auditMaxLen ?? 10_000,
+        write?.action ?? '',
+        write?.source ?? '',
+        write?.actor ?? '',
+        write?.reason ?? '',
+        write ? JSON.stringify(write.details) : '',
+        state.status,
+        String(state.step),
+        stateToJson(state),
+        ...pairs,
+      )) as (string | number)[];
+    } catch (cause) {
+      throw new RedisUnavailableError(
+        `could not write the rollout transition of "${state.split}"; nothing was changed`,
+        { cause },
+      );
+    }
+    if (reply[0] === 'FENCED')
+      throw new LeaseLostError('the rollout lease is held by another replica');
+    if (reply[0] === 'CONFLICT') throw new StaleRevisionError(Number(reply[1]));
+    if (reply[0] === 'PRECONDITION') {
+      throw new WeightsChangedError(
+        `the weights of "${state.split}" changed since they were read; nothing was changed`,
+      );
+    }
+    let before: Record<string, unknown> | null = null;
+    if (typeof reply[4] === 'string' && reply[4] !== '') {
+      try {
+        before = JSON.parse(reply[4]) as Record<string, unknown>;
+      } catch {
+        before = null;
+      }
+    }
+    return {
+      revision: Number(reply[1]),
+      eventId: typeof reply[2] === 'string' && reply[2] !== '' ? reply[2] : null,
+      before,
+    };
+  }
 
   async read(split: string): Promise<VersionedState | null> {
     let fields: Record<string, string>;

@@ -1,12 +1,30 @@
 import { z } from 'zod';
 import type { CheckState } from './check-evaluation';
-import type { TransitionKind } from './notifier';
+import type { RolloutTransition, TransitionKind } from './notifier';
 
-export const ROLLOUT_STATUSES = ['progressing', 'paused', 'rolled_back', 'completed'] as const;
+export const ROLLOUT_STATUSES = [
+  'progressing',
+  'paused',
+  'rolled_back',
+  'completed',
+  'finalised',
+] as const;
 export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
 
-export type PauseCause = 'inconclusive' | 'operator' | 'external';
+export type PauseCause = 'inconclusive' | 'operator' | 'external' | 'invalid' | 'analysis-errors';
 export type RollbackTrigger = 'analysis' | 'api' | 'cli' | 'external';
+
+/** A notification not delivered yet to every target: kept in the state until then (bounded). */
+export interface PendingNotification {
+  /** Stable per transition (`<split>:<startedAt>:<revision>:<kind>`): receivers de-duplicate on it. */
+  id: string;
+  transition: RolloutTransition;
+  /** Targets still to reach, as `slack:<i>` / `webhook:<i>` (indexes into the plan's lists). */
+  targets: string[];
+  attempts: number;
+  /** Not retried before this time. */
+  nextAt: number;
+}
 
 export interface RollbackRecord {
   trigger: RollbackTrigger;
@@ -41,8 +59,15 @@ export interface RolloutState {
    * them (If-Match): a transition decided before an operator's change is abandoned, not applied.
    */
   basedOn: string | null;
-  /** When the current step's weights were written; the bake counts from here. */
+  /** When the current step's weights were written (or the step was resumed). */
   stepStartedAt: number | null;
+  /**
+   * Time baked at the current step: only time ending in a conclusive analysis counts, and it
+   * restarts at every new step and every resume.
+   */
+  bakedMs: number;
+  /** From when the next conclusive analysis adds to `bakedMs`. */
+  bakeMark: number | null;
   /** The rollout moves on only on check results evaluated at or after this time. */
   decideAfter: number;
   version: string | null;
@@ -56,6 +81,9 @@ export interface RolloutState {
   checks: Record<string, CheckState>;
   lastAnalysisAt: number | null;
   rollback: RollbackRecord | null;
+  /** The version the stable backend runs once finalised (the canary's, redeployed as stable). */
+  stableVersion: string | null;
+  outbox: PendingNotification[];
 }
 
 /** A state with the revision it was read at (every write increments it). */
@@ -93,6 +121,36 @@ const checkStateSchema = z.object({
   breachSince: time.nullable(),
   evaluatedAt: time.nullable(),
   reason: z.string(),
+  errors: z.number().int().nonnegative().default(0),
+});
+
+const transitionSchema = z.object({
+  id: z.string(),
+  kind: z.enum([
+    'started',
+    'promoted',
+    'paused',
+    'resumed',
+    'rolled_back',
+    'completed',
+    'finalised',
+  ]),
+  split: z.string(),
+  time: z.string(),
+  step: z.number(),
+  steps: z.number(),
+  canaryPercent: z.number(),
+  version: z.string().nullable(),
+  actor: z.string(),
+  reason: z.string(),
+  check: z
+    .object({
+      name: z.string(),
+      value: num.nullable(),
+      threshold: num.nullable(),
+      reason: z.string(),
+    })
+    .optional(),
 });
 
 const stateSchema = z.object({
@@ -102,10 +160,12 @@ const stateSchema = z.object({
   steps: z.array(z.object({ percent: z.number().int().min(1).max(100), bakeTime: time })).min(1),
   applied: z.boolean(),
   announce: z
-    .enum(['started', 'promoted', 'paused', 'resumed', 'rolled_back', 'completed'])
+    .enum(['started', 'promoted', 'paused', 'resumed', 'rolled_back', 'completed', 'finalised'])
     .nullable(),
   basedOn: z.string().nullable(),
   stepStartedAt: time.nullable(),
+  bakedMs: time.default(0),
+  bakeMark: time.nullable().default(null),
   decideAfter: time,
   version: z.string().nullable(),
   startedAt: time,
@@ -113,7 +173,9 @@ const stateSchema = z.object({
   updatedAt: time,
   finishedAt: time.nullable(),
   reason: z.string(),
-  pausedBy: z.enum(['inconclusive', 'operator', 'external']).nullable(),
+  pausedBy: z
+    .enum(['inconclusive', 'operator', 'external', 'invalid', 'analysis-errors'])
+    .nullable(),
   checks: z.record(z.string(), checkStateSchema),
   lastAnalysisAt: time.nullable(),
   rollback: z
@@ -127,6 +189,18 @@ const stateSchema = z.object({
       threshold: num.nullable(),
     })
     .nullable(),
+  stableVersion: z.string().nullable().default(null),
+  outbox: z
+    .array(
+      z.object({
+        id: z.string(),
+        transition: transitionSchema,
+        targets: z.array(z.string()),
+        attempts: z.number().int().nonnegative(),
+        nextAt: time,
+      }),
+    )
+    .default([]),
 });
 
 /** Parses stored JSON; returns the problems instead when it is not a rollout state. */
@@ -155,6 +229,7 @@ export function stateFromJson(text: string): { state: RolloutState } | { problem
 export function targetPercent(state: Pick<RolloutState, 'status' | 'step' | 'steps'>): number {
   switch (state.status) {
     case 'rolled_back':
+    case 'finalised':
       return 0;
     case 'completed':
       return 100;

@@ -1,7 +1,7 @@
 import type { Verdict } from './check-evaluation';
 import { formatDuration } from './duration';
 import type { RolloutPlan } from './plan-schema';
-import { decide } from './rollout-decisions';
+import { bakedOf, decide } from './rollout-decisions';
 import {
   targetPercent,
   type PauseCause,
@@ -97,7 +97,9 @@ export function describeRollout(
   const bake =
     active && state.stepStartedAt !== null
       ? (() => {
-          const elapsedMs = Math.max(0, now - state.stepStartedAt);
+          const elapsedMs = plan
+            ? bakedOf(plan, state, now)
+            : Math.max(0, now - state.stepStartedAt);
           const remainingMs = Math.max(0, step.bakeTime - elapsedMs);
           return {
             startedAt: iso(state.stepStartedAt),
@@ -190,6 +192,9 @@ export function formatProgressLine(view: Omit<RolloutStatusView, 'summary'>): st
       return `${head}: rolled back to 0% at ${view.rollback?.at ?? view.updatedAt}: ${view.reason}`;
     case 'completed':
       if (!view.applied) return `${head}: completing, canary going to 100%`;
-      return `${head}: completed, canary at 100% since ${view.finishedAt ?? view.updatedAt}`;
+      return `${head}: completed, canary at 100% since ${view.finishedAt ?? view.updatedAt}; redeploy the stable with it, then finalise`;
+    case 'finalised':
+      if (!view.applied) return `${head}: finalising, stable going back to 100%`;
+      return `${head}: finalised at ${view.finishedAt ?? view.updatedAt}: the stable runs it, canary at 0%`;
   }
 }

@@ -525,6 +525,8 @@ describe('rollout answers match the documented schemas', () => {
       announce: null,
       basedOn: null,
       stepStartedAt: now - 60_000,
+      bakedMs: 60_000,
+      bakeMark: now - 1_000,
       decideAfter: now - 60_000,
       version: '1.5.0',
       startedAt: now - 3_600_000,
@@ -542,10 +544,13 @@ describe('rollout answers match the documented schemas', () => {
           breachSince: null,
           evaluatedAt: now - 1_000,
           reason: '0.42 <= 0.7',
+          errors: 0,
         },
       },
       lastAnalysisAt: now - 1_000,
       rollback: null,
+      stableVersion: null,
+      outbox: [],
     };
 
     const view = describeRollout(state, plan, now, 'replica-1');

@@ -35,6 +35,8 @@ function stateOf(over: Partial<RolloutState> = {}): RolloutState {
     announce: null,
     basedOn: null,
     stepStartedAt: 1_000,
+    bakedMs: 0,
+    bakeMark: null,
     decideAfter: 1_000,
     version: null,
     startedAt: 1_000,
@@ -46,6 +48,8 @@ function stateOf(over: Partial<RolloutState> = {}): RolloutState {
     checks: { p95: { ...INITIAL_CHECK_STATE, verdict: 'fail', value: Infinity, threshold: 0.7 } },
     lastAnalysisAt: null,
     rollback: null,
+    stableVersion: null,
+    outbox: [],
     ...over,
   };
 }

@@ -4,6 +4,7 @@ import { freePort } from '../helpers/free-port';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 
 const rolledBack: RolloutTransition = {
+  id: 'council:1:2:rolled_back',
   kind: 'rolled_back',
   split: 'council',
   time: '2026-01-01T00:00:00.000Z',

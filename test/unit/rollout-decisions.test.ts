@@ -60,6 +60,8 @@ function stateOf(over: Partial<RolloutState> = {}): RolloutState {
     announce: null,
     basedOn: null,
     stepStartedAt: T0,
+    bakedMs: 10_000,
+    bakeMark: T0 + 10_000,
     decideAfter: T0,
     version: '1.5.0',
     startedAt: T0,
@@ -71,6 +73,8 @@ function stateOf(over: Partial<RolloutState> = {}): RolloutState {
     checks: { p95: check('pass'), errors: check('pass') },
     lastAnalysisAt: T0 + 10_000,
     rollback: null,
+    stableVersion: null,
+    outbox: [],
     ...over,
   };
 }
@@ -106,7 +110,7 @@ describe('decide', () => {
   const plan = planOf();
 
   it('when the step has not baked, then it waits', () => {
-    expect(decide(plan, stateOf(), T0 + 9_999).kind).toBe('wait');
+    expect(decide(plan, stateOf({ bakedMs: 9_999 }), T0 + 60_000).kind).toBe('wait');
   });
 
   it('when the step has baked and every check passes, then it promotes', () => {
@@ -139,6 +143,7 @@ describe('decide', () => {
   it('when a check is inconclusive during the bake, then it only waits', () => {
     const state = stateOf({
       checks: { p95: check('inconclusive', T0 + 1_000), errors: check('pass') },
+      bakedMs: 5_000,
     });
     expect(decide(plan, state, T0 + 5_000).kind).toBe('wait');
   });
@@ -181,7 +186,12 @@ describe('stored state and status view', () => {
   });
 
   it('when the rollout is progressing, then the status shows step i of n, bake elapsed and remaining', () => {
-    const view = describeRollout(stateOf({ step: 1 }), planOf(), T0 + 4_000, 'replica-a:12');
+    const view = describeRollout(
+      stateOf({ step: 1, bakedMs: 4_000 }),
+      planOf(),
+      T0 + 4_000,
+      'replica-a:12',
+    );
     expect(view).toMatchObject({
       status: 'progressing',
       step: 2,

@@ -58,6 +58,8 @@ describe('rollout plan schema', () => {
       ],
       bakeTime: 600_000,
       analysisInterval: 60_000,
+      consecutiveErrorLimit: 4,
+      onAnalysisError: 'pause',
       autoPromote: true,
       checks: [],
       notifications: { slack: [], webhooks: [] },

@@ -6,7 +6,15 @@ import { formatRollout } from '../format';
 import { operands } from './operands';
 import { WRITE_OPTIONS, writeRequest } from './write-options';
 
-export const ROLLOUT_ACTIONS = ['start', 'status', 'pause', 'resume', 'promote', 'abort'] as const;
+export const ROLLOUT_ACTIONS = [
+  'start',
+  'status',
+  'pause',
+  'resume',
+  'promote',
+  'abort',
+  'finalise',
+] as const;
 type RolloutAction = (typeof ROLLOUT_ACTIONS)[number];
 
 function isAction(word: string): word is RolloutAction {
@@ -20,16 +28,17 @@ function isAction(word: string): word is RolloutAction {
  */
 export const rolloutCommand: Command = {
   name: 'rollout',
-  summary: 'staged rollouts: start, status, pause, resume, promote (next step), abort',
+  summary: 'staged rollouts: start, status, pause, resume, promote (next step), abort, finalise',
   usage: [
     'rollout status <split>',
     'rollout start <split> [--version v] [--reason text] [--actor name]',
-    'rollout pause|resume|promote|abort <split> [--reason text] [--actor name]',
+    'rollout pause|resume|promote|abort|finalise <split> [--reason text] [--actor name]',
   ],
   description:
     "Drives the split's rollout plan (splits.yaml): `start` begins at the first step\n" +
     "(--version names the canary's version), `pause` and `resume` hold and continue it,\n" +
     '`promote` moves to the next step now, `abort` rolls back to the stable backend.\n' +
+    '`finalise` ends a completed rollout once the stable runs the new version: stable 100 %.\n' +
     "`status` shows the step, the bake time and each check; --json prints the service's answer.",
   // The rollout API takes no If-Match and no ?wait: the controller applies its steps itself.
   options: [
@@ -45,6 +54,7 @@ export const rolloutCommand: Command = {
     'canaryctl rollout start council --version 1.5.0',
     'canaryctl rollout status council',
     'canaryctl rollout abort council --reason "error ratio above 2 %"',
+    'canaryctl rollout finalise council',
   ],
   request(args, env) {
     const [action, split] = operands(args, 'rollout', ['action', 'split']);

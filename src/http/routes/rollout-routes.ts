@@ -5,7 +5,10 @@ import type { Operator, RolloutService } from '../../rollout/rollout-service';
 import type { RolloutStatusView } from '../../rollout/rollout-status';
 
 export interface RolloutRoutesDeps {
-  rollouts: Pick<RolloutService, 'status' | 'start' | 'pause' | 'resume' | 'promote' | 'abort'>;
+  rollouts: Pick<
+    RolloutService,
+    'status' | 'start' | 'pause' | 'resume' | 'promote' | 'abort' | 'finalise'
+  >;
   /** Guards every write (the admin bearer token). */
   requireAdmin: RequestHandler;
 }
@@ -34,7 +37,8 @@ function operatorOf(req: Request, why: string | undefined): Operator {
  * `/splits/:name/rollout` (mounted under /api/v1):
  * - GET: status (step i of n, share, bake elapsed and remaining, each check's value and verdict).
  * - POST: start, body `{version?, reason?}`; 202, the controller applies the first step.
- * - POST …/pause, …/resume, …/promote (next step now), …/abort (rollback now): body `{reason?}`.
+ * - POST …/pause, …/resume, …/promote (next step now), …/abort (rollback now), …/finalise (after
+ *   a completed rollout, once the stable runs the new version: stable 100 % again): `{reason?}`.
  * Writes need the admin token. Errors are thrown to the app's one error handler.
  */
 export function rolloutRoutes(deps: RolloutRoutesDeps): Router {
@@ -57,7 +61,7 @@ export function rolloutRoutes(deps: RolloutRoutesDeps): Router {
   });
 
   const command = (
-    verb: 'pause' | 'resume' | 'promote' | 'abort',
+    verb: 'pause' | 'resume' | 'promote' | 'abort' | 'finalise',
     status: number,
   ): [string, ...RequestHandler[]] => [
     `${path}/${verb}`,
@@ -78,6 +82,7 @@ export function rolloutRoutes(deps: RolloutRoutesDeps): Router {
   // controller at its next tick, hence 202.
   router.post(...command('pause', 200));
   router.post(...command('abort', 200));
+  router.post(...command('finalise', 200));
   router.post(...command('resume', 202));
   router.post(...command('promote', 202));
 
