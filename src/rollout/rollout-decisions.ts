@@ -78,8 +78,8 @@ export function decide(plan: RolloutPlan, state: RolloutState, now: number): Dec
     return { kind: 'wait', why: 'not progressing' };
   }
   const bake = state.steps[state.step].bakeTime;
-  const baked = bakedOf(plan, state, now);
-  if (baked < bake) return { kind: 'wait', why: 'baking' };
+  // The step's time is up by the clock; it has baked only if that time was conclusive.
+  if (now - state.stepStartedAt < bake) return { kind: 'wait', why: 'baking' };
 
   const checks = checkStates(plan, state);
   const stale = checks.filter(
@@ -97,6 +97,8 @@ export function decide(plan: RolloutPlan, state: RolloutState, now: number): Dec
         .join(', ')}`,
     };
   }
+  const baked = bakedOf(plan, state, now);
+  if (baked < bake) return { kind: 'wait', why: 'baking (only conclusive analysis counts)' };
   const notPassing = checks.filter(([, s]) => s?.verdict !== 'pass');
   if (notPassing.length > 0)
     return { kind: 'wait', why: `${notPassing[0][0].name} is ${notPassing[0][1]?.verdict}` };

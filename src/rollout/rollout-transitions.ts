@@ -92,7 +92,7 @@ export function operatorChange(
     !state.applied && state.announce === 'promoted' ? Math.max(0, state.step - 1) : state.step;
   const common = { applied: true, announce: null, basedOn: null, updatedAt: now };
   if ((weights[split.canary] ?? 0) === 0) {
-    const reason = `the canary was set to 0% outside the rollout ${EXTERNAL} ${when}`;
+    const reason = `the canary was set to 0% outside the rollout ${when} ${EXTERNAL}`;
     return {
       state: {
         ...state,
@@ -116,7 +116,8 @@ export function operatorChange(
     };
   }
   const percent = canaryPercentOf(split, weights);
-  const reason = `the weights were changed outside the rollout ${EXTERNAL} ${when}: canary at ${percent}%; resume applies step ${step + 1} (${state.steps[step].percent}%), abort rolls back`;
+  const want = state.steps[step].percent;
+  const reason = `the weights were changed outside the rollout ${when} ${EXTERNAL}: canary at ${percent}% instead of ${want}%; resume applies step ${step + 1} (${want}%), abort rolls back`;
   return {
     state: { ...state, ...common, step, status: 'paused', pausedBy: 'external', reason },
     notify: 'paused',
@@ -325,7 +326,9 @@ export function reconcile(
           updatedAt: now,
           finishedAt: now,
         },
-        write: { percent: 100, action: 'promote', conditional: true },
+        ...(!servesPercent(split, view.weights, 100) && {
+          write: { percent: 100, action: 'promote' as const, conditional: true },
+        }),
         notify: 'completed',
       };
     case 'pause':

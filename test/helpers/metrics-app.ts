@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type Variant = 'main' | 'canary';
 
@@ -9,8 +9,12 @@ interface VariantLoad {
   rps: number;
   /** Latency each observed request takes, in seconds. */
   latency: number;
-  /** Share of tokens that are errors, 0..1. */
+  /** Share of Mistral calls that fail, 0..1 (one call per request). */
   errorRatio: number;
+  /** Dollars each request costs. */
+  costPerRequest: number;
+  /** VRAM in use, in bytes (the guide's line is 9.8e9). */
+  vramBytes: number;
 }
 
 export interface MetricsAppHandle {
@@ -30,10 +34,11 @@ const TOKENS_PER_REQUEST = 10;
 
 /**
  * A stand-in for the council's exporter: it serves /metrics with the metric names the guide's
- * panels and the example plan use (`swarm_council_request_duration_seconds{variant}`,
- * `mistral_errors_total{variant}`, `mistral_tokens_total{variant}`) and synthesizes traffic that
- * the test controls per variant: requests per second, latency and error ratio. Nothing is random,
- * so a test knows what Prometheus will compute.
+ * panels and the example plan use, each in its real unit: `swarm_council_request_duration_seconds`
+ * (seconds), `mistral_requests_total` and `mistral_errors_total` (calls: one Mistral call per
+ * request), `mistral_tokens_total` (tokens, 10 per call), `swarm_council_cost_dollars_total`
+ * (dollars) and `swarm_vram_used_bytes` (bytes), all by `variant`. The test controls the traffic
+ * per variant; nothing is random, so a test knows what Prometheus will compute.
  */
 export async function startMetricsApp(
   initial: Partial<Record<Variant, Partial<VariantLoad>>> = {},
@@ -58,23 +63,57 @@ export async function startMetricsApp(
     labelNames: ['variant'] as const,
     registers: [registry],
   });
-  const load: Record<Variant, VariantLoad> = {
-    main: { rps: 50, latency: 0.2, errorRatio: 0, ...initial.main },
-    canary: { rps: 50, latency: 0.2, errorRatio: 0, ...initial.canary },
+  const calls = new Counter({
+    name: 'mistral_requests_total',
+    help: 'Mistral API calls.',
+    labelNames: ['variant'] as const,
+    registers: [registry],
+  });
+  const cost = new Counter({
+    name: 'swarm_council_cost_dollars_total',
+    help: 'Council spend in dollars.',
+    labelNames: ['variant'] as const,
+    registers: [registry],
+  });
+  const vram = new Gauge({
+    name: 'swarm_vram_used_bytes',
+    help: 'VRAM in use.',
+    labelNames: ['variant'] as const,
+    registers: [registry],
+  });
+  const defaults: VariantLoad = {
+    rps: 50,
+    latency: 0.2,
+    errorRatio: 0,
+    costPerRequest: 0.0001,
+    vramBytes: 6e9,
   };
+  const load: Record<Variant, VariantLoad> = {
+    main: { ...defaults, ...initial.main },
+    canary: { ...defaults, ...initial.canary },
+  };
+  // Failed calls carried from tick to tick, so the error count stays a whole number of calls.
+  const errorCarry: Record<Variant, number> = { main: 0, canary: 0 };
   // Fractions of a request carried from tick to tick, so low rates stay exact over time.
   const carry: Record<Variant, number> = { main: 0, canary: 0 };
 
   const timer = setInterval(() => {
     for (const variant of ['main', 'canary'] as const) {
-      const { rps, latency, errorRatio } = load[variant];
+      const { rps, latency, errorRatio, costPerRequest, vramBytes } = load[variant];
+      vram.set({ variant }, vramBytes);
       carry[variant] += (rps * TICK_MS) / 1000;
       const n = Math.floor(carry[variant]);
       carry[variant] -= n;
       for (let i = 0; i < n; i++) duration.observe({ variant }, latency);
       if (n > 0) {
+        calls.inc({ variant }, n);
         tokens.inc({ variant }, n * TOKENS_PER_REQUEST);
-        errors.inc({ variant }, n * TOKENS_PER_REQUEST * errorRatio);
+        cost.inc({ variant }, n * costPerRequest);
+        errorCarry[variant] += n * errorRatio;
+        const failed = Math.floor(errorCarry[variant] + 1e-9);
+        errorCarry[variant] -= failed;
+        // An error series exists from the first failure only, as with a real exporter.
+        if (failed > 0) errors.inc({ variant }, failed);
       }
     }
   }, TICK_MS);

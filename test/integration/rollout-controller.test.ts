@@ -21,7 +21,7 @@ const P95 = (variant: string): string => p95Query(variant);
 const COUNT = (variant: string) =>
   `sum(increase(swarm_council_request_duration_seconds_count{variant="${variant}"}[5s]))`;
 const ERROR_RATIO =
-  'sum(rate(mistral_errors_total{variant="canary"}[5s])) / sum(rate(mistral_tokens_total{variant="canary"}[5s]))';
+  '(sum(rate(mistral_errors_total{variant="canary"}[5s])) or vector(0)) / sum(rate(mistral_requests_total{variant="canary"}[5s]))';
 
 const ANALYSIS_MS = 1_000;
 const LEASE_TTL_MS = 1_500;
@@ -296,7 +296,7 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
       ':rocket: Rollout of *council* 1.5.0 started: step 1/3, canary at 10%. started by alice',
       ':arrow_up: Rollout of *council* 1.5.0 promoted: step 2/3, canary at 50%.',
       ':arrow_up: Rollout of *council* 1.5.0 promoted: step 3/3, canary at 100%.',
-      ':white_check_mark: Rollout of *council* 1.5.0 completed: canary at 100%.',
+      ':white_check_mark: Rollout of *council* 1.5.0 completed: canary at 100%; redeploy the stable with it, then finalise.',
     ]);
     expect(
       await metricValue(replica.registry, 'swarm_rollout_notifications_total', {
@@ -389,7 +389,7 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
       check: { name: 'p95-latency', threshold: 0.7 },
     });
     expect(kinds('/slack')[1]).toMatch(
-      /^:rotating_light: Rollout of \*council\* 1\.5\.0 rolled back to 0%: check \*p95-latency\* failed \(\S+ > 0\.7 for 3(\.\d)?s of 3s\)\.$/,
+      /^:rotating_light: Rollout of \*council\* 1\.5\.0 rolled back to 0%: check \*p95-latency\* failed \(\S+ &gt; 0\.7 for 3(\.\d)?s of 3s\)\.$/,
     );
   }, 40_000);
 
@@ -511,13 +511,20 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
 
     await receiver.waitFor('/hook', 4);
     await sleep(500);
-    expect(kinds('/hook')).toEqual([
-      'rollout.started',
-      'rollout.promoted',
-      'rollout.promoted',
-      'rollout.completed',
+    // At least once: a notification the killed leader sent but could not mark as delivered is
+    // sent again by its successor, with the same id, so receivers de-duplicate on it.
+    const unique = new Map<string, { kind: string; actor: string }>();
+    for (const h of receiver.delivered('/hook')) {
+      const body = h.body as { id: string; kind: string; actor: string };
+      if (!unique.has(body.id)) unique.set(body.id, body);
+    }
+    expect([...unique.values()].map((b) => b.kind)).toEqual([
+      'started',
+      'promoted',
+      'promoted',
+      'completed',
     ]);
-    expect(receiver.delivered('/hook').map((h) => (h.body as { actor: string }).actor)).toEqual([
+    expect([...unique.values()].map((b) => b.actor)).toEqual([
       leader.identity,
       leader.identity,
       follower.identity,

@@ -54,7 +54,7 @@ describe('rollout notifications to local webhooks', () => {
     );
     const [slack] = receiver.delivered('/slack');
     expect(slack.body).toEqual({
-      text: ':rotating_light: Rollout of *council* 1.5.0 rolled back to 0%: check *p95* failed (0.93 > 0.7 for 5m of 5m).',
+      text: ':rotating_light: Rollout of *council* 1.5.0 rolled back to 0%: check *p95* failed (0.93 &gt; 0.7 for 5m of 5m).',
     });
     expect(slack.headers['content-type']).toBe('application/json');
     const [hook] = receiver.delivered('/hook');
@@ -104,7 +104,7 @@ describe('rollout notifications to local webhooks', () => {
     const port = await freePort();
     await expect(
       notifier.notify({ slack: [`http://127.0.0.1:${port}/slack`], webhooks: [] }, rolledBack),
-    ).resolves.toBeUndefined();
+    ).resolves.toEqual([]);
     expect(outcomes).toEqual(['council/slack/failed']);
   });
 
@@ -136,7 +136,7 @@ describe('slackText', () => {
     ],
     [
       { kind: 'completed', step: 4, canaryPercent: 100 },
-      ':white_check_mark: Rollout of *council* completed: canary at 100%.',
+      ':white_check_mark: Rollout of *council* completed: canary at 100%; redeploy the stable with it, then finalise.',
     ],
     [
       { kind: 'rolled_back', reason: 'aborted by alice' },
@@ -144,5 +144,20 @@ describe('slackText', () => {
     ],
   ] as const)('when %j, then the text is %s', (over, text) => {
     expect(slackText({ ...base, ...over })).toBe(text);
+  });
+});
+
+describe('slackText escaping', () => {
+  test('when a reason or version carries <!channel>, <@U1> or &, then Slack gets them as text, never as a mention', () => {
+    const text = slackText({
+      ...rolledBack,
+      check: undefined,
+      version: '2.0<beta>',
+      reason: 'aborted by bob: <!channel> look & see <@U123>',
+    });
+    expect(text).toBe(
+      ':rotating_light: Rollout of *council* 2.0&lt;beta&gt; rolled back to 0%: aborted by bob: &lt;!channel&gt; look &amp; see &lt;@U123&gt;',
+    );
+    expect(text).not.toMatch(/[<>]/);
   });
 });

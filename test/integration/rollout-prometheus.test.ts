@@ -4,6 +4,8 @@ import { runCheck } from '../../src/rollout/check-runner';
 import { createRolloutPlanSchema, type RolloutCheck } from '../../src/rollout/plan-schema';
 import { PrometheusClient } from '../../src/rollout/prometheus-client';
 import { PrometheusError } from '../../src/rollout/prometheus-error';
+import { loadSplitsFile } from '../../src/config/splits';
+import path from 'node:path';
 import { freePort } from '../helpers/free-port';
 import { p95Query } from '../helpers/council-metrics';
 import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
@@ -161,7 +163,7 @@ describe('Prometheus client and checks against a real Prometheus', () => {
           name: 'errors',
           type: 'threshold',
           query:
-            'sum(rate(mistral_errors_total{variant="canary"}[5s])) / sum(rate(mistral_tokens_total{variant="canary"}[5s]))',
+            '(sum(rate(mistral_errors_total{variant="canary"}[5s])) or vector(0)) / sum(rate(mistral_requests_total{variant="canary"}[5s]))',
           comparator: '>',
           threshold: 0.02,
         },
@@ -169,6 +171,34 @@ describe('Prometheus client and checks against a real Prometheus', () => {
       const obs = await runCheck(check, client, Date.now(), variants);
       expect(obs).toMatchObject({ kind: 'value', threshold: 0.02 });
       if (obs.kind === 'value') expect(obs.value).toBeCloseTo(0.05, 5);
+    });
+
+    test('when the example plan’s checks run on the guide’s metrics, then the error ratio is failed calls over calls, and a stable without errors reads 0', async () => {
+      const saved = process.env.SLACK_WEBHOOK_URL;
+      process.env.SLACK_WEBHOOK_URL = 'https://hooks.slack.example/services/T0/B0/abc';
+      const plan = loadSplitsFile(
+        path.join(__dirname, '../../src/rollout/example-plan.yaml'),
+      ).byName.get('council')?.rollout;
+      if (saved === undefined) delete process.env.SLACK_WEBHOOK_URL;
+      else process.env.SLACK_WEBHOOK_URL = saved;
+      const ratio = plan?.checks.find((c) => c.name === 'mistral-error-ratio');
+      if (!ratio || ratio.type !== 'threshold') throw new Error('no mistral-error-ratio check');
+      // 5 % of the canary's calls fail: above the guide's 2 %.
+      const canary = await runCheck(ratio, client, Date.now(), variants);
+      expect(canary).toMatchObject({ kind: 'value', threshold: 0.02 });
+      if (canary.kind === 'value') expect(canary.value).toBeCloseTo(0.05, 2);
+      // The stable never failed a call: no error series at all, and the ratio is 0, not no data.
+      const stable = await runCheck(
+        { ...ratio, query: ratio.query.replace(/variant="canary"/g, 'variant="main"') },
+        client,
+        Date.now(),
+        variants,
+      );
+      expect(stable).toMatchObject({ kind: 'value', value: 0 });
+      // Cost is compared per request with the stable's, not as the whole council's spend.
+      const cost = plan?.checks.find((c) => c.name === 'cost-per-request');
+      expect(cost?.type).toBe('comparison');
+      expect(cost?.query).toContain('variant="{{variant}}"');
     });
 
     test('when a series does not exist, then the observation is no-data', async () => {

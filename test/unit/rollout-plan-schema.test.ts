@@ -246,7 +246,7 @@ describe('the example plan (src/rollout/example-plan.yaml)', () => {
     else process.env.SLACK_WEBHOOK_URL = saved;
   });
 
-  it('when SLACK_WEBHOOK_URL is set, then it validates with the guide’s four signals and a comparison', () => {
+  it('when SLACK_WEBHOOK_URL is set, then it validates with the guide’s signals, cost per request against the stable and an up check', () => {
     process.env.SLACK_WEBHOOK_URL = 'https://hooks.slack.example/services/T0/B0/abc';
     const council = loadSplitsFile(file).byName.get('council');
     const plan = council?.rollout;
@@ -263,11 +263,15 @@ describe('the example plan (src/rollout/example-plan.yaml)', () => {
       ]),
     ).toEqual([
       ['p95-latency', 'threshold', '>', 0.7, 300_000],
-      ['cost-per-day', 'threshold', '>', 1, 600_000],
+      ['cost-per-request', 'comparison', '>', 1.2, 600_000],
       ['vram', 'threshold', '>', 9.8e9, 0],
       ['mistral-error-ratio', 'threshold', '>', 0.02, 120_000],
+      ['canary-up', 'threshold', '<', 1, 120_000],
       ['p95-vs-stable', 'comparison', '>', 1.2, 300_000],
     ]);
+    // A missing metric must not pass silently.
+    expect(plan?.checks.filter((c) => c.onNoData === 'ignore')).toEqual([]);
+    expect(plan?.checks.find((c) => c.name === 'canary-up')?.onNoData).toBe('fail');
     expect(plan?.notifications.slack).toEqual(['https://hooks.slack.example/services/T0/B0/abc']);
   });
 
