@@ -202,14 +202,17 @@ function applyPending(ctx: TransitionContext, state: RolloutState, view: Weights
     };
   }
   if (view.weights === null) return invalidWeights(ctx, state, view);
-  if (state.basedOn !== null && state.basedOn !== view.etag) {
+  const percent = targetPercent(state);
+  // Weights that already serve the target are this transition applied (say, by a leader whose
+  // reply was lost), not someone's change.
+  const served = servesPercent(split, view.weights, percent);
+  if (!served && state.basedOn !== null && state.basedOn !== view.etag) {
     const what =
       state.status === 'completed'
         ? 'completion'
         : `step ${state.step + 1} (${state.steps[state.step].percent}%)`;
     return operatorChange(ctx, state, view.weights, `before ${what} was applied`);
   }
-  const percent = targetPercent(state);
   const next: RolloutState = {
     ...state,
     applied: true,
@@ -221,8 +224,7 @@ function applyPending(ctx: TransitionContext, state: RolloutState, view: Weights
   };
   return {
     state: next,
-    // Weights that already serve the target are the transition applied, not someone's change.
-    ...(!servesPercent(split, view.weights, percent) && {
+    ...(!served && {
       write: {
         percent,
         action: state.status === 'completed' ? 'promote' : 'rollout',

@@ -198,9 +198,22 @@ describe('operators win', () => {
       announce: 'promoted',
       basedOn: view(25).etag,
     });
-    const t = reconcile(ctxOf(), pending, { weights: view(50) });
-    expect(t?.state).toMatchObject({ status: 'paused', step: 1, applied: true });
+    const t = reconcile(ctxOf(), pending, { weights: view(40) });
+    expect(t?.state).toMatchObject({ status: 'paused', pausedBy: 'external', step: 1 });
     expect(t?.write).toBeUndefined();
+  });
+
+  it('when the weights already hold what a pending promotion wanted (its reply was lost), then it is applied, not external', () => {
+    const pending = stateOf({
+      step: 2,
+      applied: false,
+      announce: 'promoted',
+      basedOn: view(25).etag,
+    });
+    const t = reconcile(ctxOf(), pending, { weights: view(50) });
+    expect(t?.state).toMatchObject({ status: 'progressing', step: 2, applied: true });
+    expect(t?.write).toBeUndefined();
+    expect(t?.notify).toBe('promoted');
   });
 
   it('when the stored weights are invalid during a rollout, then it pauses and never writes over them', () => {

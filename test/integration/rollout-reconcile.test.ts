@@ -1,0 +1,374 @@
+import type { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { parseSplitsDocument, type SplitsConfig } from '../../src/config/splits';
+import { createLogger } from '../../src/log/logger';
+import { createMetrics } from '../../src/metrics/metrics';
+import { createRollouts, type Rollouts } from '../../src/rollout';
+import type { RolloutState } from '../../src/rollout/rollout-state';
+import { RolloutStateStore } from '../../src/rollout/rollout-state-store';
+import { createKeys } from '../../src/store/keys';
+import { createRedis } from '../../src/store/redis-client';
+import { WeightsStore } from '../../src/store/weights-store';
+import { freePort } from '../helpers/free-port';
+import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
+import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
+import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
+
+const MIN = 60_000;
+const OP = { actor: 'alice', source: 'api' as const };
+
+/**
+ * The controller driven tick by tick (`runOnce`, no background loop) against a real redis-server
+ * and Prometheus, with an injected clock where the bake matters. Each case is one way the rollout
+ * could say one thing while Redis and Traefik serve another.
+ */
+describe('rollout reconcile: what the state says, Redis holds', () => {
+  let redisServer: RedisServerHandle;
+  let app: MetricsAppHandle;
+  let prom: PrometheusHandle;
+  let admin: Redis;
+  let prefix: string;
+  let open: { rollouts: Rollouts; redis: Redis }[];
+  let receiver: WebhookReceiverHandle;
+
+  beforeAll(async () => {
+    redisServer = await startRedisServer();
+    admin = createRedis(redisServer.url, 'test-admin');
+    admin.on('error', () => undefined);
+    // An out-of-family model slipped into the canary: VRAM above the guide's 9.8 GB line.
+    app = await startMetricsApp({ canary: { vramBytes: 10.2e9 }, main: { vramBytes: 6e9 } });
+    prom = await startPrometheus({ targets: [app.target] });
+    await prom.waitForData('swarm_vram_used_bytes{variant="canary"}', 20_000);
+  }, 40_000);
+
+  afterAll(async () => {
+    admin?.disconnect();
+    await prom?.stop();
+    await app?.stop();
+    await redisServer?.stop();
+  });
+
+  beforeEach(async () => {
+    prefix = uniquePrefix('reconcile');
+    open = [];
+    receiver = await startWebhookReceiver();
+  });
+
+  afterEach(async () => {
+    for (const o of open) {
+      await o.rollouts.stop();
+      o.redis.disconnect();
+    }
+    await receiver.stop();
+    const own = await admin.keys(`${prefix}*`);
+    if (own.length > 0) await admin.del(...own);
+  });
+
+  function splitsWith(rollout: Record<string, unknown>): SplitsConfig {
+    return parseSplitsDocument(
+      {
+        splits: {
+          council: {
+            stable: 'main',
+            canary: 'canary',
+            backends: {
+              main: { servers: ['http://127.0.0.1:9000'] },
+              canary: { servers: ['http://127.0.0.1:9001'], version: '2.0.0' },
+            },
+            defaultWeights: { main: 100, canary: 0 },
+            rollout: { analysisInterval: '1s', ...rollout },
+          },
+        },
+      },
+      'test splits',
+    );
+  }
+
+  /** A replica whose controller runs only when the test ticks it; it holds the lease. */
+  async function replica(
+    splits: SplitsConfig,
+    options: { now?: () => number; prometheusUrl?: string } = {},
+  ): Promise<{ rollouts: Rollouts; registry: Registry; tick: () => Promise<void> }> {
+    const redis = createRedis(redisServer.url, 'replica');
+    redis.on('error', () => undefined);
+    await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+    const registry = new Registry();
+    const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+    const store = new WeightsStore({ redis, keyPrefix: prefix, splits, log });
+    const rollouts = createRollouts({
+      redis,
+      keyPrefix: prefix,
+      splits,
+      store,
+      registry,
+      metricsPrefix: 'swarm_',
+      metrics: createMetrics(registry, 'swarm_'),
+      log,
+      prometheusUrl: options.prometheusUrl ?? prom.url,
+      prometheusTimeoutMs: 800,
+      identity: 'replica-a',
+      leaseTtlMs: 60_000,
+      notifierTimeoutMs: 1_000,
+      notifierRetryDelayMs: 20,
+      outboxRetryDelayMs: 50,
+      now: options.now,
+    });
+    open.push({ rollouts, redis });
+    expect(await rollouts.controller.lease.acquireOrRenew()).toBe(true);
+    return {
+      rollouts,
+      registry,
+      tick: async () => {
+        await rollouts.controller.runOnce();
+      },
+    };
+  }
+
+  const keys = () => createKeys(prefix);
+  const weights = () => admin.hgetall(keys().weights('council'));
+  const state = async (): Promise<RolloutState | undefined> =>
+    (
+      await new RolloutStateStore({
+        redis: admin,
+        stateKey: keys().rollout,
+        leaseKey: keys().rolloutLease(),
+      }).read('council')
+    )?.state;
+  const lastEvent = async () => {
+    const [entry] = await admin.xrevrange(keys().events('council'), '+', '-', 'COUNT', 1);
+    const f: Record<string, string> = {};
+    for (let i = 0; i < entry[1].length; i += 2) f[entry[1][i]] = entry[1][i + 1];
+    return f;
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test('when the canary’s VRAM is already above 9.8 GB at the first step, then the rollback is in Redis, audited and counted, not only announced', async () => {
+    const { rollouts, registry, tick } = await replica(
+      splitsWith({
+        steps: [5, 25, 50, 100],
+        bakeTime: '1h',
+        checks: [
+          {
+            name: 'vram',
+            type: 'threshold',
+            query: 'max(swarm_vram_used_bytes{variant="canary"})',
+            comparator: '>',
+            threshold: 9.8e9,
+            onNoData: 'pause',
+          },
+        ],
+      }),
+    );
+    await rollouts.service.start('council', OP);
+    for (let i = 0; i < 4 && (await state())?.status !== 'rolled_back'; i++) {
+      await tick();
+      await sleep(1_100);
+    }
+    expect(await state()).toMatchObject({ status: 'rolled_back', applied: true });
+    expect(await weights()).toEqual({ main: '100', canary: '0' });
+    const event = await lastEvent();
+    expect(event).toMatchObject({ action: 'rollback', source: 'controller' });
+    expect(JSON.parse(event.after)).toEqual({ main: 100, canary: 0 });
+    expect(await registry.getSingleMetricAsString('swarm_rollback_events_total')).toMatch(
+      /swarm_rollback_events_total\{split="council",trigger="analysis"\} 1/,
+    );
+  }, 20_000);
+
+  test('when a leader wrote a promotion’s weights but its state commit was lost, then the next leader applies it instead of pausing and moving traffic back', async () => {
+    let now = 1_700_000_000_000;
+    const splits = splitsWith({ steps: [10, 50, 100], bakeTime: '10m' });
+    const { rollouts, tick } = await replica(splits, { now: () => now });
+    await rollouts.service.start('council', OP);
+    await tick();
+    expect(await weights()).toEqual({ main: '90', canary: '10' });
+    // What the old two-script write left behind: the promotion recorded as pending on the 10 %
+    // weights, and the 50 % weights written, but not the state that says so.
+    const store = new RolloutStateStore({
+      redis: admin,
+      stateKey: keys().rollout,
+      leaseKey: keys().rolloutLease(),
+    });
+    const before = await store.read('council');
+    const etag10 = (
+      await new WeightsStore({
+        redis: admin,
+        keyPrefix: prefix,
+        splits,
+        log: createLogger('silent'),
+      }).read(['council'])
+    )[0].etag;
+    await store.write(
+      { ...before!.state, step: 1, applied: false, announce: 'promoted', basedOn: etag10 },
+      { expectRevision: before!.revision },
+    );
+    await admin.hset(keys().weights('council'), 'main', '50', 'canary', '50');
+
+    now += 1_000;
+    await tick();
+    expect(await state()).toMatchObject({ status: 'progressing', step: 1, applied: true });
+    expect(await weights()).toEqual({ main: '50', canary: '50' });
+  });
+
+  test('when the canary is zeroed by hand after a resume and before the controller’s next tick, then the zeroing stays and the rollout is rolled back', async () => {
+    let now = 1_700_000_000_000;
+    const { rollouts, tick } = await replica(
+      splitsWith({ steps: [10, 50, 100], bakeTime: '10m' }),
+      {
+        now: () => now,
+      },
+    );
+    await rollouts.service.start('council', OP);
+    await tick();
+    await rollouts.service.pause('council', OP);
+    now += MIN;
+    await rollouts.service.resume('council', OP);
+    // No replica acts in between (none leads, or the tick has not come yet).
+    await admin.hset(keys().weights('council'), 'canary', '0');
+    now += 1_000;
+    await tick();
+    expect(await weights()).toEqual({ main: '90', canary: '0' });
+    expect(await state()).toMatchObject({
+      status: 'rolled_back',
+      rollback: { trigger: 'external' },
+    });
+  });
+
+  test('when the stored weights turn invalid at the last step, then the rollout pauses and the completion never overwrites them', async () => {
+    let now = 1_700_000_000_000;
+    const { rollouts, tick } = await replica(splitsWith({ steps: [50, 90], bakeTime: '1m' }), {
+      now: () => now,
+    });
+    await rollouts.service.start('council', OP);
+    await tick();
+    now += MIN + 1;
+    await tick();
+    expect(await weights()).toEqual({ main: '10', canary: '90' });
+    await admin.hset(keys().weights('council'), 'main', '0', 'canary', '0');
+    now += MIN + 1;
+    await tick();
+    now += MIN + 1;
+    await tick();
+    expect(await weights()).toEqual({ main: '0', canary: '0' });
+    expect(await state()).toMatchObject({ status: 'paused', pausedBy: 'invalid' });
+  });
+
+  test('when a rollout completed, then a new one is refused with 409 until it is finalised, and finalising returns the stable to 100 % with the new version', async () => {
+    let now = 1_700_000_000_000;
+    const { rollouts, tick } = await replica(splitsWith({ steps: [50, 100], bakeTime: '1m' }), {
+      now: () => now,
+    });
+    await rollouts.service.start('council', { ...OP, version: '2.0.0' });
+    await tick();
+    now += MIN + 1;
+    await tick();
+    now += MIN + 1;
+    await tick();
+    expect(await state()).toMatchObject({ status: 'completed', applied: true });
+    expect(await weights()).toEqual({ main: '0', canary: '100' });
+
+    await expect(
+      rollouts.service.start('council', { ...OP, version: '2.1.0' }),
+    ).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringMatching(/still serves 100%.*finalise/),
+    });
+    expect(await weights()).toEqual({ main: '0', canary: '100' });
+
+    const view = await rollouts.service.finalise('council', OP);
+    expect(view).toMatchObject({ status: 'finalised', canaryPercent: 0 });
+    expect(await weights()).toEqual({ main: '100', canary: '0' });
+    expect((await state())?.stableVersion).toBe('2.0.0');
+    expect(await lastEvent()).toMatchObject({ action: 'promote', source: 'api' });
+
+    await rollouts.service.start('council', { ...OP, version: '2.1.0' });
+    await tick();
+    expect(await weights()).toEqual({ main: '50', canary: '50' });
+  });
+
+  test('when Prometheus is unreachable for 4 analyses in a row, then the rollout pauses and notifies instead of waiting out the bake', async () => {
+    let now = 1_700_000_000_000;
+    const deadPort = await freePort();
+    const { tick, rollouts } = await replica(
+      splitsWith({
+        steps: [5, 100],
+        bakeTime: '1h',
+        checks: [
+          {
+            name: 'vram',
+            type: 'threshold',
+            query: 'max(swarm_vram_used_bytes{variant="canary"})',
+            comparator: '>',
+            threshold: 9.8e9,
+          },
+        ],
+        notifications: { webhooks: [`${receiver.url}/hook`] },
+      }),
+      { now: () => now, prometheusUrl: `http://127.0.0.1:${deadPort}` },
+    );
+    await rollouts.service.start('council', OP);
+    for (let i = 0; i < 6; i++) {
+      await tick();
+      now += 1_000;
+    }
+    expect(await state()).toMatchObject({ status: 'paused', pausedBy: 'analysis-errors', step: 0 });
+    expect(await weights()).toEqual({ main: '95', canary: '5' });
+    await receiver.waitFor('/hook', 2);
+    expect(receiver.delivered('/hook').map((h) => (h.body as { kind: string }).kind)).toEqual([
+      'started',
+      'paused',
+    ]);
+  });
+
+  test('when a rollout was paused, then the paused time does not bake the step: the bake restarts at the resume', async () => {
+    let now = 1_700_000_000_000;
+    const { rollouts, tick } = await replica(
+      splitsWith({ steps: [10, 50, 100], bakeTime: '10m' }),
+      {
+        now: () => now,
+      },
+    );
+    await rollouts.service.start('council', OP);
+    await tick();
+    now += MIN;
+    await rollouts.service.pause('council', OP);
+    now += 30 * MIN;
+    await rollouts.service.resume('council', OP);
+    await tick();
+    now += MIN;
+    await tick();
+    expect(await state()).toMatchObject({ status: 'progressing', step: 0 });
+    expect(await weights()).toEqual({ main: '90', canary: '10' });
+    now += 9 * MIN;
+    await tick();
+    expect(await state()).toMatchObject({ status: 'progressing', step: 1 });
+    expect(await weights()).toEqual({ main: '50', canary: '50' });
+  });
+
+  test('when the webhook fails at first, then the notification stays pending in the state and is delivered later with the same id', async () => {
+    const { rollouts, tick } = await replica(
+      splitsWith({
+        steps: [10, 100],
+        bakeTime: '1h',
+        notifications: { webhooks: [`${receiver.url}/hook`] },
+      }),
+    );
+    // Every attempt of the first delivery round fails (the notifier tries 3 times).
+    receiver.failNext(3, 503);
+    await rollouts.service.start('council', OP);
+    await tick();
+    await rollouts.outbox.drain();
+    const pending = (await state())?.outbox ?? [];
+    expect(pending.map((p) => [p.transition.kind, p.targets])).toEqual([
+      ['started', ['webhook:0']],
+    ]);
+    await sleep(150);
+    await tick();
+    await rollouts.outbox.drain();
+    expect((await state())?.outbox).toEqual([]);
+    const ok = receiver
+      .delivered('/hook')
+      .filter((h) => (h.body as { id?: string }).id === pending[0].id);
+    expect(ok.length).toBeGreaterThanOrEqual(1);
+  });
+});
