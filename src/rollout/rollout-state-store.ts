@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RedisUnavailableError } from '../errors';
+import { AppError, RedisUnavailableError } from '../errors';
 import { compareBytes, type StoredWeights } from '../store/stored-weights';
 import { ROLLOUT_TRANSITION } from '../store/transition-lua';
 import type { ChangeAction, ChangeSource, Weights } from '../store/types';
@@ -39,8 +39,10 @@ export class CorruptStateError extends Error {
 }
 
 /** Thrown when the weights changed since they were read: the transition was not applied. */
-export class WeightsChangedError extends Error {
-  readonly code = 'PRECONDITION_FAILED';
+export class WeightsChangedError extends AppError {
+  constructor(message: string) {
+    super('PRECONDITION_FAILED', 412, message);
+  }
 }
 
 /** The weights half of a transition: written in the same script as the state. */
