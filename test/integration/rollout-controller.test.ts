@@ -406,11 +406,12 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
           threshold: 0.7,
         },
         {
-          name: 'vram',
+          // A metric nothing exports (a misspelling, an exporter that is not deployed).
+          name: 'gpu-temp',
           type: 'threshold',
-          query: 'max(swarm_vram_used_bytes{variant="canary"})',
+          query: 'max(swarm_gpu_temperature_celsius{variant="canary"})',
           comparator: '>',
-          threshold: 9.8e9,
+          threshold: 90,
         },
       ],
     });
@@ -421,8 +422,8 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
     await waitForStatus('paused', 10_000);
     const state = (await readState()) as RolloutState;
     expect(state).toMatchObject({ status: 'paused', pausedBy: 'inconclusive', step: 0 });
-    expect(state.reason).toBe('inconclusive after the bake of step 1: vram (no data)');
-    expect(state.checks.vram.verdict).toBe('inconclusive');
+    expect(state.reason).toBe('inconclusive after the bake of step 1: gpu-temp (no data)');
+    expect(state.checks['gpu-temp'].verdict).toBe('inconclusive');
     expect(state.checks['p95-latency'].verdict).toBe('pass');
 
     // Paused means paused: nothing is promoted later either.
@@ -432,12 +433,12 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
     await receiver.waitFor('/hook', 2);
     expect(kinds('/hook')).toEqual(['rollout.started', 'rollout.paused']);
     expect(kinds('/slack')[1]).toBe(
-      ':double_vertical_bar: Rollout of *council* 1.5.0 paused at step 1/2, canary at 10%: inconclusive after the bake of step 1: vram (no data)',
+      ':double_vertical_bar: Rollout of *council* 1.5.0 paused at step 1/2, canary at 10%: inconclusive after the bake of step 1: gpu-temp (no data)',
     );
 
     const status = await replica.rollouts.service.status('council');
     expect(status.summary).toBe(
-      'council 1.5.0: paused at step 1/2 (10%) (inconclusive): inconclusive after the bake of step 1: vram (no data)',
+      'council 1.5.0: paused at step 1/2 (10%) (inconclusive): inconclusive after the bake of step 1: gpu-temp (no data)',
     );
   }, 30_000);
 

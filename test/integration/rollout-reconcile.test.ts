@@ -371,4 +371,32 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
       .filter((h) => (h.body as { id?: string }).id === pending[0].id);
     expect(ok.length).toBeGreaterThanOrEqual(1);
   });
+
+  test.each([
+    ['inf', 'inf'],
+    ['nan', 'nan'],
+    ['a 400-digit number', '9'.repeat(400)],
+  ])(
+    'when a hand-edit left %s in the canary weight, then abort still rolls back, audited',
+    async (_what, hostile) => {
+      let now = 1_700_000_000_000;
+      const { rollouts, tick } = await replica(
+        splitsWith({ steps: [10, 50, 100], bakeTime: '10m' }),
+        { now: () => now },
+      );
+      await rollouts.service.start('council', OP);
+      await tick();
+      await admin.hset(keys().weights('council'), 'canary', hostile);
+      now += 1_000;
+      await tick();
+      expect(await state()).toMatchObject({ status: 'paused', pausedBy: 'invalid' });
+
+      const view = await rollouts.service.abort('council', { actor: 'bob', source: 'cli' });
+      expect(view).toMatchObject({ status: 'rolled_back', applied: true });
+      expect(await weights()).toEqual({ main: '100', canary: '0' });
+      const event = await lastEvent();
+      expect(event).toMatchObject({ action: 'rollback', source: 'cli', actor: 'bob' });
+      expect(JSON.parse(event.before)).toEqual({ main: 90, canary: hostile });
+    },
+  );
 });
