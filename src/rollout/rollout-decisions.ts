@@ -30,17 +30,6 @@ export function canaryPercentOf(split: SplitConfig, weights: Weights): number {
   return sum <= 0 ? 0 : Math.round(((weights[split.canary] ?? 0) / sum) * 10_000) / 100;
 }
 
-/** What the weights served now say about an applied, active rollout. */
-export type WeightsDrift =
-  { kind: 'none' } | { kind: 'rolled-back' } | { kind: 'changed'; percent: number };
-
-export function driftOf(split: SplitConfig, state: RolloutState, weights: Weights): WeightsDrift {
-  const want = state.steps[state.step].percent;
-  if (servesPercent(split, weights, want)) return { kind: 'none' };
-  if ((weights[split.canary] ?? 0) === 0) return { kind: 'rolled-back' };
-  return { kind: 'changed', percent: canaryPercentOf(split, weights) };
-}
-
 export type Decision =
   | { kind: 'wait'; why: string }
   | { kind: 'await-promotion' }

@@ -355,5 +355,23 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     expect(await weights()).toEqual({ main: '0', canary: '100' });
     const [event] = await store.history('council', 1);
     expect(event).toMatchObject({ action: 'promote', source: 'controller' });
+
+    // The canary serves everything until the stable runs the new version: no new rollout yet.
+    const refused = await request(app).post(BASE).set(AUTH).expect(409);
+    expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(refused.body.detail).toMatch(/still serves 100%.*finalise/);
+    await request(app).post(`${BASE}/finalise`).expect(401);
+    const finalised = await request(app)
+      .post(`${BASE}/finalise`)
+      .set(AUTH)
+      .set('X-Actor', 'carol')
+      .send({ reason: 'council-main redeployed with 1.5.0' })
+      .expect(200);
+    expect(finalised.body).toMatchObject({ status: 'finalised', canaryPercent: 0, applied: true });
+    expect(await weights()).toEqual({ main: '100', canary: '0' });
+    const [last] = await store.history('council', 1);
+    expect(last).toMatchObject({ action: 'promote', source: 'api', actor: 'carol' });
+    await request(app).post(`${BASE}/finalise`).set(AUTH).expect(409);
+    await request(app).post(BASE).set(AUTH).expect(202);
   });
 });

@@ -4,7 +4,6 @@ import { createRolloutPlanSchema, type RolloutPlan } from '../../src/rollout/pla
 import {
   canaryPercentOf,
   decide,
-  driftOf,
   servesPercent,
   weightsFor,
 } from '../../src/rollout/rollout-decisions';
@@ -91,18 +90,6 @@ describe('weights of a step', () => {
     expect(servesPercent(split, { canary: 1, main: 2, shadow: 1 }, 25)).toBe(false);
     expect(servesPercent(split, { canary: 26, main: 74, shadow: 0 }, 25)).toBe(false);
     expect(canaryPercentOf(split, { canary: 1, main: 2, shadow: 0 })).toBe(33.33);
-  });
-
-  it('when the weights served are not the step’s, then the drift says whether it was a rollback', () => {
-    const state = stateOf({ step: 1 });
-    expect(driftOf(split, state, { canary: 25, main: 75, shadow: 0 })).toEqual({ kind: 'none' });
-    expect(driftOf(split, state, { canary: 0, main: 100, shadow: 0 })).toEqual({
-      kind: 'rolled-back',
-    });
-    expect(driftOf(split, state, { canary: 10, main: 90, shadow: 0 })).toEqual({
-      kind: 'changed',
-      percent: 10,
-    });
   });
 });
 
