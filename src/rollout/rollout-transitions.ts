@@ -220,7 +220,7 @@ function applyPending(ctx: TransitionContext, state: RolloutState, view: Weights
     basedOn: null,
     pausedBy: null,
     updatedAt: now,
-    ...(state.status === 'progressing' ? freshStep(now) : { finishedAt: now }),
+    ...(state.status === 'completed' ? { finishedAt: now } : freshStep(now)),
   };
   return {
     state: next,
@@ -389,6 +389,11 @@ export function start(
   if (prev && isActive(prev)) {
     throw new RolloutConflictError(
       `a rollout of "${split.name}" is already ${prev.status} (step ${prev.step + 1}/${prev.steps.length}); abort it or let it finish first`,
+    );
+  }
+  if (prev && !prev.applied) {
+    throw new RolloutConflictError(
+      `the last rollout of "${split.name}" is still applying ${targetPercent(prev)}% (${prev.status.replace('_', ' ')}); try again in a moment`,
     );
   }
   const weights = requireValid(view, split.name, 'start');

@@ -369,6 +369,25 @@ describe('operator commands', () => {
   });
 });
 
+describe('pending transitions', () => {
+  it('when a resumed rollout is paused again before the controller applied it, then applying it keeps it paused and unfinished', () => {
+    const resumed = resume(ctxOf(), stateOf({ status: 'paused', pausedBy: 'operator' }), view(5), {
+      actor: 'bob',
+      source: 'api',
+    });
+    const paused = pause(ctxOf(), resumed!.state, { actor: 'bob', source: 'api' });
+    const t = reconcile(ctxOf(), paused!.state, { weights: view(5) });
+    expect(t?.state).toMatchObject({ status: 'paused', applied: true, finishedAt: null });
+  });
+
+  it('when a rollback is still pending, then a new rollout cannot start over it', () => {
+    const pending = stateOf({ status: 'rolled_back', applied: false, announce: 'rolled_back' });
+    expect(() =>
+      start(ctxOf(), pending, view(0), { actor: 'a', source: 'api', version: null }),
+    ).toThrow(/still applying 0%/);
+  });
+});
+
 describe('notification outbox', () => {
   const splits = {
     file: 'splits.yaml',
