@@ -175,6 +175,27 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
     );
   }, 20_000);
 
+  test('when bakeTime is 0s, then each tick moves one step on the weights it just wrote, without a false “changed outside the rollout”', async () => {
+    let now = 1_700_000_000_000;
+    const { rollouts, tick } = await replica(splitsWith({ steps: [5, 25, 100], bakeTime: '0s' }), {
+      now: () => now,
+    });
+    await rollouts.service.start('council', OP);
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      await tick();
+      now += 1_000;
+      const w = await weights();
+      seen.push(`${w.canary}`);
+    }
+    expect(await state()).toMatchObject({ status: 'completed', pausedBy: null, applied: true });
+    expect(seen).toEqual(['5', '25', '100', '100']);
+    const writes = (await admin.xrange(keys().events('council'), '-', '+'))
+      .map(([, f]) => f[f.indexOf('after') + 1])
+      .map((after) => JSON.parse(after).canary as number);
+    expect(writes).toEqual([5, 25, 100]);
+  });
+
   test('when a leader wrote a promotion’s weights but its state commit was lost, then the next leader applies it instead of pausing and moving traffic back', async () => {
     let now = 1_700_000_000_000;
     const splits = splitsWith({ steps: [10, 50, 100], bakeTime: '10m' });
