@@ -47,8 +47,11 @@ function fromExpress(err: ExpressBodyError): AppError | undefined {
     default:
       if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
         // e.g. a Content-Encoding: gzip body that is not gzip (zlib's Z_DATA_ERROR)
+        const undecodable = err.code?.startsWith('Z_') || err.code?.startsWith('ERR_');
         return new ValidationError(
-          `the request body could not be read${err.code?.startsWith('Z_') || err.code?.startsWith('ERR_') ? ' (its Content-Encoding does not match its bytes)' : ''}: ${err.message}`,
+          undecodable
+            ? `the request body does not decode as its Content-Encoding (${err.code})`
+            : `the request body could not be read: ${err.message}`,
         );
       }
       return undefined;
