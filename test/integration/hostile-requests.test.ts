@@ -315,4 +315,25 @@ describe('hostile requests and corrupt data', () => {
       await redis.del(key);
     });
   });
+
+  describe('rollout commands', () => {
+    test.each(['pause', 'resume', 'promote', 'abort'])(
+      'when %s is sent for a declared split with no rollout, then 409; for an unknown split, then 404',
+      async (verb) => {
+        await redis.del(`${svc.prefix}rollout:council`);
+        const none = await request(svc.server)
+          .post(`/api/v1/splits/council/rollout/${verb}`)
+          .set(AUTH)
+          .send({});
+        expect(none.status).toBe(409);
+        expect(JSON.parse(none.text).title).toBe('ROLLOUT_CONFLICT');
+        expect(JSON.parse(none.text).detail).toContain(`nothing to ${verb}`);
+        const unknown = await request(svc.server)
+          .post(`/api/v1/splits/nope/rollout/${verb}`)
+          .set(AUTH)
+          .send({});
+        expect(unknown.status).toBe(404);
+      },
+    );
+  });
 });
