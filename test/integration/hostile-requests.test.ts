@@ -336,4 +336,43 @@ describe('hostile requests and corrupt data', () => {
       },
     );
   });
+
+  describe('GET /traefik negotiation', () => {
+    test('when If-None-Match names the ETag as weak, then 304', async () => {
+      const first = await request(svc.server).get('/traefik');
+      const etag = String(first.headers.etag);
+      const weak = await request(svc.server).get('/traefik').set('If-None-Match', `W/${etag}`);
+      expect(weak.status).toBe(304);
+      const listed = await request(svc.server)
+        .get('/traefik')
+        .set('If-None-Match', `"other", W/${etag}`);
+      expect(listed.status).toBe(304);
+      const other = await request(svc.server).get('/traefik').set('If-None-Match', 'W/"other"');
+      expect(other.status).toBe(200);
+    });
+
+    test('when Accept gives YAML q=0, then JSON; when YAML ranks above JSON, then YAML', async () => {
+      const refused = await request(svc.server)
+        .get('/traefik')
+        .set('Accept', 'application/yaml;q=0, application/json');
+      expect(refused.headers['content-type']).toBe('application/json; charset=utf-8');
+      const lower = await request(svc.server)
+        .get('/traefik')
+        .set('Accept', 'application/json, application/yaml;q=0.5');
+      expect(lower.headers['content-type']).toBe('application/json; charset=utf-8');
+      const yaml = await request(svc.server)
+        .get('/traefik')
+        .set('Accept', 'application/json;q=0.5, application/yaml');
+      expect(yaml.headers['content-type']).toBe('application/yaml; charset=utf-8');
+    });
+
+    test('when Accept-Encoding gives gzip q=0, then the body is not gzip', async () => {
+      const refused = await request(svc.server)
+        .get('/traefik')
+        .set('Accept-Encoding', 'gzip;q=0, identity');
+      expect(refused.headers['content-encoding']).toBeUndefined();
+      const taken = await request(svc.server).get('/traefik').set('Accept-Encoding', 'gzip;q=0.8');
+      expect(taken.headers['content-encoding']).toBe('gzip');
+    });
+  });
 });
