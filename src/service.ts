@@ -169,8 +169,13 @@ export async function startService(
   if (splits.splits.some((s) => s.rollout)) rollouts.start();
   await versions();
 
-  const server = http.createServer(listener);
+  // Timeouts are enforced at each check of the connections: once a second, not Node's 30 s.
+  const server = http.createServer({ connectionsCheckingInterval: 1000 }, listener);
   server.keepAliveTimeout = 65_000;
+  // Slow or endless clients must not hold sockets: bounded headers, request and connection count.
+  server.headersTimeout = env.HTTP_HEADERS_TIMEOUT_MS;
+  server.requestTimeout = env.HTTP_REQUEST_TIMEOUT_MS;
+  server.maxConnections = env.HTTP_MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(env.PORT, env.HOST, () => resolve());

@@ -28,6 +28,24 @@ export function expectShape<T>(schema: z.ZodType<T>, body: unknown, what: string
 }
 
 /**
+ * Text from the service as it may be printed to a terminal: control characters (escape
+ * sequences, carriage returns, newlines), C1 controls and bidirectional overrides are shown as
+ * `\xHH` / `\u{HHHH}` so that a reason or actor cannot rewrite the screen or fake a line.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => {
+      const code = c.charCodeAt(0);
+      return code <= 0xff
+        ? `\\x${code.toString(16).padStart(2, '0')}`
+        : `\\u{${code.toString(16)}}`;
+    },
+  );
+}
+
+/**
  * Lays rows out in columns two spaces apart; columns listed in `right` are right-aligned
  * (numbers). Trailing blanks are trimmed.
  */
@@ -36,6 +54,7 @@ export function renderTable(
   rows: string[][],
   right: ReadonlySet<number> = new Set(),
 ): string {
+  rows = rows.map((r) => r.map(printable));
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
   const line = (cells: string[]): string =>
     widths
@@ -131,12 +150,12 @@ export function formatStatus(splits: SplitStatus[]): string {
     if (s.valid === false) {
       out.push(
         `${s.name}: the weights stored in Redis are invalid; serving the ${s.source ?? 'last valid'} weights:`,
-        ...s.problems.map((p) => `  - ${p}`),
+        ...s.problems.map((p) => `  - ${printable(p)}`),
       );
     }
     for (const [key, value] of Object.entries(s)) {
       if (!STATUS_FIELDS.has(key) && key !== 'event' && value !== undefined) {
-        out.push(...formatExtra(s.name, key, value));
+        out.push(...formatExtra(s.name, key, value).map(printable));
       }
     }
   }
@@ -197,7 +216,9 @@ export function formatHistory(split: string, events: AuditEvent[]): string {
 export function formatWriteResult(result: WriteResult): string {
   const e = result.event;
   return [
-    `${result.name}: ${e.action} ${formatChange(e.before, e.after)} (by ${e.actor} via ${e.source}, event ${e.id})`,
+    printable(
+      `${result.name}: ${e.action} ${formatChange(e.before, e.after)} (by ${e.actor} via ${e.source}, event ${e.id})`,
+    ),
     formatStatus([result]),
     `etag: ${result.etag ?? '-'}`,
   ].join('\n');
@@ -209,10 +230,10 @@ export function formatRollout(body: unknown): string {
   if (!parsed.success) return JSON.stringify(body, null, 2);
   const view = parsed.data;
   const checks = view.checks ?? [];
-  if (checks.length === 0) return view.summary;
+  if (checks.length === 0) return printable(view.summary);
   const value = (v: number | string | null): string => (v === null ? '-' : String(v));
   return [
-    view.summary,
+    printable(view.summary),
     renderTable(
       ['CHECK', 'VERDICT', 'VALUE', 'THRESHOLD', 'FOR', 'REASON'],
       checks.map((c) => [

@@ -52,6 +52,12 @@ export const envSchema = z.object({
     .optional()
     .or(z.literal('').transform(() => undefined)),
   AUDIT_STREAM_MAXLEN: intFrom(10_000, 10, 10_000_000),
+  /** A client must send its request headers within this time (Node's default is 60 s). */
+  HTTP_HEADERS_TIMEOUT_MS: intFrom(10_000, 1000, 120_000),
+  /** ... and its whole request, body included, within this time (Node's default is 300 s). */
+  HTTP_REQUEST_TIMEOUT_MS: intFrom(30_000, 1000, 600_000),
+  /** Open connections at most; more are refused at once (Node has no cap). */
+  HTTP_MAX_CONNECTIONS: intFrom(1024, 1, 1_000_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -62,5 +68,16 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   if (!result.success) {
     throw new ConfigError(`invalid environment:\n${formatIssues(result.error.issues)}`);
   }
-  return result.data;
+  const env = result.data;
+  if (env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN === env.PROVIDER_TOKEN) {
+    throw new ConfigError(
+      'invalid environment:\n  ADMIN_TOKEN: must differ from PROVIDER_TOKEN: every Traefik holds the provider token, and it must not also allow writes',
+    );
+  }
+  if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(
+      'invalid environment:\n  HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS',
+    );
+  }
+  return env;
 }

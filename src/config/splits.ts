@@ -54,7 +54,9 @@ function normalizeSplit(name: string, doc: SplitDocument): SplitConfig {
   const defaults: Record<string, number> = {};
   for (const backend of backendNames) {
     defaults[backend] = doc.defaultWeights
-      ? (doc.defaultWeights[backend] ?? 0)
+      ? Object.hasOwn(doc.defaultWeights, backend)
+        ? doc.defaultWeights[backend]
+        : 0
       : backend === doc.stable
         ? 100
         : 0;

@@ -5,3 +5,4 @@ export { NotFoundError } from './not-found-error';
 export { UnauthorizedError } from './unauthorized-error';
 export { PreconditionFailedError } from './precondition-failed-error';
 export { RedisUnavailableError } from './redis-unavailable-error';
+export { CorruptDataError } from './corrupt-data-error';

@@ -1,5 +1,12 @@
 import type { ErrorRequestHandler } from 'express';
-import { AppError, PreconditionFailedError, ValidationError } from '../errors';
+import { ReplyError } from 'ioredis';
+import {
+  AppError,
+  CorruptDataError,
+  PreconditionFailedError,
+  RedisUnavailableError,
+  ValidationError,
+} from '../errors';
 import type { Logger } from '../log/logger';
 
 const TYPE_BASE = 'https://traefik-canary-provider.dev/problems/';
@@ -9,10 +16,20 @@ interface ExpressBodyError {
   status?: number;
   expose?: boolean;
   message: string;
+  code?: string;
 }
 
-/** Errors raised by express.json() before a route runs. */
-function fromBodyParser(err: ExpressBodyError): AppError | undefined {
+/**
+ * Errors raised by Express before a route runs: express.json() (body too large, not JSON, a gzip
+ * or br body that does not decompress) and the router (a `:name` that is not valid
+ * percent-encoded UTF-8).
+ */
+function fromExpress(err: ExpressBodyError): AppError | undefined {
+  if (err instanceof URIError) {
+    return new ValidationError(
+      'the request path is not valid percent-encoded UTF-8 (e.g. %ZZ or a truncated sequence)',
+    );
+  }
   switch (err.type) {
     case 'entity.too.large':
       return new AppError(
@@ -25,9 +42,45 @@ function fromBodyParser(err: ExpressBodyError): AppError | undefined {
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new AppError('UNSUPPORTED_MEDIA_TYPE', 415, err.message);
+    case 'request.aborted':
+      return new ValidationError('the client closed the connection before the body was read');
     default:
+      if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+        // e.g. a Content-Encoding: gzip body that is not gzip (zlib's Z_DATA_ERROR)
+        const undecodable = err.code?.startsWith('Z_') || err.code?.startsWith('ERR_');
+        return new ValidationError(
+          undecodable
+            ? `the request body does not decode as its Content-Encoding (${err.code})`
+            : `the request body could not be read: ${err.message}`,
+        );
+      }
       return undefined;
   }
+}
+
+/**
+ * Redis answered but a key holds the wrong type, or a stored rollout state is not one: the data
+ * is corrupt, Redis is fine; say so and how to clear it rather than 503 or 500.
+ */
+function fromCorruptData(err: unknown): AppError | undefined {
+  const cause: unknown = err instanceof RedisUnavailableError ? err.cause : undefined;
+  if (err instanceof RedisUnavailableError && cause instanceof ReplyError) {
+    const message = (cause as Error).message;
+    if (message.startsWith('WRONGTYPE')) {
+      return new CorruptDataError(
+        `${err.message}: a key holds the wrong type (Redis: ${message}); find it with \`redis-cli TYPE <key>\` and delete it with \`redis-cli DEL <key>\``,
+        { cause: err },
+      );
+    }
+  }
+  if (
+    err instanceof Error &&
+    !(err instanceof AppError) &&
+    (err as { code?: unknown }).code === 'ROLLOUT_STATE_INVALID'
+  ) {
+    return new AppError('ROLLOUT_STATE_INVALID', 409, err.message, { cause: err });
+  }
+  return undefined;
 }
 
 /**
@@ -37,11 +90,12 @@ function fromBodyParser(err: ExpressBodyError): AppError | undefined {
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const appError =
-      err instanceof AppError
+      fromCorruptData(err) ??
+      (err instanceof AppError
         ? err
-        : typeof err === 'object' && err !== null && 'type' in err
-          ? fromBodyParser(err as ExpressBodyError)
-          : undefined;
+        : typeof err === 'object' && err !== null
+          ? fromExpress(err as ExpressBodyError)
+          : undefined);
     if (!appError) {
       log.error({ err, method: req.method, path: req.path }, 'unhandled error');
     } else if (appError.status >= 500) {

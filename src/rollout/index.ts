@@ -150,7 +150,12 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     notifier,
     outbox,
     metrics,
-    router: (requireAdmin) => rolloutRoutes({ rollouts: service, requireAdmin }),
+    router: (requireAdmin) =>
+      rolloutRoutes({
+        rollouts: service,
+        requireAdmin,
+        isDeclared: (split) => options.splits.byName.has(split),
+      }),
     describe: async (split) => {
       if (!options.splits.byName.get(split)?.rollout) return {};
       try {

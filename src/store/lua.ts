@@ -1,10 +1,25 @@
+import { MAX_WEIGHT } from '../config/splits-schema';
+
 /**
  * Lua run inside Redis. Each script is one atomic step: no other client sees a hash without its
  * audit event, or an event without its hash.
  */
 
-/** Reads a weights key as canonical text (see canonicalStored) and as a field -> weight table. */
+/**
+ * Reads a weights key as canonical text (see canonicalStored) and as a field -> stored text table.
+ * Stored values stay text: whatever an operator typed (`inf`, `nan`, a 400-digit number) must never
+ * make a write, the rollback included, fail. Only a weight as the service writes it becomes a JSON
+ * number in an audit event; anything else is recorded as the text it was.
+ */
 const READ = `
+local function is_weight(v)
+  return #v <= 7 and (v == '0' or string.match(v, '^[1-9][0-9]*$') ~= nil) and tonumber(v) <= ${MAX_WEIGHT}
+end
+
+local function canonical_line(f, v)
+  return #f .. ':' .. f .. '=' .. #v .. ':' .. v .. '\\n'
+end
+
 local function read_weights(key)
   local t = redis.call('TYPE', key)['ok']
   if t == 'none' then return '', nil end
@@ -16,19 +31,48 @@ local function read_weights(key)
   local map = {}
   for i = 1, #flat, 2 do map[flat[i]] = flat[i + 1] end
   local parts = {}
+  for _, f in ipairs(fields) do parts[#parts + 1] = canonical_line(f, map[f]) end
+  return table.concat(parts), map
+end
+
+-- Weights for an audit event: a weight as a number, any other stored text as that text.
+local function weights_json(map)
   local out = {}
-  for _, f in ipairs(fields) do
-    parts[#parts + 1] = f .. '=' .. map[f] .. '\\n'
-    out[f] = tonumber(map[f]) or map[f]
+  for f, v in pairs(map) do
+    if is_weight(v) then out[f] = tonumber(v) else out[f] = v end
   end
-  return table.concat(parts), out
+  return cjson.encode(out)
+end
+
+-- The field -> text table of a canonical text; nil when it is not one (e.g. an older format).
+local function decode_canonical(canon)
+  local out = {}
+  local i = 1
+  while i <= #canon do
+    local c1 = string.find(canon, ':', i, true)
+    if not c1 then return nil end
+    local n = tonumber(string.sub(canon, i, c1 - 1))
+    if not n then return nil end
+    local f = string.sub(canon, c1 + 1, c1 + n)
+    local j = c1 + n + 1
+    if string.sub(canon, j, j) ~= '=' then return nil end
+    local c2 = string.find(canon, ':', j + 1, true)
+    if not c2 then return nil end
+    local m = tonumber(string.sub(canon, j + 1, c2 - 1))
+    if not m then return nil end
+    local v = string.sub(canon, c2 + 1, c2 + m)
+    if string.sub(canon, c2 + m + 1, c2 + m + 1) ~= '\\n' then return nil end
+    out[f] = v
+    i = c2 + m + 2
+  end
+  return out
 end
 
 local function canonical_to_json(canon)
   if canon == '' or string.sub(canon, 1, 1) == '!' then return '' end
-  local out = {}
-  for f, v in string.gmatch(canon, '([^\\n=]+)=([^\\n]*)\\n') do out[f] = tonumber(v) or v end
-  return cjson.encode(out)
+  local map = decode_canonical(canon)
+  if map == nil then return '' end
+  return weights_json(map)
 end
 
 local function record_external(weights_key, events_key, recorded_key, maxlen)
@@ -36,7 +80,7 @@ local function record_external(weights_key, events_key, recorded_key, maxlen)
   local recorded = redis.call('GET', recorded_key) or ''
   if recorded == canon then return canon, map, nil end
   local after = ''
-  if map ~= nil then after = cjson.encode(map) end
+  if map ~= nil then after = weights_json(map) end
   local id = redis.call('XADD', events_key, 'MAXLEN', '~', maxlen, '*',
     'action', 'external', 'source', 'external', 'actor', 'external', 'reason',
     'changed outside the service', 'before', canonical_to_json(recorded), 'after', after,
@@ -47,34 +91,38 @@ end
 `;
 
 /**
- * KEYS: weights, events, recorded, lease. ARGV: ifMatch ('' = any), maxlen, action, source, actor,
+ * KEYS: weights, events, recorded, lease. ARGV: the If-Match condition ('' = any, '*' = the key exists, else
+ * the space-separated strong tags that match; see ifMatchCondition), maxlen, action, source, actor,
  * reason, details, fence token ('' = none), then field/value pairs sorted by field.
  * Returns {'OK', etag, event id, external event id or ''}, {'PRECONDITION', etag} or {'FENCED'}.
  */
 export const WRITE_WEIGHTS = `${READ}
 if ARGV[8] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[8] then return {'FENCED'} end
 local canon0 = read_weights(KEYS[1])
-if ARGV[1] ~= '' and ARGV[1] ~= redis.sha1hex(canon0) then
-  return {'PRECONDITION', redis.sha1hex(canon0)}
+local tag0 = redis.sha1hex(canon0)
+if ARGV[1] == '*' then
+  if canon0 == '' then return {'PRECONDITION', tag0} end
+elseif ARGV[1] ~= '' and string.find(' ' .. ARGV[1] .. ' ', ' ' .. tag0 .. ' ', 1, true) == nil then
+  return {'PRECONDITION', tag0}
 end
 local canon, map, external_id = record_external(KEYS[1], KEYS[2], KEYS[3], ARGV[2])
 local before = ''
-if map ~= nil then before = cjson.encode(map) end
+if map ~= nil then before = weights_json(map) end
 local fields = {}
 local parts = {}
 local after = {}
 for i = 9, #ARGV, 2 do
   fields[#fields + 1] = ARGV[i]
   fields[#fields + 1] = ARGV[i + 1]
-  parts[#parts + 1] = ARGV[i] .. '=' .. ARGV[i + 1] .. '\\n'
-  after[ARGV[i]] = tonumber(ARGV[i + 1])
+  parts[#parts + 1] = canonical_line(ARGV[i], ARGV[i + 1])
+  after[ARGV[i]] = ARGV[i + 1]
 end
 local new_canon = table.concat(parts)
 -- The event first: it is the only call that can fail (a key of the wrong type), and a failure
 -- must leave the hash untouched. DEL, HSET and SET below cannot fail.
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
   'action', ARGV[3], 'source', ARGV[4], 'actor', ARGV[5], 'reason', ARGV[6],
-  'before', before, 'after', cjson.encode(after), 'details', ARGV[7])
+  'before', before, 'after', weights_json(after), 'details', ARGV[7])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('SET', KEYS[3], new_canon)

@@ -13,9 +13,11 @@ export type WeightsVerdict =
   { valid: true; weights: Weights; fromDefaults: boolean } | { valid: false; problems: string[] };
 
 /**
- * Canonical text of a stored value: sorted `field=value\n` lines, '' for a missing key, `!<type>`
- * for a key of the wrong type. The write script in Redis computes the same text, so the ETag
- * (its SHA-1) is the same whether Redis or the service computes it.
+ * Canonical text of a stored value: one `<bytes>:<field>=<bytes>:<value>\n` line per field, sorted
+ * by field, '' for a missing key, `!<type>` for a key of the wrong type. The byte lengths make it
+ * unambiguous: a value containing a newline or `=` cannot pass for another hash. The write script
+ * in Redis computes the same text, so the ETag (its SHA-1) is the same whether Redis or the
+ * service computes it.
  */
 export function canonicalStored(stored: StoredWeights): string {
   switch (stored.kind) {
@@ -26,9 +28,13 @@ export function canonicalStored(stored: StoredWeights): string {
     case 'hash':
       return Object.keys(stored.fields)
         .sort(compareBytes)
-        .map((f) => `${f}=${stored.fields[f]}\n`)
+        .map((f) => canonicalLine(f, stored.fields[f]))
         .join('');
   }
+}
+
+function canonicalLine(field: string, value: string): string {
+  return `${Buffer.byteLength(field)}:${field}=${Buffer.byteLength(value)}:${value}\n`;
 }
 
 /** Lua compares strings byte-wise; so must we, for both sides to sort alike. */
@@ -40,7 +46,23 @@ export function etagOf(canonical: string): string {
   return `"${crypto.createHash('sha1').update(canonical).digest('hex')}"`;
 }
 
-const INTEGER = /^[0-9]+$/;
+const WEIGHT_TEXT = /^(0|[1-9][0-9]{0,6})$/;
+
+/**
+ * Whether stored text is a weight as the service writes it: a decimal integer from 0 to
+ * MAX_WEIGHT without sign, spaces or leading zeros. The scripts in Redis decide alike.
+ */
+export function isWeightText(text: string): boolean {
+  return WEIGHT_TEXT.test(text) && Number(text) <= MAX_WEIGHT;
+}
+
+/** At most this many fields are named in a verdict's problems, however large the hash. */
+export const MAX_PROBLEMS = 20;
+
+/** Stored text as quoted in a problem: at most 64 characters. */
+export function clip(text: string, max = 64): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
 
 /**
  * Decides what a split may serve from what Redis holds. A missing key means the split's
@@ -57,24 +79,33 @@ export function validateStoredWeights(split: SplitConfig, stored: StoredWeights)
   const problems: string[] = [];
   const weights: Weights = { ...split.defaultWeights };
   const known = split.backends.map((b) => b.name);
-  for (const field of Object.keys(stored.fields).sort(compareBytes)) {
+  const listed = Object.keys(stored.fields).sort(compareBytes);
+  for (const field of listed.slice(0, MAX_PROBLEMS)) {
     const raw = stored.fields[field];
     if (!known.includes(field)) {
       problems.push(
-        `field "${field}" is not a backend of the split (backends: ${known.join(', ')})`,
+        `field ${JSON.stringify(clip(field))} is not a backend of the split (backends: ${known.join(', ')})`,
       );
       continue;
     }
-    if (!INTEGER.test(raw)) {
-      problems.push(`weight of "${field}" is "${raw}", not a non-negative integer`);
+    if (!WEIGHT_TEXT.test(raw)) {
+      problems.push(
+        /^[0-9]+$/.test(raw) && raw.length <= 64
+          ? raw.startsWith('0')
+            ? `weight of "${field}" is "${raw}", not a non-negative integer without leading zeros`
+            : `weight of "${field}" is ${raw}, above the maximum ${MAX_WEIGHT}`
+          : `weight of "${field}" is ${JSON.stringify(clip(raw))}, not a non-negative integer`,
+      );
       continue;
     }
-    const value = Number(raw);
-    if (value > MAX_WEIGHT) {
+    if (!isWeightText(raw)) {
       problems.push(`weight of "${field}" is ${raw}, above the maximum ${MAX_WEIGHT}`);
       continue;
     }
-    weights[field] = value;
+    weights[field] = Number(raw);
+  }
+  if (listed.length > MAX_PROBLEMS) {
+    problems.push(`… and ${listed.length - MAX_PROBLEMS} more fields not checked`);
   }
   if (problems.length === 0 && Object.values(weights).every((w) => w === 0)) {
     problems.push('every weight is 0: Traefik would answer 503 to every request');

@@ -29,9 +29,15 @@ export interface AuditEvent {
   source: ChangeSource;
   actor: string;
   reason: string;
+  /** The weights before and after; fields whose stored text was not a weight are left out. */
   before: Weights | null;
   after: Weights | null;
+  /** Fields whose stored text was not a weight (e.g. `inf` typed with redis-cli), as that text. */
+  beforeText?: Record<string, string>;
+  afterText?: Record<string, string>;
   details?: Record<string, unknown>;
+  /** What of the stored event could not be read (it is shown without those parts). */
+  corrupt?: string[];
 }
 
 export interface WriteResult {

@@ -2,6 +2,7 @@ import { ReplyError, type Redis } from 'ioredis';
 import type { SplitsConfig } from '../config/splits';
 import {
   AppError,
+  CorruptDataError,
   NotFoundError,
   PreconditionFailedError,
   RedisUnavailableError,
@@ -10,7 +11,15 @@ import {
 import type { Logger } from '../log/logger';
 import { createKeys, type Keys } from './keys';
 import { RECORD_EXTERNAL, WRITE_WEIGHTS } from './lua';
-import { canonicalStored, compareBytes, etagOf, type StoredWeights } from './stored-weights';
+import { ifMatchCondition } from './if-match';
+import {
+  canonicalStored,
+  clip,
+  compareBytes,
+  etagOf,
+  isWeightText,
+  type StoredWeights,
+} from './stored-weights';
 import type {
   AuditEvent,
   ChangeAction,
@@ -127,7 +136,7 @@ export class WeightsStore {
     const names = split.backends.map((b) => b.name);
     const problems = [];
     for (const name of Object.keys(req.weights)) {
-      if (!names.includes(name)) {
+      if (!names.includes(name) || !Object.hasOwn(req.weights, name)) {
         problems.push({
           path: `weights.${name}`,
           message: `is not a backend of "${split.name}" (${names.join(', ')})`,
@@ -135,7 +144,7 @@ export class WeightsStore {
       }
     }
     for (const name of names) {
-      const w = req.weights[name];
+      const w = Object.hasOwn(req.weights, name) ? req.weights[name] : undefined;
       if (w === undefined)
         problems.push({
           path: `weights.${name}`,
@@ -159,7 +168,7 @@ export class WeightsStore {
         this.keys.events(split.name),
         this.keys.recorded(split.name),
         this.keys.rolloutLease(),
-        req.ifMatch === undefined ? '' : stripQuotes(req.ifMatch),
+        ifMatchCondition(req.ifMatch),
         this.maxLen,
         req.action,
         req.source,
@@ -170,8 +179,16 @@ export class WeightsStore {
         ...pairs,
       );
     } catch (cause) {
+      if (cause instanceof ReplyError && (cause as Error).message.includes('WRONGTYPE')) {
+        throw new CorruptDataError(
+          `a key of split "${split.name}" holds the wrong type, nothing was changed; ` +
+            `check it with \`redis-cli TYPE ${this.keys.events(split.name)}\` (a stream) and ` +
+            `\`redis-cli TYPE ${this.keys.recorded(split.name)}\` (a string), and delete the wrong one`,
+          { cause },
+        );
+      }
       if (cause instanceof ReplyError) {
-        // Redis answered but refused (e.g. a key of this split holds the wrong type).
+        // Redis answered but refused.
         throw new AppError(
           'REDIS_REJECTED',
           500,
@@ -229,6 +246,14 @@ export class WeightsStore {
     try {
       entries = await this.redis.xrevrange(this.keys.events(split), '+', '-', 'COUNT', limit);
     } catch (cause) {
+      if (cause instanceof ReplyError && (cause as Error).message.startsWith('WRONGTYPE')) {
+        const key = this.keys.events(split);
+        throw new CorruptDataError(
+          `the audit trail of "${split}" cannot be read: ${key} is not a stream; ` +
+            `inspect it with \`redis-cli TYPE ${key}\` and delete it with \`redis-cli DEL ${key}\``,
+          { cause },
+        );
+      }
       throw new RedisUnavailableError('could not read the audit trail', { cause });
     }
     return entries.map(([id, fields]) => toEvent(split, id, fields));
@@ -241,39 +266,76 @@ export class WeightsStore {
   }
 }
 
-function stripQuotes(etag: string): string {
-  return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+interface ParsedWeights {
+  weights: Weights | null;
+  text?: Record<string, string>;
+  corrupt?: string;
 }
 
-/** Weights as recorded by the Lua scripts; keys sorted, since cjson writes them in hash order. */
-function parseWeights(text: string | undefined): Weights | null {
-  if (!text) return null;
+/**
+ * Weights as recorded by the Lua scripts; keys sorted, since cjson writes them in hash order. A
+ * weight is a number; stored text that was not a weight is a string, kept apart.
+ */
+function parseWeights(what: string, raw: string | undefined): ParsedWeights {
+  if (!raw) return { weights: null };
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(text) as Weights;
-    return Object.fromEntries(
-      Object.keys(parsed)
-        .sort()
-        .map((k) => [k, parsed[k]]),
-    );
+    parsed = JSON.parse(raw);
   } catch {
-    return null;
+    return { weights: null, corrupt: `${what} is not JSON: ${JSON.stringify(clip(raw))}` };
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return { weights: null, corrupt: `${what} is not an object: ${JSON.stringify(clip(raw))}` };
+  }
+  const weights: Weights = {};
+  const text: Record<string, string> = {};
+  for (const k of Object.keys(parsed).sort()) {
+    const v = (parsed as Record<string, unknown>)[k];
+    if (typeof v === 'number' && isWeightText(String(v))) weights[k] = v;
+    else text[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  }
+  return { weights, ...(Object.keys(text).length > 0 && { text }) };
 }
 
+function parseDetails(raw: string | undefined): {
+  details?: Record<string, unknown>;
+  corrupt?: string;
+} {
+  if (!raw) return {};
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      return { details: parsed as Record<string, unknown> };
+    }
+  } catch {
+    // named below
+  }
+  return { corrupt: `details is not a JSON object: ${JSON.stringify(clip(raw))}` };
+}
+
+/** An audit event from its stream entry; what cannot be read is left out and named in `corrupt`. */
 export function toEvent(split: string, id: string, flat: string[]): AuditEvent {
-  const f: Record<string, string> = {};
-  for (let i = 0; i < flat.length; i += 2) f[flat[i]] = flat[i + 1];
-  const details = f.details ? (JSON.parse(f.details) as Record<string, unknown>) : undefined;
+  const f = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) f.set(flat[i], flat[i + 1]);
+  const before = parseWeights('before', f.get('before'));
+  const after = parseWeights('after', f.get('after'));
+  const details = parseDetails(f.get('details'));
+  const corrupt = [before.corrupt, after.corrupt, details.corrupt].filter(
+    (c): c is string => c !== undefined,
+  );
   return {
     id,
     time: new Date(Number(id.split('-')[0])).toISOString(),
     split,
-    action: f.action as ChangeAction,
-    source: f.source as ChangeSource,
-    actor: f.actor ?? '',
-    reason: f.reason ?? '',
-    before: parseWeights(f.before),
-    after: parseWeights(f.after),
-    ...(details && { details }),
+    action: (f.get('action') ?? '') as ChangeAction,
+    source: (f.get('source') ?? '') as ChangeSource,
+    actor: f.get('actor') ?? '',
+    reason: f.get('reason') ?? '',
+    before: before.weights,
+    after: after.weights,
+    ...(before.text && { beforeText: before.text }),
+    ...(after.text && { afterText: after.text }),
+    ...(details.details && { details: details.details }),
+    ...(corrupt.length > 0 && { corrupt }),
   };
 }

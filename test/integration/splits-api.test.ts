@@ -456,15 +456,17 @@ describe('/api/v1 against a real redis-server', () => {
       // The events key holding a non-stream makes XADD fail inside the script. The script checks
       // and reads first, so the failure must leave the hash as it was.
       await redis.hset(`${svc.prefix}weights:council`, { main: '90', canary: '10' });
-      await redis.set(`${svc.prefix}recorded:council`, 'canary=10\nmain=90\n');
+      await redis.set(`${svc.prefix}recorded:council`, '6:canary=2:10\n4:main=2:90\n');
       await redis.set(`${svc.prefix}events:council`, 'not a stream');
       const res = await request(svc.server)
         .post('/api/v1/splits/council/scale')
         .set(AUTH)
         .send({ percent: 50 });
-      expect(res.status).toBe(500);
-      expect(JSON.parse(res.text).detail).toMatch(
-        /Redis refused the write, nothing was changed: WRONGTYPE/,
+      // Redis is fine and the data is not: a conflict that names the key, not a 5xx.
+      expect(res.status).toBe(409);
+      expect(JSON.parse(res.text).title).toBe('CORRUPT_DATA');
+      expect(JSON.parse(res.text).detail).toContain(
+        `holds the wrong type, nothing was changed; check it with \`redis-cli TYPE ${svc.prefix}events:council\``,
       );
       expect(await redis.hgetall(`${svc.prefix}weights:council`)).toEqual({
         main: '90',

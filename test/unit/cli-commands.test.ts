@@ -190,6 +190,8 @@ describe('rollout', () => {
     [['rollout', 'start'], 'missing <split>'],
     [['rollout', 'pause', 'council', '--if-match', 'x'], 'unknown option --if-match'],
     [['rollout', 'resume', 'council', '--wait'], 'unknown option --wait'],
+    [['rollback', 'council', '--if-match', ''], '--if-match needs an ETag'],
+    [['scale', 'council', '5', '--if-match', '  '], '--if-match needs an ETag'],
   ])('when the command line is %j, then it is a usage error', (argv, message) => {
     expect(usageError(() => requestOf(argv)).message).toContain(message);
   });

@@ -322,3 +322,44 @@ describe('resolveBaseUrl', () => {
     expect(() => resolveBaseUrl(value)).toThrow(UsageError);
   });
 });
+
+describe('terminal escapes in what the service returns', () => {
+  const ESC = '\u001b';
+  test('when a reason or actor carries escape sequences, then history prints them escaped', () => {
+    const text = formatHistory('council', [
+      {
+        id: '2-0',
+        time: '2024-05-01T12:00:02.123Z',
+        split: 'council',
+        action: 'rollback',
+        source: 'api',
+        actor: `${ESC}]0;pwned\u0007eve`,
+        reason: `${ESC}[2J${ESC}[31mall good\rfake\nline\u202e`,
+        before: { main: 75, canary: 25 },
+        after: { main: 100, canary: 0 },
+      },
+    ]);
+    const lines = text.split('\n');
+    expect(lines).toHaveLength(2);
+    // eslint-disable-next-line no-control-regex
+    for (const line of lines) expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+    expect(text).toContain('\\x1b]0;pwned\\x07eve');
+    expect(text).toContain('\\x1b[2J\\x1b[31mall good\\x0dfake\\x0aline\\u{202e}');
+  });
+
+  test('when a problem or a version carries escape sequences, then status prints them escaped', () => {
+    const text = formatStatus([
+      split({
+        valid: false,
+        problems: [`weight of "canary" is "${ESC}[8m", not a non-negative integer`],
+        backends: [
+          { name: 'canary', version: `1.5.0${ESC}[1A` },
+          { name: 'main', version: '1.4.2' },
+        ],
+      }),
+    ]);
+    expect(text).not.toContain(ESC);
+    expect(text).toContain('\\x1b[8m');
+    expect(text).toContain('1.5.0\\x1b[1A');
+  });
+});

@@ -35,3 +35,32 @@ describe('environment', () => {
     ).toEqual(['http://a:8080', 'http://b:8080']);
   });
 });
+
+describe('environment: tokens and server limits', () => {
+  test('when ADMIN_TOKEN equals PROVIDER_TOKEN, then the start is refused with a clear message', () => {
+    const token = 'the-same-token-0123456789';
+    expect(() => loadEnv({ ADMIN_TOKEN: token, PROVIDER_TOKEN: token })).toThrow(
+      'ADMIN_TOKEN: must differ from PROVIDER_TOKEN',
+    );
+    expect(() => loadEnv({ ADMIN_TOKEN: token, PROVIDER_TOKEN: `${token}x` })).not.toThrow();
+  });
+
+  test('when nothing is set, then the server limits are bounded', () => {
+    expect(loadEnv({})).toMatchObject({
+      HTTP_HEADERS_TIMEOUT_MS: 10_000,
+      HTTP_REQUEST_TIMEOUT_MS: 30_000,
+      HTTP_MAX_CONNECTIONS: 1024,
+    });
+  });
+
+  test.each([
+    [{ HTTP_MAX_CONNECTIONS: '0' }, 'HTTP_MAX_CONNECTIONS'],
+    [{ HTTP_HEADERS_TIMEOUT_MS: '5' }, 'HTTP_HEADERS_TIMEOUT_MS'],
+    [
+      { HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' },
+      'HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS',
+    ],
+  ])('when %j, then the error names the variable', (env, expected) => {
+    expect(() => loadEnv(env)).toThrow(expected);
+  });
+});

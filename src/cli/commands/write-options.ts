@@ -53,7 +53,16 @@ export function writeRequest(
   const ifMatch = stringOption(args, 'if-match');
   const actor = stringOption(args, 'actor') ?? (env.USER || 'cli');
   const headers: Record<string, string> = { 'X-Change-Source': 'cli', 'X-Actor': actor };
-  if (ifMatch !== undefined) headers['If-Match'] = ifMatch;
+  if (ifMatch !== undefined) {
+    // An empty ETag is a mistake (an unset shell variable), never "write whatever is there".
+    if (ifMatch.trim() === '') {
+      throw new UsageError(
+        '--if-match needs an ETag such as \'"3f2a…"\' (from `canaryctl status <split>`), got an empty one',
+        command,
+      );
+    }
+    headers['If-Match'] = ifMatch;
+  }
 
   const req: ApiRequest = {
     method,

@@ -1,5 +1,7 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
+import { NotFoundError } from '../../errors';
+import { RolloutConflictError } from '../../rollout/rollout-conflict-error';
 import { jsonBody, originOf, parseBody, requireJson } from '../request-body';
 import type { Operator, RolloutService } from '../../rollout/rollout-service';
 import type { RolloutStatusView } from '../../rollout/rollout-status';
@@ -11,6 +13,8 @@ export interface RolloutRoutesDeps {
   >;
   /** Guards every write (the admin bearer token). */
   requireAdmin: RequestHandler;
+  /** Whether a split is declared: a command on a declared split without a rollout is a 409. */
+  isDeclared?: (split: string) => boolean;
 }
 
 const reason = z.string().max(500, 'must be at most 500 characters').optional();
@@ -70,10 +74,20 @@ export function rolloutRoutes(deps: RolloutRoutesDeps): Router {
     json,
     async (req, res) => {
       const body = parseBody(bodies.plain, req.body);
-      const view: RolloutStatusView = await rollouts[verb](
-        String(req.params.name),
-        operatorOf(req, body.reason),
-      );
+      const name = String(req.params.name);
+      let view: RolloutStatusView;
+      try {
+        view = await rollouts[verb](name, operatorOf(req, body.reason));
+      } catch (err) {
+        // 404 is for a split that is not declared; a declared split without a rollout is a
+        // command that does not fit its state.
+        if (err instanceof NotFoundError && deps.isDeclared?.(name)) {
+          throw new RolloutConflictError(
+            `split "${name}" has had no rollout yet: nothing to ${verb}; start one with POST …/rollout`,
+          );
+        }
+        throw err;
+      }
       res.status(status).json(view);
     },
   ];

@@ -4,7 +4,7 @@ import type { SplitConfig, SplitsConfig } from '../../config/splits';
 import { MAX_WEIGHT } from '../../config/splits-schema';
 import { NotFoundError, ValidationError } from '../../errors';
 import type { Metrics } from '../../metrics/metrics';
-import { sharesOf } from '../../store/stored-weights';
+import { clip, isWeightText, MAX_PROBLEMS, sharesOf } from '../../store/stored-weights';
 import type { ChangeAction, Weights, WriteResult } from '../../store/types';
 import type { WeightsStore } from '../../store/weights-store';
 import type { ConfigProvider, SplitState } from '../../traefik/provider';
@@ -49,6 +49,9 @@ const bodies = {
   plain: z.object({ reason }).strict(),
 };
 
+/** A key JSON.parse keeps but every object copy would drop (it sets the prototype instead). */
+const RESERVED_KEYS = new Set(['__proto__']);
+
 const waitQuery = z
   .object({
     wait: z.literal('applied', { error: 'the only value is "applied"' }).optional(),
@@ -73,11 +76,28 @@ function parseWait(query: unknown): number | undefined {
   return ms;
 }
 
+/**
+ * A backend URL without its credentials: this status is open to anyone who can reach the
+ * service, while /traefik (which carries them to Traefik) needs its token.
+ */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1***@');
+}
+
+/** At most this many stored fields are listed in a status; a huge hash says how many it has. */
+export const MAX_LISTED_FIELDS = 50;
+
 export function storedView(state: SplitState): Record<string, number | string> | null {
   if (state.stored.kind !== 'hash') return null;
   const out: Record<string, number | string> = {};
-  for (const [k, v] of Object.entries(state.stored.fields))
-    out[k] = /^[0-9]+$/.test(v) ? Number(v) : v;
+  const fields = Object.keys(state.stored.fields);
+  for (const k of fields.slice(0, MAX_LISTED_FIELDS)) {
+    const v = state.stored.fields[k];
+    out[k] = isWeightText(v) ? Number(v) : clip(v);
+  }
+  if (fields.length > MAX_LISTED_FIELDS) {
+    out['…'] = `${fields.length - MAX_LISTED_FIELDS} more fields not listed`;
+  }
   return out;
 }
 
@@ -106,7 +126,7 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
       backends: split.backends.map((b) => ({
         name: b.name,
         ...(b.service !== undefined && { service: b.service }),
-        ...(b.servers !== undefined && { servers: b.servers }),
+        ...(b.servers !== undefined && { servers: b.servers.map(redactUrl) }),
         ...(b.version !== undefined && { version: b.version }),
       })),
       weights: { stored: state ? storedView(state) : null, served },
@@ -120,7 +140,7 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
       shares: served ? sharesOf(served) : null,
       source: state?.source ?? null,
       valid: state?.valid ?? null,
-      problems: state?.problems ?? [],
+      problems: (state?.problems ?? []).slice(0, MAX_PROBLEMS + 1),
       etag: state?.etag ?? null,
       stale: provider.stale,
       ...((await deps.describe?.(split.name)) ?? {}),
@@ -202,7 +222,19 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
 
   router.put(
     '/splits/:name/weights',
-    ...write('set', (_split, body) => parseBody(bodies.weights, body)),
+    ...write('set', (_split, body) => {
+      const given = (body as { weights?: unknown } | undefined)?.weights;
+      if (typeof given === 'object' && given !== null) {
+        const reserved = Object.keys(given).filter((k) => RESERVED_KEYS.has(k));
+        if (reserved.length > 0) {
+          throw new ValidationError(
+            `the request body is invalid:\n  weights.${reserved[0]}: is not a backend name`,
+            reserved.map((k) => ({ path: `weights.${k}`, message: 'is not a backend name' })),
+          );
+        }
+      }
+      return parseBody(bodies.weights, body);
+    }),
   );
   router.post(
     '/splits/:name/scale',

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metrics } from '../../metrics/metrics';
 import type { ConfigProvider } from '../../traefik/provider';
 import { bearerOf, tokensEqual } from '../bearer-token';
+import { noneMatch, qualityOf } from '../negotiate';
 
 export interface TraefikRouteDeps {
   provider: Pick<ConfigProvider, 'current' | 'stale'>;
@@ -9,7 +10,10 @@ export interface TraefikRouteDeps {
   providerToken?: string;
 }
 
-const YAML_TYPES = /application\/(x-)?yaml|text\/(x-)?yaml/i;
+const YAML_TYPES = /^(application\/(x-)?yaml|text\/(x-)?yaml)$/;
+const isYaml = (t: string) => YAML_TYPES.test(t);
+const isJson = (t: string) => t === 'application/json' || t === 'application/*' || t === '*/*';
+const isGzip = (t: string) => t === 'gzip' || t === 'x-gzip';
 
 function problem(res: ServerResponse, status: number, code: string, detail: string): void {
   res.statusCode = status;
@@ -62,7 +66,10 @@ export function createTraefikHandler(deps: TraefikRouteDeps) {
     const query = url.indexOf('?');
     const wantsYaml =
       (query >= 0 && /[?&]format=yaml(&|$)/.test(url.slice(query))) ||
-      YAML_TYPES.test(req.headers.accept ?? '');
+      // YAML when Accept lists it (q > 0) at least as high as JSON.
+      (req.headers.accept !== undefined &&
+        qualityOf(req.headers.accept, isYaml) > 0 &&
+        qualityOf(req.headers.accept, isYaml) >= qualityOf(req.headers.accept, isJson));
     res.setHeader('ETag', body.etag);
     res.setHeader('Vary', 'Accept, Accept-Encoding');
     res.setHeader('Cache-Control', 'no-cache');
@@ -70,8 +77,7 @@ export function createTraefikHandler(deps: TraefikRouteDeps) {
       res.setHeader('X-Config-Stale', 'true');
       metrics.staleServes.inc();
     }
-    const inm = req.headers['if-none-match'];
-    if (inm !== undefined && (inm === '*' || inm.split(',').some((t) => t.trim() === body.etag))) {
+    if (noneMatch(req.headers['if-none-match'], body.etag)) {
       metrics.providerResponses.inc({ status: '304' });
       res.statusCode = 304;
       res.end();
@@ -85,7 +91,7 @@ export function createTraefikHandler(deps: TraefikRouteDeps) {
       return;
     }
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+    if (qualityOf(req.headers['accept-encoding'], isGzip) > 0) {
       res.setHeader('Content-Encoding', 'gzip');
       res.end(req.method === 'HEAD' ? undefined : body.gzip());
       return;
