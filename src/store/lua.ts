@@ -11,7 +11,7 @@ import { MAX_WEIGHT } from '../config/splits-schema';
  * make a write, the rollback included, fail. Only a weight as the service writes it becomes a JSON
  * number in an audit event; anything else is recorded as the text it was.
  */
-const READ = `
+export const READ = `
 local function is_weight(v)
   return #v <= 7 and (v == '0' or string.match(v, '^[1-9][0-9]*$') ~= nil) and tonumber(v) <= ${MAX_WEIGHT}
 end
