@@ -212,17 +212,18 @@ export async function startService(
     propagation,
     rollouts,
     stop: async () => {
-      // Held polls first: each gets the current body at once, before the server closes.
+      // No new connection first, so a client's next poll is refused rather than cut off; then
+      // every held poll gets the current body at once, closing its connection.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await heldPolls.drain();
+      server.closeIdleConnections();
       clearInterval(resync);
       feed.close();
       propagation.stop();
       await rollouts.stop();
       watcher.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      server.closeAllConnections();
+      await closed;
       redis.disconnect();
       subscriber.disconnect();
     },

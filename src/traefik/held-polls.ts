@@ -59,11 +59,16 @@ export class HeldPolls {
   private readonly held = new Set<Held>();
   private readonly connections = new WeakMap<Socket, ConnectionState>();
   private readonly warnings = new Map<HoldWarning, number>();
-  private closing = false;
+  private isClosing = false;
   private readonly now: () => number;
 
   constructor(private readonly options: HeldPollsOptions) {
     this.now = options.now ?? (() => performance.now());
+  }
+
+  /** True once shutdown began: nothing is held, and every answer closes its connection. */
+  get closing(): boolean {
+    return this.isClosing;
   }
 
   /** Held polls waiting for a change. */
@@ -97,7 +102,7 @@ export class HeldPolls {
     answer: () => void,
   ): boolean {
     const last = this.connections.get(req.socket);
-    if (last === undefined || this.closing || watchMs <= 0) return false;
+    if (last === undefined || this.isClosing || watchMs <= 0) return false;
     if (this.now() - last.at > SLOW_POLL_MS) this.warn('poll-interval-exceeds-watch');
     if (last.etag !== etag) return false;
     const entry: Held = {
@@ -138,7 +143,7 @@ export class HeldPolls {
    * written (or after `timeoutMs`), so closing the server after it does not cut them off.
    */
   async drain(timeoutMs = 2_000): Promise<void> {
-    this.closing = true;
+    this.isClosing = true;
     const responses = [...this.held].map((e) => e.res);
     this.releaseAll();
     const pending = responses.filter((res) => !res.writableFinished);

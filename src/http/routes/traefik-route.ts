@@ -89,6 +89,8 @@ export function createTraefikHandler(deps: TraefikRouteDeps) {
   function answer(req: IncomingMessage, res: ServerResponse): void {
     const body = provider.current();
     if (body === undefined || res.destroyed) return;
+    // Shutting down: the client's next poll must open a new connection, not reuse one being closed.
+    if (heldPolls?.closing) res.setHeader('Connection', 'close');
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const wantsYaml =
