@@ -265,7 +265,11 @@ export function renderTables(r: BenchResults): string {
       table(
         ['Provider', 'Writes', 'p50', 'p99', 'max', 'Timeouts'],
         t.latency.map((l) => [
-          l.provider === 'ours' ? 'ours (HTTP provider)' : 'Traefik Redis KV',
+          l.provider === 'ours'
+            ? `ours, plain polling (pollInterval ${t.settings.pollInterval})`
+            : l.provider === 'ours-held'
+              ? `ours, held polls (\`${t.settings.heldEndpoint}\`, pollInterval ${t.settings.heldPollInterval})`
+              : 'Traefik Redis KV',
           String(l.latency.n),
           ms(l.latency.p50),
           ms(l.latency.p99),
