@@ -42,7 +42,7 @@ import { SKELETON } from './skeleton';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
-const HARD_LIMIT_MS = 15 * 60_000;
+const HARD_LIMIT_MS = 20 * 60_000;
 
 const int = (name: string, def: number): number => {
   const v = process.env[name];
