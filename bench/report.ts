@@ -1,6 +1,7 @@
 import type { Machine } from './lib/machine';
 import type { Summary } from './lib/stats';
 import type { FreshnessResult } from './parts/freshness';
+import type { IdleCost } from './parts/idle';
 import type { RoutingResult } from './parts/routing';
 import type { ServingResult } from './parts/serving';
 import type { InProcessCost, ServiceHistogram } from './parts/size';
@@ -41,6 +42,8 @@ export interface BenchResults {
   settings: Record<string, unknown>;
   sizes: SizeResult[];
   routing: Outcome<RoutingResult>;
+  /** Absent in results written before held polls. */
+  idle?: Outcome<IdleCost[]>;
   durationSec: number;
 }
 
@@ -265,7 +268,11 @@ export function renderTables(r: BenchResults): string {
       table(
         ['Provider', 'Writes', 'p50', 'p99', 'max', 'Timeouts'],
         t.latency.map((l) => [
-          l.provider === 'ours' ? 'ours (HTTP provider)' : 'Traefik Redis KV',
+          l.provider === 'ours'
+            ? `ours, plain polling (pollInterval ${t.settings.pollInterval})`
+            : l.provider === 'ours-held'
+              ? `ours, held polls (\`${t.settings.heldEndpoint}\`, pollInterval ${t.settings.heldPollInterval})`
+              : 'Traefik Redis KV',
           String(l.latency.n),
           ms(l.latency.p50),
           ms(l.latency.p99),
@@ -322,6 +329,30 @@ export function renderTables(r: BenchResults): string {
       ),
       '',
     );
+  }
+  if (r.idle !== undefined) {
+    out.push('### 6. Idle cost: held polls against plain polling at 1 s', '');
+    if ('skipped' in r.idle) out.push(`Skipped: ${r.idle.skipped}.`, '');
+    else if ('error' in r.idle) out.push(`Failed: ${r.idle.error}`, '');
+    else {
+      const rows = r.idle.ok;
+      out.push(
+        `CPU seconds (user + system, /proc) used over ${rows[0]?.idleSec ?? '?'} s with no change, ` +
+          'one Traefik at a time against one service (providersThrottleDuration 200ms).',
+        '',
+        table(
+          ['Splits', 'Mode', 'providers.http', 'Traefik CPU s', 'Service CPU s'],
+          rows.map((x) => [
+            String(x.splits),
+            x.mode === 'held' ? 'held polls' : 'plain polling',
+            x.settings,
+            x.traefikCpuSec.toFixed(2),
+            x.serviceCpuSec.toFixed(2),
+          ]),
+        ),
+        '',
+      );
+    }
   }
   return out.join('\n');
 }

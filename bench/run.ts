@@ -27,6 +27,7 @@ import { PrerequisiteError, startRedis } from './lib/redis-server';
 import { splitName, generatedSplits } from './lib/splits';
 import { resolveTraefik, traefikVersion } from './lib/traefik';
 import { measureFreshness } from './parts/freshness';
+import { measureIdle, type IdleCost } from './parts/idle';
 import { measureRouting, type RoutingResult } from './parts/routing';
 import { measureServing } from './parts/serving';
 import { measureInProcess, renderHistogram } from './parts/size';
@@ -41,7 +42,7 @@ import { SKELETON } from './skeleton';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
-const HARD_LIMIT_MS = 15 * 60_000;
+const HARD_LIMIT_MS = 20 * 60_000;
 
 const int = (name: string, def: number): number => {
   const v = process.env[name];
@@ -59,6 +60,9 @@ const settings = {
   routingWrites: int('BENCH_ROUTING_WRITES', 24),
   routingBoundMs: 20_000,
   outageMs: 3_000,
+  /** The idle window for the held-polls idle cost (60 s; shorter for a quick run). */
+  idleSec: int('BENCH_IDLE_SEC', 60),
+  idleSizes: (process.env.BENCH_IDLE_SIZES ?? '10,10000').split(',').map(Number),
 };
 
 const log = (line: string): void => console.log(line);
@@ -247,6 +251,25 @@ async function routing(): Promise<{ outcome: Outcome<RoutingResult>; traefik: st
   }
 }
 
+async function idle(): Promise<Outcome<IdleCost[]>> {
+  if (process.env.BENCH_SKIP_ROUTING === '1') return { skipped: 'BENCH_SKIP_ROUTING=1' };
+  const found = resolveTraefik();
+  if ('missing' in found) return { skipped: found.missing };
+  log(`idle cost over ${settings.idleSec} s: held polls and plain polling`);
+  try {
+    return {
+      ok: await measureIdle(
+        found.bin,
+        { sizes: settings.idleSizes, idleSec: settings.idleSec },
+        log,
+      ),
+    };
+  } catch (err) {
+    console.error(err);
+    return { error: (err as Error).message.slice(0, 500) };
+  }
+}
+
 /** The commit measured, and whether src/ had uncommitted changes (the tree is shared). */
 function codeUnderTest(): { commit: string; srcDirty: boolean } {
   const git = (...args: string[]): string =>
@@ -274,6 +297,7 @@ async function main(): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const { outcome, traefik } = await routing();
+  const idleCost = await idle();
   const results: BenchResults = {
     command: 'npm run bench',
     machine: describeMachine(traefik),
@@ -281,6 +305,7 @@ async function main(): Promise<void> {
     settings,
     sizes,
     routing: outcome,
+    idle: idleCost,
     durationSec: Math.round((Date.now() - started) / 1000),
   };
   const resultsDir = path.join(ROOT, 'bench/results');

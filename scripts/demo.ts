@@ -70,11 +70,12 @@ async function main(): Promise<void> {
       `  redis        ${redisUrl}${process.env.REDIS_URL ? '' : ' (throwaway, removed on exit)'}`,
       `  admin token  ${adminToken}`,
       traefik
-        ? `  traefik      ${traefik.webUrl}  (dashboard/API ${traefik.apiUrl})`
+        ? `  traefik      ${traefik.webUrl}  (dashboard/API ${traefik.apiUrl}; polls ${service.url}/traefik?watch=25s every 250ms, pollTimeout 30s: each poll is held until the weights change)`
         : '  traefik      not started: run scripts/install-traefik.sh to build it, then npm run demo again',
       '',
       'Try:',
       `  curl -s ${service.url}/traefik            # what Traefik is told`,
+      `  curl -s -o /dev/null -w '%{time_total}s\\n' '${service.url}/traefik?watch=10s' '${service.url}/traefik?watch=10s'   # one connection: the second poll is held until a change (or 10 s)`,
       `  curl -s ${service.url}/api/v1/splits/council`,
       `  CANARY_URL=${service.url} CANARY_TOKEN=${adminToken} node dist/src/cli/canaryctl.js scale council 25`,
       `  curl -s -X POST ${service.url}/api/v1/splits/council/scale -H 'Authorization: Bearer ${adminToken}' -H 'Content-Type: application/json' -d '{"percent":5}'`,

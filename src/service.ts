@@ -13,6 +13,7 @@ import { createRedis } from './store/redis-client';
 import type { Weights } from './store/types';
 import { WeightsStore } from './store/weights-store';
 import { WeightsWatcher } from './store/weights-watcher';
+import { HeldPolls } from './traefik/held-polls';
 import { PropagationMonitor } from './traefik/propagation-monitor';
 import { ConfigProvider } from './traefik/provider';
 
@@ -23,6 +24,7 @@ export interface RunningService {
   /** The Express app behind every route but GET /traefik. */
   app: Express;
   provider: ConfigProvider;
+  heldPolls: HeldPolls;
   store: WeightsStore;
   propagation: PropagationMonitor;
   rollouts: Rollouts;
@@ -66,6 +68,7 @@ export async function startService(
       describe: (split) => rollouts.describe(split),
     },
   });
+  const heldPolls = new HeldPolls({ metrics, log: log.child({ component: 'held-polls' }) });
   // Assigned right below: the provider and the monitor refer to each other.
   // eslint-disable-next-line prefer-const
   let monitor: PropagationMonitor | undefined;
@@ -93,6 +96,16 @@ export async function startService(
         valid: state.valid,
         problems: state.problems,
       }),
+    onPublish: (_body, noticedAt) => heldPolls.releaseAll(noticedAt),
+  });
+  // A dropped connection is stale at once, not at the next read; reconnected, read at once.
+  for (const event of ['close', 'end', 'error'] as const) {
+    redis.on(event, (err?: Error) =>
+      provider.connectionLost(err instanceof Error ? err.message : `connection ${event}`),
+    );
+  }
+  redis.on('ready', () => {
+    if (provider.stale) void provider.refresh();
   });
   monitor = new PropagationMonitor({
     traefikUrls: env.TRAEFIK_API_URLS,
@@ -135,6 +148,7 @@ export async function startService(
     registry,
     log: log.child({ component: 'http' }),
     providerToken: env.PROVIDER_TOKEN,
+    heldPolls,
     adminToken: env.ADMIN_TOKEN,
     readyWithinMs: Math.max(5_000, env.RESYNC_INTERVAL_MS * 3),
     apiRouters: [rollouts.router],
@@ -193,19 +207,23 @@ export async function startService(
     server,
     app,
     provider,
+    heldPolls,
     store,
     propagation,
     rollouts,
     stop: async () => {
+      // No new connection first, so a client's next poll is refused rather than cut off; then
+      // every held poll gets the current body at once, closing its connection.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await heldPolls.drain();
+      server.closeIdleConnections();
       clearInterval(resync);
       feed.close();
       propagation.stop();
       await rollouts.stop();
       watcher.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      server.closeAllConnections();
+      await closed;
       redis.disconnect();
       subscriber.disconnect();
     },

@@ -39,6 +39,8 @@ export interface TraefikHandle {
   webUrl: string;
   apiUrl: string;
   readLog(): string;
+  /** The Traefik process id (for its CPU time). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -107,5 +109,5 @@ export async function startTraefik(
     }
     await sleep(100);
   }
-  return { webUrl: `http://127.0.0.1:${web}`, apiUrl, readLog, stop };
+  return { webUrl: `http://127.0.0.1:${web}`, apiUrl, readLog, pid: child.pid ?? -1, stop };
 }

@@ -12,7 +12,7 @@ import { routedSplit } from '../lib/splits';
 import { summarize, type Summary } from '../lib/stats';
 import { startTraefik, type TraefikHandle } from '../lib/traefik';
 
-export type ProviderName = 'ours' | 'traefik-redis';
+export type ProviderName = 'ours' | 'ours-held' | 'traefik-redis';
 
 export interface RoutingLatency {
   provider: ProviderName;
@@ -182,6 +182,9 @@ export async function measureRouting(
   const settings = {
     pollInterval: '1s',
     pollTimeout: '2s',
+    heldEndpoint: '/traefik?watch=25s',
+    heldPollInterval: '250ms',
+    heldPollTimeout: '30s',
     providersThrottleDuration: '200ms',
     redis: '--appendonly yes --appendfsync always --notify-keyspace-events KEA',
   };
@@ -245,6 +248,16 @@ export async function measureRouting(
       },
     });
     cleanup.push(() => ours.stop());
+    // Held polls, as shipped: the same service, polled with ?watch= by a Traefik of its own.
+    const oursHeld: TraefikHandle = await startTraefik(traefikBin, {
+      providersThrottleDuration: throttle,
+      http: {
+        endpoint: `${serviceUrl}${settings.heldEndpoint}`,
+        pollInterval: settings.heldPollInterval,
+        pollTimeout: settings.heldPollTimeout,
+      },
+    });
+    cleanup.push(() => oursHeld.stop());
     const theirs: TraefikHandle = await startTraefik(traefikBin, {
       providersThrottleDuration: throttle,
       redis: { endpoints: [`127.0.0.1:${redisServer.port}`], rootKey: 'traefik' },
@@ -277,7 +290,14 @@ export async function measureRouting(
         },
       },
     ];
-    for (const side of sides) {
+    const heldSide: Side = {
+      provider: 'ours-held',
+      traefik: oursHeld,
+      serviceName: 'bench@http',
+      write: sides[0].write,
+    };
+    const latencySides = [heldSide, ...sides];
+    for (const side of latencySides) {
       if ((await untilRoutedTo(side.traefik, 'main', performance.now(), 20_000)) === null) {
         throw new Error(
           `Traefik (${side.provider}) never routed to main: ${side.traefik.readLog().slice(-1_500)}`,
@@ -287,7 +307,7 @@ export async function measureRouting(
 
     // Write-to-routing: alternate canary 0 -> 100 -> 0, one provider at a time.
     const latency: RoutingLatency[] = [];
-    for (const side of sides) {
+    for (const side of latencySides) {
       const times: number[] = [];
       let timeouts = 0;
       for (let i = 0; i < options.writes; i++) {

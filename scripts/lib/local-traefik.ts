@@ -9,5 +9,14 @@ export async function startLocalTraefik(options: {
   providerToken?: string;
 }): Promise<TraefikHandle | undefined> {
   if (resolveTraefikBinary() === undefined) return undefined;
-  return startTraefik({ ...options, pollInterval: '1s', throttle: '200ms', logLevel: 'INFO' });
+  // Held polls as shipped in traefik/traefik.yml: the hold (25s) is longer than pollInterval, so a
+  // tick is always pending when it ends, and shorter than pollTimeout, so Traefik never times out.
+  return startTraefik({
+    ...options,
+    watch: '25s',
+    pollInterval: '250ms',
+    pollTimeout: '30s',
+    throttle: '200ms',
+    logLevel: 'INFO',
+  });
 }

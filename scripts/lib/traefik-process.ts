@@ -67,6 +67,12 @@ export interface StartTraefikOptions {
   providerUrl: string;
   /** Sent as `Authorization: Bearer <token>` on every poll. */
   providerToken?: string;
+  /**
+   * Appended to the endpoint as `?watch=<duration>`: held polls, so a change reaches Traefik as it
+   * happens. Keep it longer than pollInterval and shorter than pollTimeout (the shipped setting is
+   * `watch: '25s'`, `pollInterval: '250ms'`, `pollTimeout: '30s'`).
+   */
+  watch?: string;
   /** providers.http.pollInterval (default '1s'). */
   pollInterval?: string;
   /** providers.http.pollTimeout (default '2s'; Traefik's own default is 5s). */
@@ -188,7 +194,10 @@ export function buildStaticConfig(
   // Traefik waits up to graceTimeOut (default 10 s) on SIGTERM; tests want a quick stop.
   const lifeCycle = { graceTimeOut: '1s' };
   const http: PlainObject = {
-    endpoint: options.providerUrl,
+    endpoint:
+      options.watch === undefined
+        ? options.providerUrl
+        : `${options.providerUrl}${options.providerUrl.includes('?') ? '&' : '?'}watch=${options.watch}`,
     pollInterval: options.pollInterval ?? '1s',
     pollTimeout: options.pollTimeout ?? '2s',
   };

@@ -6,6 +6,7 @@ import { AppError } from '../errors';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
 import type { WeightsStore } from '../store/weights-store';
+import type { HeldPolls } from '../traefik/held-polls';
 import type { ConfigProvider } from '../traefik/provider';
 import { requireBearer } from './bearer-token';
 import { ChangeFeed } from './change-feed';
@@ -25,6 +26,8 @@ export interface AppDeps {
   log: Logger;
   providerToken?: string;
   adminToken?: string;
+  /** Where `GET /traefik?watch=` polls wait for a change. */
+  heldPolls?: HeldPolls;
   /** /ready fails when Redis has not answered for this long. */
   readyWithinMs: number;
   describe?: SplitsRoutesDeps['describe'];
@@ -54,6 +57,7 @@ export function createApp(deps: AppDeps): Express {
       provider: deps.provider,
       registry: deps.registry,
       readyWithinMs: deps.readyWithinMs,
+      heldPolls: deps.heldPolls,
     }),
   );
 

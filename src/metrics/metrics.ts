@@ -89,6 +89,23 @@ export function createMetrics(registry: Registry, prefix: string) {
       labelNames: ['split', 'traefik'] as const,
       registers: [registry],
     }),
+    heldPolls: new Gauge({
+      name: n('provider_held_polls'),
+      help: 'Polls of GET /traefik?watch= held until the configuration changes.',
+      registers: [registry],
+    }),
+    heldPollRelease: new Histogram({
+      name: n('provider_held_poll_release_seconds'),
+      help: 'Seconds from a change noticed in Redis to the last held poll answered with it.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    holdWarnings: new Counter({
+      name: n('provider_hold_warnings_total'),
+      help: 'Polls whose spacing shows a Traefik setting that defeats the hold, by reason.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
   }));
 }
 

@@ -39,6 +39,11 @@ export interface ProviderOptions {
   onServedChange?: (split: string, served: Weights) => void;
   /** Called when a split's state is replaced after its stored value changed (read-only use). */
   onStateChange?: (state: SplitState) => void;
+  /**
+   * Called when a new body is published; `noticedAt` (performance.now()) is when the refresh that
+   * built it was first asked for, i.e. when the change was noticed.
+   */
+  onPublish?: (body: ServedBody, noticedAt: number | undefined) => void;
 }
 
 /**
@@ -56,6 +61,8 @@ export class ConfigProvider {
   private queued: Promise<void> | undefined;
   /** Splits to read on the queued refresh; 'all' for a full resync. */
   private pending: Set<string> | 'all' = new Set();
+  /** When the first refresh request of the pending batch was made. */
+  private pendingSince: number | undefined;
   private redisOk = false;
   lastSuccessAt: number | undefined;
   lastError: string | undefined;
@@ -90,13 +97,16 @@ export class ConfigProvider {
   refresh(splits?: readonly string[]): Promise<void> {
     if (splits === undefined || this.body === undefined) this.pending = 'all';
     else if (this.pending !== 'all') for (const s of splits) this.pending.add(s);
+    this.pendingSince ??= performance.now();
     if (this.queued) return this.queued;
     const previous = this.running ?? Promise.resolve();
     this.queued = previous.then(() => {
       this.queued = undefined;
       const names = this.pending;
+      const since = this.pendingSince;
       this.pending = new Set();
-      this.running = this.doRefresh(names).finally(() => {
+      this.pendingSince = undefined;
+      this.running = this.doRefresh(names, since).finally(() => {
         this.running = undefined;
       });
       return this.running;
@@ -104,7 +114,24 @@ export class ConfigProvider {
     return this.queued;
   }
 
-  private async doRefresh(names: Set<string> | 'all'): Promise<void> {
+  /**
+   * The connection to Redis closed: say so at once (X-Config-Stale, /ready) rather than at the
+   * next read. The next successful read clears it.
+   */
+  connectionLost(reason: string): void {
+    if (this.lastSuccessAt === undefined) return;
+    if (this.redisOk) {
+      this.options.log.error(
+        { reason },
+        'Redis connection lost: serving the last good configuration',
+      );
+    }
+    this.redisOk = false;
+    this.lastError = reason;
+    this.options.metrics.configStale.set(1);
+  }
+
+  private async doRefresh(names: Set<string> | 'all', since?: number): Promise<void> {
     const { store, metrics, log, splits } = this.options;
     let reads: StoredRead[];
     try {
@@ -136,7 +163,7 @@ export class ConfigProvider {
     );
     if (changed.length === 0 && this.body) return;
     for (const read of changed) this.apply(read);
-    this.publish();
+    this.publish(since);
     // Outside the render path: an audit write must not delay serving the new weights.
     this.queueExternalChecks(changed.map((r) => r.split));
   }
@@ -197,11 +224,12 @@ export class ConfigProvider {
     }
   }
 
-  private publish(): void {
+  private publish(since?: number): void {
     const started = process.hrtime.bigint();
     const json = this.serializer.json();
     const etag = configEtag(json);
-    if (this.body?.etag !== etag) {
+    const changed = this.body?.etag !== etag;
+    if (changed) {
       let gz: Buffer | undefined;
       let yaml: Buffer | undefined;
       this.body = {
@@ -213,6 +241,7 @@ export class ConfigProvider {
       };
     }
     this.options.metrics.renderDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    if (changed && this.body) this.options.onPublish?.(this.body, since);
   }
 
   /**

@@ -312,12 +312,22 @@ describe('traefik/traefik.yml', () => {
 
   it('when Traefik runs beside a local provider, then it polls 127.0.0.1:9500 with the token placeholder', () => {
     const http = (local.providers as Dict).http as Dict;
-    expect(http.endpoint).toBe('http://127.0.0.1:9500/traefik');
+    expect(http.endpoint).toBe('http://127.0.0.1:9500/traefik?watch=25s');
     expect(http.headers).toEqual({ Authorization: 'Bearer __PROVIDER_TOKEN__' });
     // The same placeholder as the Compose file, so compose-entrypoint.sh renders either.
     expect(JSON.stringify(http.headers)).toBe(
       JSON.stringify(((staticConfig.providers as Dict).http as Dict).headers),
     );
+  });
+
+  it('when it uses held polls, then the hold is longer than pollInterval and shorter than pollTimeout', () => {
+    const http = (local.providers as Dict).http as Dict;
+    const ms = (d: string): number =>
+      Number(/^(\d+)/.exec(d)?.[1]) * (d.endsWith('ms') ? 1 : 1_000);
+    const watch = new URL(http.endpoint as string).searchParams.get('watch') ?? '';
+    expect([http.pollInterval, watch, http.pollTimeout]).toEqual(['250ms', '25s', '30s']);
+    expect(ms(http.pollInterval as string)).toBeLessThan(ms(watch));
+    expect(ms(watch)).toBeLessThan(ms(http.pollTimeout as string));
   });
 
   it('when the example splits name entrypoints, then this configuration defines them, on loopback', () => {

@@ -1,9 +1,12 @@
 import { Router } from 'express';
 import type { Registry } from 'prom-client';
+import type { HeldPolls } from '../../traefik/held-polls';
 import type { ConfigProvider } from '../../traefik/provider';
 
 export interface HealthDeps {
-  provider: Pick<ConfigProvider, 'current' | 'lastSuccessAt' | 'lastError'>;
+  provider: Pick<ConfigProvider, 'current' | 'lastSuccessAt' | 'lastError' | 'stale'>;
+  /** Its warnings (Traefik settings that defeat held polls) are listed by /ready. */
+  heldPolls?: Pick<HeldPolls, 'activeWarnings'>;
   registry: Registry;
   /** Redis must have answered within this many ms for /ready. */
   readyWithinMs: number;
@@ -26,17 +29,24 @@ export function healthRoutes(deps: HealthDeps): Router {
       reasons.push(
         `Redis has not answered yet${provider.lastError ? `: ${provider.lastError}` : ''}`,
       );
+    } else if (provider.stale) {
+      reasons.push(
+        `the Redis connection is down${provider.lastError ? `: ${provider.lastError}` : ''}`,
+      );
     } else if (now() - provider.lastSuccessAt > readyWithinMs) {
       const ago = Math.round((now() - provider.lastSuccessAt) / 1000);
       reasons.push(
         `Redis last answered ${ago}s ago${provider.lastError ? ` (${provider.lastError})` : ''}`,
       );
     }
+    const warnings = deps.heldPolls?.activeWarnings() ?? [];
     if (reasons.length > 0) {
-      res.status(503).json({ status: 'not ready', reasons });
+      res
+        .status(503)
+        .json({ status: 'not ready', reasons, ...(warnings.length > 0 && { warnings }) });
       return;
     }
-    res.json({ status: 'ready' });
+    res.json({ status: 'ready', ...(warnings.length > 0 && { warnings }) });
   });
 
   router.get('/metrics', async (_req, res, next) => {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metrics } from '../../metrics/metrics';
+import { watchOf, type HeldPolls } from '../../traefik/held-polls';
 import type { ConfigProvider } from '../../traefik/provider';
 import { bearerOf, tokensEqual } from '../bearer-token';
 import { noneMatch, qualityOf } from '../negotiate';
@@ -8,6 +9,8 @@ export interface TraefikRouteDeps {
   provider: Pick<ConfigProvider, 'current' | 'stale'>;
   metrics: Metrics;
   providerToken?: string;
+  /** Where `?watch=` polls wait for a change; without it `?watch=` answers at once. */
+  heldPolls?: HeldPolls;
 }
 
 const YAML_TYPES = /^(application\/(x-)?yaml|text\/(x-)?yaml)$/;
@@ -32,9 +35,11 @@ function problem(res: ServerResponse, status: number, code: string, detail: stri
 /**
  * GET /traefik, the endpoint Traefik polls. A plain node:http handler: it is the hot path and
  * serves bytes prepared when the weights last changed, so a poll costs no rendering and no Redis.
+ * With `?watch=<duration>` a poll whose connection already has the current body is held until the
+ * body changes or the duration ends, then answered exactly as an unheld poll would be.
  */
 export function createTraefikHandler(deps: TraefikRouteDeps) {
-  const { provider, metrics, providerToken } = deps;
+  const { provider, metrics, providerToken, heldPolls } = deps;
   return (req: IncomingMessage, res: ServerResponse): void => {
     if (providerToken !== undefined) {
       const presented = bearerOf(req.headers.authorization);
@@ -50,6 +55,13 @@ export function createTraefikHandler(deps: TraefikRouteDeps) {
         return;
       }
     }
+    const url = req.url ?? '';
+    const watch = url.includes('watch=') ? watchOf(url) : undefined;
+    if (typeof watch === 'object') {
+      metrics.providerResponses.inc({ status: '400' });
+      problem(res, 400, 'validation-failed', watch.error);
+      return;
+    }
     const body = provider.current();
     if (body === undefined) {
       metrics.providerResponses.inc({ status: '503' });
@@ -62,6 +74,23 @@ export function createTraefikHandler(deps: TraefikRouteDeps) {
       );
       return;
     }
+    if (
+      watch !== undefined &&
+      heldPolls !== undefined &&
+      req.method === 'GET' &&
+      heldPolls.hold(req, res, body.etag, watch, () => answer(req, res))
+    ) {
+      return;
+    }
+    answer(req, res);
+  };
+
+  /** The answer for the configuration as it is now. */
+  function answer(req: IncomingMessage, res: ServerResponse): void {
+    const body = provider.current();
+    if (body === undefined || res.destroyed) return;
+    // Shutting down: the client's next poll must open a new connection, not reuse one being closed.
+    if (heldPolls?.closing) res.setHeader('Connection', 'close');
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const wantsYaml =
@@ -79,11 +108,13 @@ export function createTraefikHandler(deps: TraefikRouteDeps) {
     }
     if (noneMatch(req.headers['if-none-match'], body.etag)) {
       metrics.providerResponses.inc({ status: '304' });
+      if (req.method === 'GET') heldPolls?.sent(req, body.etag);
       res.statusCode = 304;
       res.end();
       return;
     }
     metrics.providerResponses.inc({ status: '200' });
+    if (req.method === 'GET') heldPolls?.sent(req, body.etag);
     res.statusCode = 200;
     if (wantsYaml) {
       res.setHeader('Content-Type', 'application/yaml; charset=utf-8');
@@ -97,5 +128,5 @@ export function createTraefikHandler(deps: TraefikRouteDeps) {
       return;
     }
     res.end(req.method === 'HEAD' ? undefined : body.json);
-  };
+  }
 }
