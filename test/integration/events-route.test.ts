@@ -256,6 +256,14 @@ describe('GET /api/v1/events through the service on a real redis-server', () => 
   });
 
   test('when a rollout starts and is paused, then rollout events show each status', async () => {
+    // A rollout starts only from stable 100 % (or at most its first step): earlier tests left 20 %.
+    redisServer.cli('HSET', `${svc.prefix}weights:council`, 'main', '100', 'canary', '0');
+    await stream.next(
+      (x) =>
+        x.event === 'weights' &&
+        dataOf(x).split === 'council' &&
+        (dataOf(x).served as Record<string, number>).canary === 0,
+    );
     const started = await fetch(`${svc.url}/api/v1/splits/council/rollout`, {
       method: 'POST',
       headers: admin,

@@ -177,7 +177,9 @@ describe('the write API, fuzzed', () => {
           if (res.status >= 300) expect(await snapshot()).toEqual(before);
         },
       ),
-      { numRuns: 1000 },
+      // A fixed seed: the same 1,000 cases on every run, so the coverage check below cannot
+      // flake (FUZZ_SEED explores others).
+      { numRuns: 1000, seed: Number(process.env.FUZZ_SEED ?? 20261201) },
     );
     // The run reached both sides: some writes went through, most were refused.
     expect(statuses.get(200) ?? 0).toBeGreaterThan(0);
