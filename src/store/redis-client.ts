@@ -70,7 +70,8 @@ export function createRedis(target: RedisTarget | string, name: string): Redis {
     ...(t.sentinelPassword !== undefined && { sentinelPassword: t.sentinelPassword }),
     // The default gives up once every Sentinel has failed a while; the service must not.
     sentinelRetryStrategy: retry,
-    // Hear +switch-master from the Sentinels rather than only finding out on the next reconnect.
-    failoverDetector: true,
+    // After a planned failover the old primary turns replica and answers READONLY: reconnect, so
+    // the Sentinels name the new one.
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
   });
 }
