@@ -9,7 +9,7 @@ import { ChangeFeed } from './http/change-feed';
 import { createRollouts, type Rollouts } from './rollout';
 import type { Logger } from './log/logger';
 import { createMetrics, createRegistry, type Metrics } from './metrics/metrics';
-import { createRedis } from './store/redis-client';
+import { createRedis, describeRedisTarget, redisTargetOf } from './store/redis-client';
 import type { Weights } from './store/types';
 import { WeightsStore } from './store/weights-store';
 import { WeightsWatcher } from './store/weights-watcher';
@@ -44,8 +44,9 @@ export async function startService(
   warnIfHeapIsTight(splits.splits.length, log);
   const registry = createRegistry(env.METRICS_PREFIX);
   const metrics = createMetrics(registry, env.METRICS_PREFIX);
-  const redis = createRedis(env.REDIS_URL, 'canary-provider');
-  const subscriber = createRedis(env.REDIS_URL, 'canary-provider-watch');
+  const redisTarget = redisTargetOf(env);
+  const redis = createRedis(redisTarget, 'canary-provider');
+  const subscriber = createRedis(redisTarget, 'canary-provider-watch');
   for (const [conn, name] of [
     [redis, 'main'],
     [subscriber, 'watch'],
@@ -197,7 +198,12 @@ export async function startService(
   const { port } = server.address() as AddressInfo;
   const url = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`;
   log.info(
-    { url, splits: splits.splits.map((s) => s.name), keyPrefix: env.KEY_PREFIX },
+    {
+      url,
+      splits: splits.splits.map((s) => s.name),
+      keyPrefix: env.KEY_PREFIX,
+      redis: describeRedisTarget(redisTarget),
+    },
     'listening',
   );
 

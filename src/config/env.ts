@@ -22,13 +22,53 @@ const urlList = z
   )
   .pipe(z.array(z.url({ protocol: /^https?$/, error: 'each entry must be an http(s) URL' })));
 
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+const blankIsUnset = (v: unknown) => (v === '' ? undefined : v);
+
+/** `host:port,host:port`; a host may be a bracketed IPv6 address. */
+const hostPortList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const out: { host: string; port: number }[] = [];
+    for (const entry of (v ?? '').split(',').map((s) => s.trim())) {
+      if (entry === '') continue;
+      const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(entry);
+      const port = m ? Number(m[2]) : 0;
+      if (!m || port < 1 || port > 65535) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${entry}" is not host:port (e.g. sentinel-1:26379); list them comma-separated`,
+        });
+        return z.NEVER;
+      }
+      out.push({ host: m[1].replace(/^\[|\]$/g, ''), port });
+    }
+    return out;
+  });
+
 /** The environment, parsed once at start. Defaults live here and nowhere else. */
-export const envSchema = z.object({
+const envObject = z.object({
   PORT: intFrom(9500, 0, 65535),
   HOST: z.string().min(1).default('127.0.0.1'),
-  REDIS_URL: z
-    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
-    .default('redis://127.0.0.1:6379'),
+  /** The single-server form; the default when no Sentinel is configured. */
+  REDIS_URL: z.preprocess(
+    blankIsUnset,
+    z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  ),
+  /** Sentinel mode: the Sentinels to ask for the current primary of REDIS_SENTINEL_NAME. */
+  REDIS_SENTINELS: hostPortList,
+  REDIS_SENTINEL_NAME: z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'may hold letters, digits and . _ - only')
+      .optional(),
+  ),
+  REDIS_SENTINEL_PASSWORD: z.preprocess(blankIsUnset, z.string().optional()),
+  /** Password of the data nodes (in Sentinel mode, or to keep it out of REDIS_URL). */
+  REDIS_PASSWORD: z.preprocess(blankIsUnset, z.string().optional()),
   KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_.-]*$/, 'may hold letters, digits and : _ . - only')
@@ -59,6 +99,46 @@ export const envSchema = z.object({
   /** Open connections at most; more are refused at once (Node has no cap). */
   HTTP_MAX_CONNECTIONS: intFrom(1024, 1, 1_000_000),
 });
+
+export const envSchema = envObject
+  .superRefine((env, ctx) => {
+    const sentinel = env.REDIS_SENTINELS.length > 0;
+    if (sentinel && env.REDIS_URL !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_URL'],
+        message:
+          'cannot be set together with REDIS_SENTINELS: unset REDIS_URL to use Sentinel, or unset REDIS_SENTINELS and REDIS_SENTINEL_NAME to use one server',
+      });
+    }
+    if (sentinel && env.REDIS_SENTINEL_NAME === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_SENTINEL_NAME'],
+        message:
+          'is required with REDIS_SENTINELS: set it to the name the Sentinels monitor (sentinel monitor <name> …)',
+      });
+    }
+    if (!sentinel && env.REDIS_SENTINEL_NAME !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_SENTINELS'],
+        message:
+          'is required with REDIS_SENTINEL_NAME: list the Sentinels as host:port,host:port, or unset REDIS_SENTINEL_NAME',
+      });
+    }
+    if (!sentinel && env.REDIS_SENTINEL_PASSWORD !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_SENTINEL_PASSWORD'],
+        message: 'only applies with REDIS_SENTINELS and REDIS_SENTINEL_NAME: set those or unset it',
+      });
+    }
+  })
+  .transform((env) => ({
+    ...env,
+    REDIS_URL: env.REDIS_URL ?? (env.REDIS_SENTINELS.length > 0 ? undefined : DEFAULT_REDIS_URL),
+  }));
 
 export type Env = z.infer<typeof envSchema>;
 

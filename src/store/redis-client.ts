@@ -1,18 +1,77 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Env } from '../config/env';
+
+/** Where the data lives: one server by URL, or the primary a set of Sentinels names. */
+export type RedisTarget =
+  | { mode: 'single'; url: string; password?: string }
+  | {
+      mode: 'sentinel';
+      sentinels: { host: string; port: number }[];
+      name: string;
+      sentinelPassword?: string;
+      password?: string;
+    };
+
+/** The Redis target the parsed environment selects (the schema has ruled out mixed forms). */
+export function redisTargetOf(env: Env): RedisTarget {
+  if (env.REDIS_SENTINELS.length > 0 && env.REDIS_SENTINEL_NAME !== undefined) {
+    return {
+      mode: 'sentinel',
+      sentinels: env.REDIS_SENTINELS,
+      name: env.REDIS_SENTINEL_NAME,
+      sentinelPassword: env.REDIS_SENTINEL_PASSWORD,
+      password: env.REDIS_PASSWORD,
+    };
+  }
+  if (env.REDIS_URL === undefined) {
+    throw new TypeError('the environment names neither REDIS_URL nor REDIS_SENTINELS');
+  }
+  return { mode: 'single', url: env.REDIS_URL, password: env.REDIS_PASSWORD };
+}
+
+/** Where a target points, for logs and errors (never a password). */
+export function describeRedisTarget(target: RedisTarget): string {
+  if (target.mode === 'single') {
+    const url = new URL(target.url);
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  }
+  return `sentinel:${target.name}@${target.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
+}
+
+const retry = (times: number): number => Math.min(times * 100, 1_000);
 
 /**
  * A Redis connection that fails fast while Redis is away (no offline queue: a read or write must
  * not hang, it must fail so the service can serve its last good state) and reconnects for ever.
+ * Every connection the service opens comes from here, so in Sentinel mode each of them asks the
+ * Sentinels for the current primary when it reconnects, and all follow a failover.
  */
-export function createRedis(url: string, name: string): Redis {
-  return new Redis(url, {
+export function createRedis(target: RedisTarget | string, name: string): Redis {
+  const t: RedisTarget = typeof target === 'string' ? { mode: 'single', url: target } : target;
+  const common: RedisOptions = {
     connectionName: name,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     commandTimeout: 2_000,
-    retryStrategy: (times) => Math.min(times * 100, 1_000),
+    retryStrategy: retry,
     // A subscriber re-subscribes by hand (weights-watcher): its connection id must be read first.
     autoResubscribe: false,
+    ...(t.password !== undefined && { password: t.password }),
+  };
+  if (t.mode === 'single') return new Redis(t.url, common);
+  return new Redis({
+    ...common,
+    sentinels: t.sentinels,
+    name: t.name,
+    role: 'master',
+    ...(t.sentinelPassword !== undefined && { sentinelPassword: t.sentinelPassword }),
+    // The default gives up once every Sentinel has failed a while; the service must not.
+    sentinelRetryStrategy: retry,
+    // After a planned failover the old primary turns replica and answers READONLY: reconnect, so
+    // the Sentinels name the new one.
+    reconnectOnError: (err) => err.message.startsWith('READONLY'),
   });
 }

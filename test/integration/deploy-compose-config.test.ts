@@ -188,3 +188,28 @@ describe('Compose files through the Compose Specification loader', () => {
     expect(s['provider-2'].image).toBe(s.provider.image);
   });
 });
+
+describe('the Sentinel overlay through the Compose Specification loader', () => {
+  it('when it loads, then the provider asks three Sentinels for the primary instead of REDIS_URL', () => {
+    const r = load(['docker-compose.yml', 'docker-compose.sentinel.yml'], TOKENS);
+    expect(r.stderr).toBe('');
+    const s = r.project!.services;
+
+    const e = s.provider.environment!;
+    expect(e.REDIS_URL).toBe('');
+    expect(e.REDIS_SENTINEL_NAME).toBe('canary');
+    const sentinels = e.REDIS_SENTINELS.split(',');
+    expect(sentinels).toEqual(['sentinel-1:26379', 'sentinel-2:26379', 'sentinel-3:26379']);
+    for (const hostPort of sentinels) {
+      const name = hostPort.split(':')[0];
+      const script = s[name].command!.join(' ');
+      expect(script).toContain('sentinel monitor canary redis 6379 2');
+      expect(script).toContain('port 26379');
+      expect(s[name].networks).toHaveProperty('canary');
+    }
+    expect(s['redis-replica'].command).toEqual(expect.arrayContaining(['--replicaof', 'redis']));
+    expect(s['redis-replica'].networks).toHaveProperty('canary');
+    // The provider keeps everything else from the base file.
+    expect(e.SPLITS_FILE).toBe('/config/splits.yaml');
+  });
+});

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { loadEnv } from '../../src/config/env';
 import { parseSplitsDocument } from '../../src/config/splits';
+import { redisTargetOf } from '../../src/store/redis-client';
 
 /**
  * The Compose kit, checked without a Docker engine: the files parse, and the pieces that must agree
@@ -338,5 +340,41 @@ describe('traefik/traefik.yml', () => {
     expect(wanted.length).toBeGreaterThan(0);
     for (const ep of wanted) expect(eps[ep]?.address).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(eps.traefik.address).toBe('127.0.0.1:8080');
+  });
+});
+
+describe('compose/docker-compose.sentinel.yml', () => {
+  const sentinelOverlay = load(path.join(COMPOSE_DIR, 'docker-compose.sentinel.yml'));
+  const services = sentinelOverlay.services as Record<string, Dict>;
+
+  it('when the provider starts with the overlay, then its environment selects Sentinel mode', () => {
+    const tokens = { PROVIDER_TOKEN: 'p'.repeat(20), ADMIN_TOKEN: 'a'.repeat(20) };
+    const merged = {
+      ...env((base.services as Record<string, Dict>).provider),
+      ...env(services.provider),
+    };
+    const parsed = loadEnv(
+      Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, interpolate(v, tokens)])),
+    );
+    expect(redisTargetOf(parsed)).toMatchObject({
+      mode: 'sentinel',
+      name: 'canary',
+      sentinels: [
+        { host: 'sentinel-1', port: 26379 },
+        { host: 'sentinel-2', port: 26379 },
+        { host: 'sentinel-3', port: 26379 },
+      ],
+    });
+  });
+
+  it('when the Sentinels start, then all three monitor the base redis under that name with quorum 2', () => {
+    for (const name of ['sentinel-1', 'sentinel-2', 'sentinel-3']) {
+      const script = (services[name].command as string[]).join('\n');
+      expect(script).toMatch(/^\s*sentinel monitor canary redis 6379 2$/m);
+      expect(script).toMatch(/exec redis-server \/data\/sentinel\.conf --sentinel/);
+    }
+    expect(services['redis-replica'].command).toEqual(
+      expect.arrayContaining(['--replicaof', 'redis', '6379']),
+    );
   });
 });

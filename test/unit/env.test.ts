@@ -1,4 +1,5 @@
 import { loadEnv } from '../../src/config/env';
+import { describeRedisTarget, redisTargetOf } from '../../src/store/redis-client';
 
 describe('environment', () => {
   test('when nothing is set, then the documented defaults apply', () => {
@@ -62,5 +63,63 @@ describe('environment: tokens and server limits', () => {
     ],
   ])('when %j, then the error names the variable', (env, expected) => {
     expect(() => loadEnv(env)).toThrow(expected);
+  });
+});
+
+describe('environment: the Redis target', () => {
+  const sentinel = {
+    REDIS_SENTINELS: 's1:26379, s2:26380,[::1]:26381',
+    REDIS_SENTINEL_NAME: 'main',
+  };
+
+  test('when REDIS_SENTINELS and REDIS_SENTINEL_NAME are set, then Sentinel mode is selected', () => {
+    const env = loadEnv({ ...sentinel, REDIS_PASSWORD: 'data-pw', REDIS_SENTINEL_PASSWORD: 'sp' });
+    expect(env.REDIS_URL).toBeUndefined();
+    expect(redisTargetOf(env)).toEqual({
+      mode: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+        { host: '::1', port: 26381 },
+      ],
+      name: 'main',
+      sentinelPassword: 'sp',
+      password: 'data-pw',
+    });
+  });
+
+  test('when only REDIS_URL is set, then one server is used', () => {
+    expect(redisTargetOf(loadEnv({ REDIS_URL: 'redis://r:6380' }))).toEqual({
+      mode: 'single',
+      url: 'redis://r:6380',
+    });
+    expect(redisTargetOf(loadEnv({}))).toEqual({ mode: 'single', url: 'redis://127.0.0.1:6379' });
+  });
+
+  test.each([
+    [
+      { ...sentinel, REDIS_URL: 'redis://r:6379' },
+      /REDIS_URL: cannot be set together with REDIS_SENTINELS/,
+    ],
+    [{ REDIS_SENTINELS: 's1:26379' }, /REDIS_SENTINEL_NAME: is required with REDIS_SENTINELS/],
+    [{ REDIS_SENTINEL_NAME: 'main' }, /REDIS_SENTINELS: is required with REDIS_SENTINEL_NAME/],
+    [
+      { REDIS_SENTINEL_PASSWORD: 'sp' },
+      /REDIS_SENTINEL_PASSWORD: only applies with REDIS_SENTINELS/,
+    ],
+    [{ ...sentinel, REDIS_SENTINELS: 's1:26379,s2' }, /REDIS_SENTINELS: "s2" is not host:port/],
+    [{ ...sentinel, REDIS_SENTINELS: 's1:99999' }, /REDIS_SENTINELS: "s1:99999" is not host:port/],
+    [{ ...sentinel, REDIS_SENTINELS: 'redis://s1:26379' }, /REDIS_SENTINELS: "redis:\/\/s1:26379"/],
+  ])('when %j, then start-up fails naming what to change', (env, expected) => {
+    expect(() => loadEnv(env)).toThrow(expected);
+  });
+
+  test('when a target is described for the log, then no password appears', () => {
+    expect(describeRedisTarget({ mode: 'single', url: 'redis://u:secret@r:6379/0' })).toBe(
+      'redis://r:6379/0',
+    );
+    expect(
+      describeRedisTarget(redisTargetOf(loadEnv({ ...sentinel, REDIS_SENTINEL_PASSWORD: 'sp' }))),
+    ).toBe('sentinel:main@s1:26379,s2:26380,::1:26381');
   });
 });
