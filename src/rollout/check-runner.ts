@@ -1,7 +1,14 @@
 import { worstOf, type Observation } from './check-evaluation';
-import type { ComparisonCheck, RolloutCheck, ThresholdCheck } from './plan-schema';
+import type { ComparisonCheck, RolloutCheck, ThresholdCheck, TraefikCheck } from './plan-schema';
 import { PrometheusError } from './prometheus-error';
 import type { PromQuerier, PromSample } from './prometheus-client';
+import {
+  judgeTraefik,
+  traefikCheckQueries,
+  type BackendQueries,
+  type BackendResult,
+  type TraefikServices,
+} from './traefik-checks';
 
 /** The names the placeholders of a comparison query become. */
 export interface Variants {
@@ -67,20 +74,51 @@ async function runComparison(
   };
 }
 
+async function runTraefik(
+  check: TraefikCheck,
+  prom: PromQuerier,
+  at: number,
+  services: TraefikServices,
+): Promise<Observation> {
+  const queries = traefikCheckQueries(check, services);
+  const measure = async (q: BackendQueries): Promise<BackendResult> => {
+    const [value, requests] = await Promise.all([
+      prom.query(q.value, at),
+      prom.query(q.requests, at),
+    ]);
+    return {
+      value: numbers(value)[0],
+      requests: numbers(requests).reduce((a, b) => a + b, 0),
+    };
+  };
+  const [canary, stable] = await Promise.all([
+    measure(queries.canary),
+    queries.stable ? measure(queries.stable) : undefined,
+  ]);
+  return judgeTraefik(check, at, canary, stable);
+}
+
 /**
  * Runs one check's queries and turns the answers into an observation. Never throws: a failed
  * query is an `error` observation (the check is inconclusive, the rollout does not move).
+ * `services` are the Traefik service names of the backends, for the built-in checks.
  */
 export async function runCheck(
   check: RolloutCheck,
   prom: PromQuerier,
   at: number,
   variants: Variants,
+  services: TraefikServices = variants,
 ): Promise<Observation> {
   try {
-    return check.type === 'threshold'
-      ? await runThreshold(check, prom, at)
-      : await runComparison(check, prom, at, variants);
+    switch (check.type) {
+      case 'threshold':
+        return await runThreshold(check, prom, at);
+      case 'comparison':
+        return await runComparison(check, prom, at, variants);
+      case 'traefik':
+        return await runTraefik(check, prom, at, services);
+    }
   } catch (err) {
     if (err instanceof PrometheusError)
       return { kind: 'error', at, code: err.code, message: err.message };

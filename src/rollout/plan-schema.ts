@@ -133,14 +133,101 @@ const comparisonCheckSchema = z
   })
   .strict();
 
-const checkSchema = z.discriminatedUnion('type', [thresholdCheckSchema, comparisonCheckSchema], {
-  error: (issue) =>
-    issue.code === 'invalid_union'
-      ? 'needs `type: threshold` or `type: comparison`'
-      : issue.code === 'invalid_type'
-        ? 'must be a check: a mapping with name, type, query, ...'
-        : undefined,
-});
+export const TRAEFIK_METRICS = ['success-rate', 'latency'] as const;
+
+/**
+ * A built-in check over Traefik's own per-service metrics: the queries are built from the
+ * backend's Traefik service name (see traefik-checks.ts), so the application exports nothing.
+ * - success-rate: % of the canary's answers that are not 5xx; breaches below `min`.
+ * - latency: the `quantile` of the canary's request duration; breaches above `max`.
+ * With `compareTo: stable` the bound is `factor` × the stable's value over the same window.
+ */
+const traefikCheckSchema = z
+  .object({
+    name: checkName,
+    type: z.literal('traefik'),
+    description: z.string().max(500).optional(),
+    metric: z.enum(TRAEFIK_METRICS, { error: 'must be success-rate or latency' }),
+    /** The rate window. */
+    window: duration('window', 1_000, DAY).default(60_000),
+    /** success-rate: the smallest acceptable percentage. */
+    min: z
+      .number({ error: 'must be a percentage, e.g. 99' })
+      .min(0, 'must be from 0 to 100')
+      .max(100, 'must be from 0 to 100')
+      .optional(),
+    /** latency: which quantile, e.g. 0.99. */
+    quantile: z
+      .number({ error: 'must be a number between 0 and 1, e.g. 0.99' })
+      .gt(0, 'must be between 0 and 1, e.g. 0.99')
+      .lt(1, 'must be between 0 and 1, e.g. 0.99')
+      .optional(),
+    /** latency: the largest acceptable duration. */
+    max: duration('max', 1, 3_600_000).optional(),
+    /** Fewer canary requests than this in the window: inconclusive. */
+    minRequests: z
+      .number({ error: 'must be a whole number of requests, e.g. 20' })
+      .int('must be a whole number of requests, e.g. 20')
+      .min(0, 'must be >= 0')
+      .default(0),
+    compareTo: z.literal('stable', { error: 'must be stable' }).optional(),
+    /** With compareTo: the multiple of the stable's value that bounds the canary's. */
+    factor: z
+      .number({ error: 'must be a number, e.g. 1.2' })
+      .positive('must be above 0')
+      .optional(),
+    for: forWindow,
+    onNoData,
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const issue = (path: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [path], message });
+    const compared = c.compareTo === 'stable';
+    if (compared && c.factor === undefined) {
+      issue(
+        'factor',
+        'is required with compareTo: stable, e.g. 1.2 (latency) or 0.99 (success-rate)',
+      );
+    }
+    if (!compared && c.factor !== undefined) {
+      issue('factor', 'needs compareTo: stable: it multiplies the stable backend’s value');
+    }
+    if (c.metric === 'success-rate') {
+      if (c.quantile !== undefined) issue('quantile', 'is for metric: latency only');
+      if (c.max !== undefined) issue('max', 'is for metric: latency only; success-rate uses min');
+      if (compared && c.min !== undefined) {
+        issue('min', 'cannot be used with compareTo: stable: the bound is factor × stable');
+      }
+      if (!compared && c.min === undefined) {
+        issue('min', 'is required for metric: success-rate: the smallest percentage, e.g. 99');
+      }
+    } else {
+      if (c.min !== undefined) issue('min', 'is for metric: success-rate only; latency uses max');
+      if (c.quantile === undefined) {
+        issue('quantile', 'is required for metric: latency, e.g. 0.99');
+      }
+      if (compared && c.max !== undefined) {
+        issue('max', 'cannot be used with compareTo: stable: the bound is factor × stable');
+      }
+      if (!compared && c.max === undefined) {
+        issue('max', 'is required for metric: latency: a duration like 500ms');
+      }
+    }
+  });
+
+const checkSchema = z.discriminatedUnion(
+  'type',
+  [thresholdCheckSchema, comparisonCheckSchema, traefikCheckSchema],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? 'needs `type: threshold`, `type: comparison` or `type: traefik`'
+        : issue.code === 'invalid_type'
+          ? 'must be a check: a mapping with name, type, query, ...'
+          : undefined,
+  },
+);
 
 const VAR_REF = /\$\{([^}]*)\}/g;
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -311,5 +398,6 @@ export type RolloutPlan = z.output<typeof rolloutPlanSchema>;
 export type RolloutCheck = RolloutPlan['checks'][number];
 export type ThresholdCheck = Extract<RolloutCheck, { type: 'threshold' }>;
 export type ComparisonCheck = Extract<RolloutCheck, { type: 'comparison' }>;
+export type TraefikCheck = Extract<RolloutCheck, { type: 'traefik' }>;
 export type RolloutStep = RolloutPlan['steps'][number];
 export type NotificationTargets = RolloutPlan['notifications'];

@@ -4,6 +4,7 @@ import type { SplitConfig, SplitsConfig } from '../config/splits';
 import type { Logger } from '../log/logger';
 import type { Observation } from './check-evaluation';
 import { runCheck } from './check-runner';
+import { traefikServicesOf } from './traefik-checks';
 import { Lease } from './lease';
 import { LeaseKeeper } from './lease-keeper';
 import type { NotificationOutbox } from './notification-outbox';
@@ -266,7 +267,13 @@ export class RolloutController {
     const stop = metrics.analysisDuration.startTimer({ split: split.name });
     const observations = await Promise.all(
       plan.checks.map((check) =>
-        runCheck(check, prometheus, at, { stable: split.stable, canary: split.canary }),
+        runCheck(
+          check,
+          prometheus,
+          at,
+          { stable: split.stable, canary: split.canary },
+          traefikServicesOf(split),
+        ),
       ),
     );
     stop();

@@ -1,4 +1,5 @@
 import type { SplitConfig, SplitsConfig } from '../config/splits';
+import { traefikServicesOf } from './traefik-checks';
 import { NotFoundError } from '../errors';
 import type { ChangeSource } from '../store/types';
 import type { RolloutPlan } from './plan-schema';
@@ -64,7 +65,9 @@ export class RolloutService {
     } catch {
       leader = null;
     }
-    return describeRollout(vs.state, plan, this.now(), leader);
+    const split = this.deps.splits.byName.get(vs.state.split);
+    const services = split ? traefikServicesOf(split) : undefined;
+    return describeRollout(vs.state, plan, this.now(), leader, services);
   }
 
   async status(name: string): Promise<RolloutStatusView> {

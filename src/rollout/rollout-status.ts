@@ -1,6 +1,6 @@
 import type { Verdict } from './check-evaluation';
 import { formatDuration } from './duration';
-import type { RolloutPlan } from './plan-schema';
+import type { RolloutCheck, RolloutPlan } from './plan-schema';
 import { bakedOf, decide } from './rollout-decisions';
 import {
   targetPercent,
@@ -8,6 +8,7 @@ import {
   type RolloutState,
   type RolloutStatus,
 } from './rollout-state';
+import { checkRule, traefikCheckQueries, type TraefikServices } from './traefik-checks';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -15,9 +16,26 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 const jsonNumber = (n: number | null): number | string | null =>
   n === null || Number.isFinite(n) ? n : Number.isNaN(n) ? 'NaN' : n > 0 ? '+Inf' : '-Inf';
 
+/** The breach condition for people: `>`, `> 1.2 × stable`. */
+function comparatorText(c: RolloutCheck): string {
+  const { comparator } = checkRule(c);
+  if (c.type === 'threshold') return comparator;
+  if (c.type === 'comparison' || c.compareTo === 'stable') {
+    return `${comparator} ${c.factor} × stable`;
+  }
+  return comparator;
+}
+
 export interface CheckView {
   name: string;
-  type: 'threshold' | 'comparison';
+  type: RolloutCheck['type'];
+  /**
+   * The PromQL the check runs: the written query (a comparison's template) or, for a built-in
+   * check, the one built for the canary; null when the backends' Traefik names are unknown.
+   */
+  query: string | null;
+  /** Built-in checks: the query run for the stable backend with `compareTo: stable`. */
+  stableQuery: string | null;
   verdict: Verdict | 'unknown';
   value: number | string | null;
   threshold: number | string | null;
@@ -91,6 +109,7 @@ export function describeRollout(
   plan: RolloutPlan | undefined,
   now: number,
   leader: string | null,
+  services?: TraefikServices,
 ): RolloutStatusView {
   const step = state.steps[state.step];
   const active = state.status === 'progressing' || state.status === 'paused';
@@ -114,14 +133,17 @@ export function describeRollout(
       : null;
   const checks: CheckView[] = (plan?.checks ?? []).map((c) => {
     const s = state.checks[c.name];
+    const built = c.type === 'traefik' && services ? traefikCheckQueries(c, services) : undefined;
     return {
       name: c.name,
       type: c.type,
+      query: c.type === 'traefik' ? (built?.canary.value ?? null) : c.query,
+      stableQuery: built?.stable?.value ?? null,
       verdict: s?.verdict ?? 'unknown',
       value: jsonNumber(s?.value ?? null),
       threshold: jsonNumber(s?.threshold ?? null),
       stable: jsonNumber(s?.stable ?? null),
-      comparator: c.type === 'threshold' ? c.comparator : `${c.comparator} ${c.factor} × stable`,
+      comparator: comparatorText(c),
       for: formatDuration(c.for),
       breachSince: iso(s?.breachSince ?? null),
       evaluatedAt: iso(s?.evaluatedAt ?? null),

@@ -11,6 +11,7 @@ import type { RolloutPlan } from './plan-schema';
 import { canaryPercentOf, decide, servesPercent } from './rollout-decisions';
 import { RolloutConflictError } from './rollout-conflict-error';
 import { isActive, targetPercent, type RolloutState } from './rollout-state';
+import { checkRule } from './traefik-checks';
 
 /**
  * Every rollout transition as a pure function of (state, observation): the new state, the weights
@@ -67,7 +68,11 @@ function withChecks(
 ): Record<string, CheckState> {
   const checks: Record<string, CheckState> = {};
   plan.checks.forEach((check, i) => {
-    checks[check.name] = observe(check, prev[check.name] ?? INITIAL_CHECK_STATE, observations[i]);
+    checks[check.name] = observe(
+      checkRule(check),
+      prev[check.name] ?? INITIAL_CHECK_STATE,
+      observations[i],
+    );
   });
   return checks;
 }

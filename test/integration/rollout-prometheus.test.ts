@@ -199,7 +199,7 @@ describe('Prometheus client and checks against a real Prometheus', () => {
       // Cost is compared per request with the stable's, not as the whole council's spend.
       const cost = plan?.checks.find((c) => c.name === 'cost-per-request');
       expect(cost?.type).toBe('comparison');
-      expect(cost?.query).toContain('variant="{{variant}}"');
+      expect(cost?.type === 'comparison' && cost.query).toContain('variant="{{variant}}"');
     });
 
     test('when a series does not exist, then the observation is no-data', async () => {

@@ -257,7 +257,7 @@ describe('the example plan (src/rollout/example-plan.yaml)', () => {
       plan?.checks.map((c) => [
         c.name,
         c.type,
-        c.comparator,
+        c.type === 'traefik' ? undefined : c.comparator,
         c.type === 'threshold' ? c.threshold : c.factor,
         c.for,
       ]),
