@@ -131,7 +131,9 @@ describe('rollout plan schema', () => {
       ],
     });
     expect(errors).toContain('checks[0].comparator: must be one of < <= > >=');
-    expect(errors).toContain('checks[1].type: needs `type: threshold` or `type: comparison`');
+    expect(errors).toContain(
+      'checks[1].type: needs `type: threshold`, `type: comparison` or `type: traefik`',
+    );
     expect(errors).toMatch(/checks\[2\]: Unrecognized key: "window"/);
   });
 
