@@ -4,6 +4,15 @@ import type { Notifier, RolloutTransition, TransitionKind } from './notifier';
 import type { NotificationTargets } from './plan-schema';
 import { targetPercent, type PendingNotification, type RolloutState } from './rollout-state';
 import type { RolloutStateStore } from './rollout-state-store';
+import { traefikCheckQueries, traefikServicesOf } from './traefik-checks';
+
+/** The query a check of the split's plan runs, for the announcement of its failure. */
+function queryOf(split: SplitConfig, name: string): { query?: string } {
+  const check = split.rollout?.checks.find((c) => c.name === name);
+  if (!check) return {};
+  if (check.type !== 'traefik') return { query: check.query };
+  return { query: traefikCheckQueries(check, traefikServicesOf(split)).canary.value };
+}
 
 export interface NotificationOutboxOptions {
   splits: SplitsConfig;
@@ -85,6 +94,7 @@ export class NotificationOutbox {
             value: state.rollback.value,
             threshold: state.rollback.threshold,
             reason: failed?.reason ?? state.reason,
+            ...queryOf(split, state.rollback.check),
           },
         }),
     };

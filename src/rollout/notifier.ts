@@ -24,7 +24,14 @@ export interface RolloutTransition {
   actor: string;
   reason: string;
   /** For a rollback by analysis: the failed check. */
-  check?: { name: string; value: number | null; threshold: number | null; reason: string };
+  check?: {
+    name: string;
+    value: number | null;
+    threshold: number | null;
+    reason: string;
+    /** The PromQL the check ran (for a built-in check: the canary's). */
+    query?: string;
+  };
 }
 
 export interface NotifierOptions {

@@ -149,6 +149,7 @@ const transitionSchema = z.object({
       value: num.nullable(),
       threshold: num.nullable(),
       reason: z.string(),
+      query: z.string().optional(),
     })
     .optional(),
 });

@@ -13,6 +13,7 @@ import { createRedis } from '../../src/store/redis-client';
 import { WeightsStore } from '../../src/store/weights-store';
 import { waitUntil } from '../helpers/free-port';
 import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
+import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 
 /** Requests per second and share of 500s of one Traefik service, as the test sets them. */
@@ -68,6 +69,7 @@ describe('built-in traefik checks against a real Prometheus and redis-server', (
   let prefix: string;
   let rollouts: Rollouts | undefined;
   let redis: Redis | undefined;
+  let receiver: WebhookReceiverHandle;
 
   beforeAll(async () => {
     redisServer = await startRedisServer();
@@ -91,14 +93,16 @@ describe('built-in traefik checks against a real Prometheus and redis-server', (
     await redisServer?.stop();
   });
 
-  beforeEach(() => {
+  beforeEach(async () => {
     prefix = uniquePrefix('traefik-checks');
+    receiver = await startWebhookReceiver();
   });
 
   afterEach(async () => {
     await rollouts?.stop();
     redis?.disconnect();
     rollouts = undefined;
+    await receiver.stop();
     const own = await admin.keys(`${prefix}*`);
     if (own.length > 0) await admin.del(...own);
   });
@@ -115,7 +119,11 @@ describe('built-in traefik checks against a real Prometheus and redis-server', (
               canary: { servers: ['http://127.0.0.1:9001'], version: '1.5.0' },
             },
             defaultWeights: { main: 100, canary: 0 },
-            rollout: { analysisInterval: '1s', ...rollout },
+            rollout: {
+              analysisInterval: '1s',
+              notifications: { webhooks: [`${receiver.url}/hook`] },
+              ...rollout,
+            },
           },
         },
       },
@@ -209,10 +217,14 @@ describe('built-in traefik checks against a real Prometheus and redis-server', (
       canary: '0',
     });
     const status = await r.service.status('council');
-    expect(status.checks[0].query).toBe(
-      `100 * sum(rate(traefik_service_requests_total{service="${CANARY}",code!~"5.."}[5s]))` +
-        ` / sum(rate(traefik_service_requests_total{service="${CANARY}"}[5s]))`,
-    );
+    expect(status.checks[0].query).toBe(rate);
+    await receiver.waitFor('/hook', 2);
+    const announced = receiver.delivered('/hook')[1].body as {
+      type: string;
+      check: { name: string; query: string; value: number; threshold: number };
+    };
+    expect(announced.type).toBe('rollout.rolled_back');
+    expect(announced.check).toMatchObject({ name: 'success-rate', query: rate, threshold: 99 });
   }, 30_000);
 
   test('when the canary has fewer than minRequests requests, then the check is inconclusive and the rollout pauses', async () => {
