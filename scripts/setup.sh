@@ -12,7 +12,8 @@
 #   --dry-run  print which tools are missing and what would be installed, change nothing
 #
 # Environment (for tests and unusual machines):
-#   SETUP_OS   debian | macos | other: skip detecting the system
+#   SETUP_OS     debian | macos | other: skip detecting the system
+#   TRAEFIK_BIN  an existing Traefik v3 binary to use instead of building one
 set -euo pipefail
 
 src="${BASH_SOURCE[0]}"
@@ -136,12 +137,14 @@ system_tools() {
 
 npm_deps() {
   cd "$REPO_ROOT"
-  # npm ci writes node_modules/.package-lock.json; when it matches package-lock.json nothing changed.
-  if [[ -f node_modules/.package-lock.json ]] &&
+  # npm ci writes node_modules/.package-lock.json last: newer than the lock means nothing changed
+  # since, and every package it lists must still be the version the lock asks for.
+  if [[ node_modules/.package-lock.json -nt package-lock.json ]] &&
     node -e '
-      const a = require("./package-lock.json").packages, b = require("./node_modules/.package-lock.json").packages;
-      const strip = (p) => Object.fromEntries(Object.entries(p).filter(([k]) => k !== ""));
-      process.exit(JSON.stringify(strip(a)) === JSON.stringify(b) ? 0 : 1);
+      const want = require("./package-lock.json").packages;
+      const have = require("./node_modules/.package-lock.json").packages;
+      const stale = Object.keys(have).filter((k) => !want[k] || want[k].version !== have[k].version);
+      process.exit(stale.length === 0 ? 0 : 1);
     ' 2>/dev/null; then
     say "node_modules is up to date with package-lock.json: npm ci skipped"
     return
@@ -177,6 +180,10 @@ setup_traefik() {
   local cached version on_path go=""
   version="$(tr -d '[:space:]' <"$SCRIPT_DIR/traefik-version.txt")"
   cached="$REPO_ROOT/.cache/traefik/$version/traefik"
+  if [[ -n "${TRAEFIK_BIN:-}" && -x "$TRAEFIK_BIN" ]]; then
+    say "Traefik: TRAEFIK_BIN=$TRAEFIK_BIN"
+    return
+  fi
   if [[ -x "$cached" ]]; then
     say "Traefik: $cached (already built)"
     return
