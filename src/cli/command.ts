@@ -1,4 +1,4 @@
-import type { ApiRequest } from './api-client';
+import type { ApiClient, ApiRequest } from './api-client';
 import type { OptionSpec, ParsedArgs } from './args';
 
 /** The answer to one of a command's further reads, or why there is none. */
@@ -27,6 +27,20 @@ export interface Command {
   request(args: ParsedArgs, env: CliEnv): ApiRequest;
   /** Text for people; `--json` prints the answer's JSON instead. */
   format(body: unknown, args: ParsedArgs): string;
+  /**
+   * Optional: keeps following the answer after it is printed (e.g. `rollout status --watch`),
+   * re-sending the same request; resolves when there is nothing more to follow.
+   */
+  follow?(args: ParsedArgs, first: unknown, ctx: FollowContext): Promise<void>;
+}
+
+/** What a command's follow-up reads need. */
+export interface FollowContext {
+  client: ApiClient;
+  request: ApiRequest;
+  out: { stdout(text: string): void };
+  /** stdout is a terminal: redraw in place. */
+  tty: boolean;
 }
 
 /** The API path of a split, its name encoded. */

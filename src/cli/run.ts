@@ -9,6 +9,8 @@ import { commandHelp, generalHelp, GLOBAL_OPTIONS } from './help';
 export interface CliOutput {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** stdout is a terminal (progress is redrawn in place). */
+  tty?: boolean;
 }
 
 /**
@@ -73,6 +75,10 @@ async function execute(argv: string[], env: CliEnv, out: CliOutput): Promise<voi
     const response = await client.send(request);
     if (hasOption(args, 'json')) {
       out.stdout(`${JSON.stringify(response.body, null, 2)}\n`);
+      return;
+    }
+    if (command.follow && hasOption(args, 'watch')) {
+      await command.follow(args, response.body, { client, request, out, tty: out.tty === true });
       return;
     }
     out.stdout(`${command.format(response.body, args)}\n`);

@@ -4,6 +4,7 @@ import type { Command } from '../command';
 import { splitPath } from '../command';
 import { formatRollout } from '../format';
 import { operands } from './operands';
+import { watchRollout } from './rollout-watch';
 import { WRITE_OPTIONS, writeRequest } from './write-options';
 
 export const ROLLOUT_ACTIONS = [
@@ -30,7 +31,7 @@ export const rolloutCommand: Command = {
   name: 'rollout',
   summary: 'staged rollouts: start, status, pause, resume, promote (next step), abort, finalise',
   usage: [
-    'rollout status <split>',
+    'rollout status <split> [--watch]',
     'rollout start <split> [--version v] [--reason text] [--actor name]',
     'rollout pause|resume|promote|abort|finalise <split> [--reason text] [--actor name]',
   ],
@@ -49,10 +50,17 @@ export const rolloutCommand: Command = {
       valueName: 'v',
       description: "start: the canary's version (feeds swarm_deployment_version)",
     },
+    {
+      name: 'watch',
+      type: 'boolean',
+      description:
+        'status: redraw the progress every second until the rollout completes or rolls back',
+    },
   ],
   examples: [
     'canaryctl rollout start council --version 1.5.0',
     'canaryctl rollout status council',
+    'canaryctl rollout status council --watch',
     'canaryctl rollout abort council --reason "error ratio above 2 %"',
     'canaryctl rollout finalise council',
   ],
@@ -72,6 +80,9 @@ export const rolloutCommand: Command = {
       }
       return { method: 'GET', path: splitPath(split, '/rollout') };
     }
+    if (args.options.has('watch')) {
+      throw new UsageError('--watch is for `rollout status` only', 'rollout');
+    }
     if (version !== undefined && action !== 'start') {
       throw new UsageError('--version is for `rollout start` only', 'rollout');
     }
@@ -87,4 +98,5 @@ export const rolloutCommand: Command = {
     );
   },
   format: formatRollout,
+  follow: watchRollout,
 };
