@@ -37,8 +37,15 @@ say() { printf 'setup: %s\n' "$*"; }
 
 has() {
   case "$1" in
-    # Debian calls the browser chromium, Ubuntu's older packages chromium-browser.
-    chromium) command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ;;
+    # The browser test drives CHROMIUM_BIN when set; Debian calls the browser chromium, Ubuntu's
+    # older packages chromium-browser.
+    chromium)
+      if [[ -n "${CHROMIUM_BIN:-}" ]]; then
+        [[ -x "$CHROMIUM_BIN" ]]
+      else
+        command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1
+      fi
+      ;;
     *) command -v "$1" >/dev/null 2>&1 ;;
   esac
 }

@@ -10,11 +10,14 @@ const path = require('node:path');
 const ROOT = path.resolve(__dirname, '..');
 const GO_FALLBACK = '/usr/local/go/bin/go';
 
-/** The tools each project's suites start (`traefik` is TRAEFIK_BIN or the pinned cached build). */
+/**
+ * The tools each project's suites start. `traefik` is TRAEFIK_BIN or the pinned cached build;
+ * `chromium` is CHROMIUM_BIN or Debian's /usr/bin/chromium, which the operator page's test drives.
+ */
 const TOOLS_BY_PROJECT = {
   unit: [],
   integration: ['redis-server', 'redis-cli', 'prometheus', 'promtool', 'shellcheck', 'go'],
-  e2e: ['redis-server', 'redis-cli', 'traefik'],
+  e2e: ['redis-server', 'redis-cli', 'traefik', 'chromium'],
 };
 
 function isExecutable(file) {
@@ -41,6 +44,7 @@ function traefikBinary(env) {
 
 function found(tool, env) {
   if (tool === 'traefik') return isExecutable(traefikBinary(env));
+  if (tool === 'chromium') return isExecutable(env.CHROMIUM_BIN || '/usr/bin/chromium');
   // Go is often installed in /usr/local/go without being on a non-login shell's PATH.
   if (tool === 'go') return onPath('go', env.PATH) || isExecutable(GO_FALLBACK);
   return onPath(tool, env.PATH);
@@ -56,6 +60,9 @@ function missingMessage(missing, env = process.env) {
   const lines = [`Missing on this machine: ${missing.join(', ')}.`];
   if (missing.includes('traefik') && env.TRAEFIK_BIN) {
     lines.push(`(TRAEFIK_BIN=${env.TRAEFIK_BIN} is not an executable file.)`);
+  }
+  if (missing.includes('chromium') && env.CHROMIUM_BIN) {
+    lines.push(`(CHROMIUM_BIN=${env.CHROMIUM_BIN} is not an executable file.)`);
   }
   lines.push('Install everything the tests need with: bash scripts/setup.sh');
   return lines.join('\n');

@@ -36,6 +36,15 @@ describe('jest global setup: external tools', () => {
     expect(missingTools(['unit'], { PATH: fakePath([]) })).toEqual([]);
   });
 
+  it('when CHROMIUM_BIN is not an executable, then e2e reports chromium', () => {
+    const env = {
+      PATH: fakePath(['redis-server', 'redis-cli']),
+      TRAEFIK_BIN: process.execPath,
+      CHROMIUM_BIN: '/nonexistent/chromium',
+    };
+    expect(missingTools(['e2e'], env)).toEqual(['chromium']);
+  });
+
   it('when integration tools are missing, then all of them are named, in one list', () => {
     const env = { PATH: fakePath(['redis-server', 'shellcheck']) };
     expect(missingTools(['unit', 'integration'], env)).toEqual([
@@ -47,7 +56,11 @@ describe('jest global setup: external tools', () => {
   });
 
   it('when TRAEFIK_BIN is not an executable, then e2e reports traefik and why', () => {
-    const env = { PATH: fakePath(['redis-server', 'redis-cli']), TRAEFIK_BIN: '/nonexistent/tr' };
+    const env = {
+      PATH: fakePath(['redis-server', 'redis-cli']),
+      TRAEFIK_BIN: '/nonexistent/tr',
+      CHROMIUM_BIN: process.execPath,
+    };
     const missing = missingTools(['e2e'], env);
     expect(missing).toEqual(['traefik']);
     expect(missingMessage(missing, env)).toBe(

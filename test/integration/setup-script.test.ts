@@ -80,6 +80,17 @@ describe('scripts/setup.sh --dry-run', () => {
     expect(r.lines[1]).toBe('setup: system tools: all present, nothing to install');
   });
 
+  it('when CHROMIUM_BIN names no executable, then chromium is missing though one is on PATH', () => {
+    const r = spawnSync('/bin/bash', [SETUP, '--dry-run'], {
+      env: { PATH: fakePath(ALL_TOOLS), SETUP_OS: 'debian', CHROMIUM_BIN: '/nonexistent/chromium' },
+      encoding: 'utf8',
+    });
+    expect(r.stdout.trimEnd().split('\n').slice(1)).toEqual([
+      'setup: missing tools: chromium',
+      'setup: apt-get packages: chromium',
+    ]);
+  });
+
   it('when on macOS, then the list is in brew package names', () => {
     const r = dryRun(['prometheus', 'promtool', 'chromium'], 'macos');
     expect(r.lines.slice(1)).toEqual([
