@@ -133,6 +133,10 @@ system_tools() {
   plan "$os"
   print_plan "$os"
   ((${#MISSING[@]})) || return 0
+  if [[ "$os" == debian ]] && ((EUID != 0)) && ! command -v sudo >/dev/null 2>&1; then
+    say "not root and no sudo: install them as root with: apt-get install -y ${PACKAGES[*]}"
+    return 0
+  fi
   case "$os" in
     debian) install_debian ;;
     macos) install_macos ;;
