@@ -45,6 +45,7 @@ describe('rollout status --watch rendering', () => {
     ]);
     expect(rolloutEnded(done)).toBe(true);
     expect(rolloutEnded({ ...view, status: 'rolled_back' })).toBe(true);
+    expect(rolloutEnded({ ...view, status: 'finalised' })).toBe(true);
   });
 
   it('when the answer has fewer fields, then what it has is shown', () => {

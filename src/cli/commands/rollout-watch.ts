@@ -1,8 +1,8 @@
 import { hasOption, type ParsedArgs } from '../args';
 import type { FollowContext } from '../command';
 
-/** Rollout statuses after which nothing moves any more. */
-const FINAL = new Set(['completed', 'rolled_back']);
+/** Rollout statuses after which nothing moves any more (finalised: acknowledged after either). */
+const FINAL = new Set(['completed', 'rolled_back', 'finalised']);
 
 type Json = Record<string, unknown>;
 const isRecord = (v: unknown): v is Json =>
