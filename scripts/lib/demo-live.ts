@@ -1,3 +1,4 @@
+import { printable } from '../../src/cli/format';
 import type { TrafficHandle } from './demo-traffic';
 import {
   newEventLines,
@@ -23,7 +24,9 @@ async function getJson(url: string): Promise<Json | undefined> {
 
 const isRecord = (v: unknown): v is Json =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
+/** Service text (a reason may come from anyone's redis-cli), made safe for the terminal. */
+const str = (v: unknown, fallback = ''): string =>
+  typeof v === 'string' ? printable(v) : fallback;
 
 function numbers(v: unknown): Record<string, number> | null {
   if (!isRecord(v)) return null;

@@ -55,6 +55,21 @@ describe('rollout status --watch rendering', () => {
     expect(renderRolloutProgress('odd')).toEqual(['"odd"']);
   });
 
+  it('when service text holds control sequences, then they are shown escaped, not sent', () => {
+    const lines = renderRolloutProgress({
+      split: 'council',
+      status: 'rolled_back',
+      summary: 'rolled back: \x1b[2Jgone',
+      checks: [{ name: 'x\ry', verdict: 'fail', value: '\x1b[31m', threshold: 1, comparator: '>' }],
+    });
+    expect(lines.join('\n')).not.toContain('\x1b');
+    expect(lines).toEqual([
+      'council  rolled_back',
+      '  check x\\x0dy  \\x1b[31m (breach > 1)  fail',
+      'rolled back: \\x1b[2Jgone',
+    ]);
+  });
+
   it('when drawn, then a bar is clamped to its width', () => {
     expect(progressBar(3, 2, 4)).toBe('[####]');
     expect(progressBar(-1, 2, 4)).toBe('[....]');

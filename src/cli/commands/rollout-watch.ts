@@ -1,5 +1,6 @@
 import { hasOption, type ParsedArgs } from '../args';
 import type { FollowContext } from '../command';
+import { printable } from '../format';
 
 /** Rollout statuses after which nothing moves any more (finalised: acknowledged after either). */
 const FINAL = new Set(['completed', 'rolled_back', 'finalised']);
@@ -9,7 +10,9 @@ const isRecord = (v: unknown): v is Json =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const num = (v: unknown): number | undefined =>
   typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+/** Service text, made safe to print (see printable). */
+const text = (v: unknown): string | undefined => (typeof v === 'string' ? printable(v) : undefined);
+const shown = (v: unknown): string => printable(String(v));
 
 /** A bar of `width` cells for `done` of `total`. */
 export function progressBar(done: number, total: number, width = 20): string {
@@ -28,7 +31,7 @@ export function rolloutEnded(body: unknown): boolean {
  * answer with fewer or more fields still renders what it has.
  */
 export function renderRolloutProgress(body: unknown): string[] {
-  if (!isRecord(body)) return [JSON.stringify(body)];
+  if (!isRecord(body)) return [printable(JSON.stringify(body) ?? String(body))];
   const status = text(body.status) ?? 'unknown';
   const step = num(body.step);
   const steps = num(body.steps);
@@ -53,11 +56,11 @@ export function renderRolloutProgress(body: unknown): string[] {
   }
   const checks = Array.isArray(body.checks) ? body.checks.filter(isRecord) : [];
   for (const c of checks) {
-    const value = c.value === null || c.value === undefined ? '-' : String(c.value);
+    const value = c.value === null || c.value === undefined ? '-' : shown(c.value);
     const threshold =
       c.threshold === null || c.threshold === undefined
         ? ''
-        : ` (breach ${text(c.comparator) ?? '?'} ${String(c.threshold)})`;
+        : ` (breach ${text(c.comparator) ?? '?'} ${shown(c.threshold)})`;
     lines.push(`  check ${text(c.name) ?? '?'}  ${value}${threshold}  ${text(c.verdict) ?? '?'}`);
   }
   const summary = text(body.summary);
