@@ -6,7 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { freePort } from '../helpers/free-port';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  startOwnRedisServer,
+  startRedisServer,
+  uniquePrefix,
+  type RedisServerHandle,
+} from '../helpers/redis-server';
+import { spawnSync } from 'node:child_process';
 import { ADMIN_TOKEN, startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
 
 /**
@@ -508,6 +514,99 @@ describe('canary-rollback.sh without the API', () => {
     expect(r.stderr).toContain('did not answer either');
     expect(r.stderr).toContain('NOTHING WAS CHANGED');
     expect(hash(redis, key())).toEqual({ main: '75', canary: '25' });
+  });
+});
+
+describe('canary-rollback.sh against a Redis with a password', () => {
+  const PASSWORD = 'rollback-test-pw';
+  let secured: RedisServerHandle;
+  let prefix: string;
+  const key = () => `${prefix}weights:council`;
+  /** redis-cli with the password in the environment, so no warning lands in what is parsed. */
+  const cli = (...args: string[]): string => {
+    const r = spawnSync('redis-cli', ['-p', String(secured.port), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, REDISCLI_AUTH: PASSWORD },
+    });
+    if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const securedHash = (): Record<string, string> => {
+    const lines = cli('HGETALL', key()).trim().split('\n').filter(Boolean);
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < lines.length; i += 2) out[lines[i]] = lines[i + 1];
+    return out;
+  };
+  const rollback = async (env: Record<string, string>): Promise<Run> =>
+    run('scripts/canary-rollback.sh', [], {
+      // Nothing listens here: the API step fails and the script falls back to redis-cli.
+      CANARY_URL: `http://127.0.0.1:${await freePort()}`,
+      CANARY_TOKEN: ADMIN_TOKEN,
+      KEY_PREFIX: prefix,
+      ...env,
+    });
+
+  beforeAll(async () => {
+    secured = await startOwnRedisServer(['--requirepass', PASSWORD]);
+  });
+  afterAll(async () => {
+    await secured?.stop();
+  });
+  beforeEach(() => {
+    prefix = uniquePrefix('rollback-pw');
+    // After a promote: the canary serves everything.
+    cli('HSET', key(), 'main', '0', 'canary', '100');
+  });
+
+  it('when REDIS_URL is redis://:password@host, then the hash holds main 100 canary 0 and the password is never printed', async () => {
+    const r = await rollback({ REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:${secured.port}` });
+
+    expect(securedHash()).toEqual({ main: '100', canary: '0' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("ROLLED BACK THROUGH REDIS, NOT THROUGH THE PROVIDER'S API.");
+    expect(r.stderr).toContain('redis://***@127.0.0.1');
+    expect(r.stderr).not.toContain(PASSWORD);
+  });
+
+  it('when REDIS_URL names the user and percent-escapes the password, then the rollback lands', async () => {
+    const r = await rollback({
+      REDIS_URL: `redis://default:${encodeURIComponent(PASSWORD).replace(/-/g, '%2D')}@127.0.0.1:${secured.port}/0`,
+    });
+
+    expect(securedHash()).toEqual({ main: '100', canary: '0' });
+    expect(r.code).toBe(0);
+  });
+
+  it('when REDIS_CLI passes -a (redis-cli warns on stderr), then the warning never becomes a field', async () => {
+    const r = await rollback({ REDIS_CLI: `redis-cli -p ${secured.port} -a ${PASSWORD}` });
+
+    expect(securedHash()).toEqual({ main: '100', canary: '0' });
+    expect(r.code).toBe(0);
+  });
+
+  it('when REDIS_PASSWORD goes with REDIS_HOST/REDIS_PORT, then the rollback lands', async () => {
+    const r = await rollback({ REDIS_PORT: String(secured.port), REDIS_PASSWORD: PASSWORD });
+
+    expect(securedHash()).toEqual({ main: '100', canary: '0' });
+    expect(r.code).toBe(0);
+  });
+
+  it('when no password is given, then NOAUTH is reported, it exits 69 and the hash is untouched', async () => {
+    const r = await rollback({ REDIS_PORT: String(secured.port) });
+
+    expect(r.code).toBe(69);
+    expect(r.stderr).toContain('NOAUTH');
+    expect(r.stderr).toContain('NOTHING WAS CHANGED');
+    expect(securedHash()).toEqual({ main: '0', canary: '100' });
+  });
+
+  it('when the password is wrong and redis-cli prints a warning first, then the NOAUTH after it is still caught', async () => {
+    const r = await rollback({ REDIS_CLI: `redis-cli -p ${secured.port} -a wrong-password` });
+
+    expect(r.code).toBe(69);
+    expect(r.stderr).toMatch(/NOAUTH|WRONGPASS/);
+    expect(r.stderr).not.toContain('ROLLED BACK THROUGH REDIS');
+    expect(securedHash()).toEqual({ main: '0', canary: '100' });
   });
 });
 
