@@ -180,6 +180,24 @@ describe('with the service running', () => {
     expect(r.stderr).toContain('split "nope" is not declared');
   });
 
+  it('when the service has just started, then every rollback and weight-change series of each split is already 0', async () => {
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+
+    for (const trigger of ['analysis', 'api', 'cli', 'controller', 'external']) {
+      expect(metrics).toMatch(
+        new RegExp(
+          `^swarm_rollback_events_total\\{split="council",trigger="${trigger}"\\} 0$`,
+          'm',
+        ),
+      );
+    }
+    for (const source of ['api', 'cli', 'controller', 'external']) {
+      expect(metrics).toMatch(
+        new RegExp(`^swarm_weight_changes_total\\{split="council",source="${source}"\\} 0$`, 'm'),
+      );
+    }
+  });
+
   it('when canary-rollback.sh runs, then the API rolls back, audits it and counts it as a cli rollback', async () => {
     await run('scripts/canary-scale.sh', ['25'], env);
 
