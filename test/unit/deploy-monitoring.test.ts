@@ -357,7 +357,7 @@ describe('the alert rules', () => {
     const links = all.groups.flatMap((g) => g.rules).map((r) => [r.alert, r.annotations.runbook]);
     expect(links.length).toBe(rules.length);
     for (const [alert, link] of links) {
-      const [file, anchor] = link.split('#');
+      const [file, anchor] = link.replace('{{ $externalLabels.runbook_base }}/', '').split('#');
       expect({ alert, file, anchor: anchors.has(anchor) ? anchor : `missing #${anchor}` }).toEqual({
         alert,
         file: 'docs/runbook.md',
