@@ -44,13 +44,6 @@ const prometheus = load(path.join(COMPOSE_DIR, 'prometheus/prometheus.yml'));
 
 const env = (svc: Dict): Record<string, string> => svc.environment as Record<string, string>;
 const labels = (svc: Dict): string[] => (svc.labels as string[] | undefined) ?? [];
-const labelMap = (svc: Dict): Map<string, string> =>
-  new Map(
-    labels(svc).map((l) => {
-      const i = l.indexOf('=');
-      return [l.slice(0, i), interpolate(l.slice(i + 1))] as const;
-    }),
-  );
 /** [host ip, host port, container port] of each published port, with defaults interpolated. */
 const published = (svc: Dict): [string, number, number][] =>
   ((svc.ports as string[] | undefined) ?? []).map((p) => {
