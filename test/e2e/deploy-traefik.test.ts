@@ -416,6 +416,34 @@ describeWithTraefik("the kit's compose/splits.yaml through a real Traefik", () =
     ]);
   });
 
+  it('when canary-deploy.sh runs, then it smoke-tests the canary through Traefik at 0 % and then gives it 5 %', async () => {
+    const envFile = path.join(tmp, 'canary.env');
+    fs.writeFileSync(
+      envFile,
+      fs
+        .readFileSync(path.join(ROOT, 'compose/canary.env.example'), 'utf8')
+        .replace(/your_real_key_here/g, 'sk-e2e'),
+    );
+    const fakeCompose = path.join(tmp, 'fake-compose.sh');
+    fs.writeFileSync(fakeCompose, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+
+    const r = await run('scripts/canary-deploy.sh', ['--env-file', envFile], {
+      ...env,
+      COMPOSE: fakeCompose,
+      COMPOSE_DIR: tmp,
+      CANARY_HEALTH_URL: `${canary.url}/health`,
+      HEALTH_TIMEOUT: '10',
+    });
+
+    expect(r.stdout).toContain(
+      'ok    canary through Traefik with X-Canary: always: HTTP 200 from canary',
+    );
+    expect(r.code).toBe(0);
+    expect(redis.cli('HGETALL', `${service.prefix}weights:council`).trim().split('\n')).toEqual(
+      expect.arrayContaining(['main', '95', 'canary', '5']),
+    );
+  }, 60_000);
+
   it('when main is stopped while the canary serves 100 %, then no request fails', async () => {
     const r = await run('scripts/canary-scale.sh', ['100'], env);
     expect(r.code).toBe(0);

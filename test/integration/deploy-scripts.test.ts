@@ -35,9 +35,11 @@ function run(
   args: string[],
   env: Record<string, string>,
   timeoutMs = 20_000,
+  cwd = ROOT,
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(ROOT, file), args, {
+      cwd,
       env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -299,6 +301,9 @@ describe('with the service running', () => {
 
   describe('canary-deploy.sh', () => {
     let canary: Awaited<ReturnType<typeof stubServer>>;
+    let traefik: Awaited<ReturnType<typeof stubServer>>;
+    /** The canary's stored weight each time a request with X-Canary: always reached "Traefik". */
+    let overrideSeenAt: (string | undefined)[];
     let composeLog: string;
     let deployEnv: Record<string, string>;
     const envFile = (keys: string) => {
@@ -314,6 +319,15 @@ describe('with the service running', () => {
 
     beforeEach(async () => {
       canary = await stubServer((_req, res) => res.writeHead(200).end('ok'));
+      overrideSeenAt = [];
+      // Stands in for Traefik's web entrypoint with the split's override: X-Canary: always reaches
+      // the canary. It notes the canary's weight in Redis at that moment.
+      traefik = await stubServer((req, res) => {
+        const toCanary =
+          req.headers['x-canary'] === 'always' && req.headers.host === 'council.localhost';
+        if (toCanary) overrideSeenAt.push(hash(redis, key()).canary);
+        res.writeHead(200, { 'X-Council-Variant': toCanary ? 'canary' : 'main' }).end('ok');
+      });
       composeLog = path.join(tmp, `compose-${Math.random().toString(36).slice(2)}.log`);
       // Stands in for `docker compose`: records its arguments and the env file it was given.
       const fakeCompose = path.join(tmp, 'fake-compose.sh');
@@ -327,11 +341,63 @@ describe('with the service running', () => {
         COMPOSE: fakeCompose,
         COMPOSE_LOG: composeLog,
         CANARY_HEALTH_URL: `${canary.url}/health`,
+        TRAEFIK_URL: traefik.url,
         HEALTH_TIMEOUT: '10',
       };
     });
     afterEach(async () => {
       await canary.stop();
+      await traefik.stop();
+    });
+
+    it('when run as docs/deployment.md says (tokens only in compose/.env), then the canary is smoke-tested at 0 % and then reaches 5 %', async () => {
+      // compose/.env made the documented way: .env.example with the tokens filled in.
+      const composeDir = fs.mkdtempSync(path.join(tmp, 'compose-'));
+      fs.writeFileSync(
+        path.join(composeDir, '.env'),
+        fs
+          .readFileSync(path.join(ROOT, 'compose/.env.example'), 'utf8')
+          .replace(/^PROVIDER_TOKEN=.*$/m, `PROVIDER_TOKEN=${PROVIDER_TOKEN}`)
+          .replace(/^ADMIN_TOKEN=.*$/m, `ADMIN_TOKEN=${ADMIN_TOKEN}`),
+      );
+      fs.writeFileSync(path.join(composeDir, 'canary.env'), fs.readFileSync(envFile('sk-test-1')));
+
+      const r = await run('scripts/canary-deploy.sh', [], {
+        // What the docs ask for, plus where this test's stack listens.
+        CANARY_TOKEN: ADMIN_TOKEN,
+        CANARY_URL: service.url,
+        COMPOSE_DIR: composeDir,
+        COMPOSE: deployEnv.COMPOSE,
+        COMPOSE_LOG: composeLog,
+        CANARY_HEALTH_URL: deployEnv.CANARY_HEALTH_URL,
+        TRAEFIK_URL: traefik.url,
+      });
+
+      expect(r.stderr).not.toContain('rolling the canary back');
+      expect(r.code).toBe(0);
+      expect(hash(redis, key())).toEqual({ main: '95', canary: '5' });
+      // The override request came before any weight was written: the canary had no share.
+      expect(overrideSeenAt).toEqual([undefined]);
+      expect(r.stdout).toContain(
+        'ok    canary through Traefik with X-Canary: always: HTTP 200 from canary',
+      );
+      expect(r.stdout).toContain('test_smoke.sh: 6 of 6 checks ok');
+      expect(r.stdout).toContain('test_smoke.sh: 5 of 5 checks ok');
+    });
+
+    it('when --env-file is relative, then it is the file in the folder the command ran from', async () => {
+      const file = envFile('sk-test-rel');
+
+      const r = await run(
+        'scripts/canary-deploy.sh',
+        ['--env-file', path.basename(file)],
+        deployEnv,
+        20_000,
+        path.dirname(file),
+      );
+
+      expect(r.code).toBe(0);
+      expect(fs.readFileSync(composeLog, 'utf8').split('\n')).toContain(`CANARY_ENV_FILE=${file}`);
     });
 
     it('when the env file is complete, then it starts the overlay, sets 5 %, smoke-tests and says where to watch', async () => {
@@ -347,6 +413,7 @@ describe('with the service running', () => {
       ]);
       expect(canary.requests.map((q) => q.url)).toContain('/health');
       expect(hash(redis, key())).toEqual({ main: '95', canary: '5' });
+      expect(r.stdout).toContain('test_smoke.sh: 6 of 6 checks ok');
       expect(r.stdout).toContain('test_smoke.sh: 5 of 5 checks ok');
       expect(r.stdout).toContain('The canary serves 5 % of council.');
       expect(r.stdout).toContain('http://127.0.0.1:3000/d/canary-council');
@@ -384,15 +451,26 @@ describe('with the service running', () => {
       expect(hash(redis, key())).toEqual({ main: '90', canary: '10' });
     });
 
-    it('when the smoke test fails after the first step, then it rolls the canary back and exits 1', async () => {
+    it('when the smoke test fails before the first step, then the canary never gets a share and it exits 1', async () => {
       const r = await run('scripts/canary-deploy.sh', ['--env-file', envFile('sk-test-123')], {
         ...deployEnv,
         PROVIDER_TOKEN: 'not-the-provider-token',
       });
 
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('the smoke test failed: rolling the canary back to 0 %');
-      expect(hash(redis, key())).toEqual({ main: '100', canary: '0' });
+      expect(r.stderr).toContain('the smoke test failed before the canary got any share');
+      expect(hash(redis, key())).toEqual({});
+    });
+
+    it('when the canary does not answer through the override, then it gets no share', async () => {
+      const r = await run('scripts/canary-deploy.sh', ['--env-file', envFile('sk-test-123')], {
+        ...deployEnv,
+        OVERRIDE_HEADER: 'X-Canary: never',
+      });
+
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('FAIL  canary through Traefik with X-Canary: never');
+      expect(hash(redis, key())).toEqual({});
     });
 
     it('when --dry-run, then it checks and prints, and changes nothing', async () => {
