@@ -19,6 +19,7 @@ const TOKENS = {
   GRAFANA_ADMIN_PASSWORD: 'grafana-password',
   COUNCIL_IMAGE: 'registry.example/council@sha256:' + '1'.repeat(64),
   COUNCIL_CANARY_IMAGE: 'registry.example/council@sha256:' + '2'.repeat(64),
+  RUNBOOK_BASE_URL: 'https://git.example/canary/blob/main',
 };
 
 interface Port {
@@ -88,6 +89,7 @@ describe('Compose files through the Compose Specification loader', () => {
       'ADMIN_TOKEN',
       'GRAFANA_ADMIN_PASSWORD',
       'COUNCIL_IMAGE',
+      'RUNBOOK_BASE_URL',
     ]) {
       expect(r.stderr).toContain(`required variable ${name} is missing a value`);
     }
