@@ -353,7 +353,10 @@ describeWithTraefik("the kit's compose/splits.yaml through a real Traefik", () =
     config.entryPoints.web.address = `127.0.0.1:${web}`;
     config.entryPoints.traefik.address = `127.0.0.1:${api}`;
     config.entryPoints.metrics.address = `127.0.0.1:${metrics}`;
-    config.providers.http.endpoint = `${service.url}/traefik`;
+    // The kit's endpoint with its query (the held poll), only the address changed.
+    const kitEndpoint = new URL(config.providers.http.endpoint as string);
+    expect(kitEndpoint.search).toBe('?watch=25s');
+    config.providers.http.endpoint = `${service.url}${kitEndpoint.pathname}${kitEndpoint.search}`;
     const template = path.join(tmp, 'traefik.compose.yml');
     fs.writeFileSync(template, YAML.stringify(config));
     webUrl = `http://127.0.0.1:${web}`;
