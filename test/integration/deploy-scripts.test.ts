@@ -280,6 +280,34 @@ describe('with the service running', () => {
     }
   });
 
+  it('when test_live_cloud.sh --canary runs, then every request carries X-Canary: always and must reach the canary', async () => {
+    const proxy = await stubServer((req, res) =>
+      res
+        .writeHead(200, {
+          'X-Council-Variant': req.headers['x-canary'] === 'always' ? 'canary' : 'main',
+        })
+        .end(),
+    );
+    try {
+      const r = await run('scripts/test_live_cloud.sh', ['-n', '20', '--canary'], {
+        ...env,
+        TRAEFIK_URL: proxy.url,
+      });
+      expect(r.stdout).toMatch(/ok {2}canary share 100\.00 % vs expected 100 %/);
+      expect(r.code).toBe(0);
+      expect(proxy.requests.map((q) => q.headers['x-canary'])).toEqual(Array(20).fill('always'));
+
+      const without = await run('scripts/test_live_cloud.sh', ['-n', '20', '--canary'], {
+        ...env,
+        TRAEFIK_URL: proxy.url,
+        OVERRIDE_HEADER: 'X-Canary: never',
+      });
+      expect(without.code).toBe(1);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('when test_live_cloud.sh sees a share far from the expected one or errors, then it fails', async () => {
     const proxy = await stubServer((_req, res, n) =>
       res
