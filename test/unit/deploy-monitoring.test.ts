@@ -385,7 +385,7 @@ describe('the rollback alerts and the example rollout plan', () => {
     ['CouncilLatencyAboveGreenBand', 'p95-latency'],
     ['VramAboveGreenBand', 'vram'],
     ['MistralErrorRatioHigh', 'mistral-error-ratio'],
-    ['CloudBudgetExceeded', 'cost-per-day'],
+    ['CloudBudgetExceeded', 'cost-per-request'],
   ])('when %s fires, then it waits as long as the plan check %s', (alert, check) => {
     const rule = rollbackRules.find((r) => r.alert === alert);
     expect(rule).toBeDefined();
