@@ -241,10 +241,10 @@ describe('the Sentinel overlay through the Compose Specification loader', () => 
       const script = s[name].command!.join(' ');
       expect(script).toContain('sentinel monitor canary redis 6379 2');
       expect(script).toContain('port 26379');
-      expect(s[name].networks).toHaveProperty('canary');
+      expect(s[name].networks).toHaveProperty('control');
     }
     expect(s['redis-replica'].command).toEqual(expect.arrayContaining(['--replicaof', 'redis']));
-    expect(s['redis-replica'].networks).toHaveProperty('canary');
+    expect(s['redis-replica'].networks).toHaveProperty('control');
     // The provider keeps everything else from the base file.
     expect(e.SPLITS_FILE).toBe('/config/splits.yaml');
   });
