@@ -5,7 +5,11 @@
 #   docker run --rm -p 127.0.0.1:9500:9500 -e REDIS_URL=redis://redis:6379 \
 #     -v "$PWD/splits.yaml:/app/splits.yaml:ro" traefik-canary-provider
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 22 (LTS). Pin the digest for reproducible builds, e.g.
+#   docker build --build-arg NODE_IMAGE=node:22-bookworm-slim@sha256:<digest> .
+# (docker buildx imagetools inspect node:22-bookworm-slim prints it); the Compose file passes
+# NODE_IMAGE from compose/.env.
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
@@ -31,6 +35,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
 # The operator page (GET /), read from here at start.
 COPY ui ./ui
+# canaryctl on the PATH: docker compose exec provider canaryctl status council
+RUN ln -s /app/dist/src/cli/canaryctl.js /usr/local/bin/canaryctl && chmod 755 dist/src/cli/canaryctl.js
 USER node
 EXPOSE 9500
 # Node's own fetch: the slim image has no curl. /health answers while the process is up; /ready

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deploys the canary the guide's way, in one command: verify canary.env, start the canary overlay,
-# wait for its health check, give it its first share (5 % by default), smoke-test, and print where to
-# watch. The stack itself (compose/docker-compose.yml) must be up already.
+# wait for its health check, smoke-test it while it has no share (through Traefik with the
+# X-Canary: always override), give it its first share (5 % by default), check again, and print
+# where to watch. The stack itself (compose/docker-compose.yml) must be up already.
 set -euo pipefail
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -16,6 +17,21 @@ SCRIPTS="$ROOT/scripts"
 : "${GRAFANA_URL:=http://127.0.0.1:3000}"
 : "${PROMETHEUS_URL:=http://127.0.0.1:9090}"
 : "${TRAEFIK_DASHBOARD_URL:=http://127.0.0.1:8080}"
+: "${TRAEFIK_URL:=http://127.0.0.1:80}"
+
+# dotenv_value FILE VAR: VAR's value in a Compose .env file (last assignment, quotes removed).
+dotenv_value() {
+  [[ -f "$1" ]] || return 0
+  sed -n -E "s/^[[:space:]]*(export[[:space:]]+)?$2[[:space:]]*=[[:space:]]*//p" "$1" | tail -n 1 |
+    sed -E 's/^["'\'']|["'\'']$//g'
+}
+# The tokens the stack was started with, unless the environment sets them: compose/.env holds
+# ADMIN_TOKEN (the API's CANARY_TOKEN) and PROVIDER_TOKEN (for the smoke test's GET /traefik).
+: "${CANARY_TOKEN:=$(dotenv_value "$COMPOSE_DIR/.env" ADMIN_TOKEN)}"
+: "${PROVIDER_TOKEN:=$(dotenv_value "$COMPOSE_DIR/.env" PROVIDER_TOKEN)}"
+[[ -n "$CANARY_TOKEN" ]] || unset CANARY_TOKEN
+[[ -n "$PROVIDER_TOKEN" ]] || unset PROVIDER_TOKEN
+export PROVIDER_TOKEN TRAEFIK_URL
 
 usage() {
   cat <<USAGE
@@ -27,19 +43,24 @@ Usage: $SCRIPT_NAME [--percent N] [--env-file FILE] [--skip-smoke] [--force] [--
   3. Starts the canary overlay:
        \$COMPOSE -f compose/docker-compose.yml -f compose/docker-compose.canary.yml up -d council-canary
   4. Waits up to HEALTH_TIMEOUT s for \$CANARY_HEALTH_URL to answer 200.
-  5. Gives the canary its first share: scripts/canary-scale.sh N (N from --percent, else
+  5. Smoke-tests the canary while it has NO share: scripts/test_smoke.sh, which also sends
+     X-Canary: always through Traefik (\$TRAEFIK_URL) and wants the canary to answer. If it fails,
+     the canary never gets traffic.
+  6. Gives the canary its first share: scripts/canary-scale.sh N (N from --percent, else
      COUNCIL_TRAFFIC_PERCENT in the env file, else 5).
-  6. Runs scripts/test_smoke.sh; if it fails, rolls back with scripts/canary-rollback.sh.
-  7. Prints the dashboards to watch and the next commands.
+  7. Runs scripts/test_smoke.sh again; if it fails, rolls back with scripts/canary-rollback.sh.
+  8. Prints the dashboards to watch and the next commands.
 
   --percent N       first share for the canary (0-100)
   --env-file FILE   the canary's env file (default compose/canary.env)
-  --skip-smoke      skip step 6
+  --skip-smoke      skip steps 5 and 7
   --force           deploy even though the canary already has traffic
-  --dry-run         check steps 1-2 and print the commands of 3-6 without running them
+  --dry-run         check steps 1-2 and print the commands of 3-7 without running them
   -h, --help        this help
 
-Environment: CANARY_URL, CANARY_TOKEN (ADMIN_TOKEN, required), PROVIDER_TOKEN, SPLIT (council),
+Environment: CANARY_URL, CANARY_TOKEN and PROVIDER_TOKEN (default: ADMIN_TOKEN and PROVIDER_TOKEN
+  from compose/.env), SPLIT (council), TRAEFIK_URL (http://127.0.0.1:80), TRAEFIK_API_URL (when
+  set, the smoke test also reads the split from Traefik's API),
   COMPOSE ("docker compose"), COMPOSE_DIR (compose/), CANARY_HEALTH_URL
   (http://127.0.0.1:9001/health), HEALTH_TIMEOUT (120), COUNCIL_CANARY_IMAGE (the image to run,
   built beforehand: the guide's "docker compose build council"), GRAFANA_URL, PROMETHEUS_URL,
@@ -62,6 +83,8 @@ while (($#)); do
     --env-file)
       (($# >= 2)) || die "$EXIT_USAGE" "--env-file needs a path"
       CANARY_ENV_FILE="$2"
+      # Compose resolves a relative path against compose/, the operator means their own folder.
+      [[ "$CANARY_ENV_FILE" == /* ]] || CANARY_ENV_FILE="$PWD/$CANARY_ENV_FILE"
       shift
       ;;
     --skip-smoke) skip_smoke=1 ;;
@@ -114,7 +137,8 @@ ok "canary configuration complete; first share $percent %"
 
 # --- 2. the provider ------------------------------------------------------------------------
 step "Check the provider at $CANARY_URL"
-[[ -n "${CANARY_TOKEN:-}" ]] || die "$EXIT_NOPERM" "CANARY_TOKEN is not set: export CANARY_TOKEN=<the provider's ADMIN_TOKEN>"
+[[ -n "${CANARY_TOKEN:-}" ]] ||
+  die "$EXIT_NOPERM" "CANARY_TOKEN is not set and $COMPOSE_DIR/.env has no ADMIN_TOKEN: export CANARY_TOKEN=<the provider's ADMIN_TOKEN>"
 api GET "/api/v1/splits/$SPLIT"
 [[ "$API_STATUS" == 200 ]] || api_fail "read split $SPLIT (is the stack up? cd compose && docker compose up -d)"
 [[ "$(jq -r '.valid' <<<"$API_BODY")" == true ]] ||
@@ -146,14 +170,22 @@ else
   ok "the canary is healthy"
 fi
 
-# --- 5. first share -------------------------------------------------------------------------
+# --- 5. smoke test with no share ------------------------------------------------------------
+export CANARY_HEALTH_URL
+if [[ -z "$skip_smoke" ]]; then
+  step "Smoke test, the canary at 0 % (X-Canary: always through $TRAEFIK_URL)"
+  if ! CANARY_OVERRIDE=1 run "$SCRIPTS/test_smoke.sh"; then
+    die 1 "the smoke test failed before the canary got any share: it has no traffic. Fix it, then run again (docker compose logs council-canary)"
+  fi
+fi
+
+# --- 6. first share -------------------------------------------------------------------------
 step "Route $percent % of $SPLIT to the canary"
 run "$SCRIPTS/canary-scale.sh" --reason "canary-deploy.sh: first step" "$percent"
 
-# --- 6. smoke test --------------------------------------------------------------------------
+# --- 7. smoke test with the share -----------------------------------------------------------
 if [[ -z "$skip_smoke" ]]; then
-  step "Smoke test"
-  export CANARY_HEALTH_URL
+  step "Smoke test, the canary at $percent %"
   if ! run "$SCRIPTS/test_smoke.sh"; then
     warn "the smoke test failed: rolling the canary back to 0 %"
     "$SCRIPTS/canary-rollback.sh" --reason "canary-deploy.sh: smoke test failed" || true
@@ -161,7 +193,7 @@ if [[ -z "$skip_smoke" ]]; then
   fi
 fi
 
-# --- 7. where to watch ----------------------------------------------------------------------
+# --- 8. where to watch ----------------------------------------------------------------------
 step "Deployed${dry_run:+ (dry run: nothing was changed)}"
 cat <<SUMMARY
 The canary serves $percent % of $SPLIT. Watch the four panels for 24 h:

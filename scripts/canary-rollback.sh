@@ -26,7 +26,8 @@ Rolls split \$SPLIT back: stable 100 %, every other backend 0 %.
 Environment:
   CANARY_URL, CANARY_TOKEN (the provider's ADMIN_TOKEN), SPLIT (council)
   Fallback: KEY_PREFIX (canary:), STABLE_BACKEND (main), CANARY_BACKEND (canary),
-            REDIS_URL, or REDIS_HOST/REDIS_PORT (127.0.0.1:6379), or REDIS_CLI (a command, e.g.
+            REDIS_URL (redis://[user:password@]host:port[/db]), or REDIS_HOST/REDIS_PORT
+            (127.0.0.1:6379) with REDIS_PASSWORD, or REDIS_CLI (a command, e.g.
             "docker compose -f compose/docker-compose.yml exec -T redis redis-cli")
   SLACK_WEBHOOK_URL  when set, a message is posted there (failure does not fail the rollback)
 
@@ -65,26 +66,36 @@ notify() {
 # stable backend too matters: after a promote it is 0, and all-zero weights are invalid, so the
 # provider would keep serving the last valid (canary) weights.
 redis_rollback() {
-  local key fields reply field after
+  local key field after
   redis_init
   key="$(weights_key)"
-  fields="$(redis HKEYS "$key" 2>&1)" ||
-    die "$EXIT_UNAVAILABLE" "Redis at $(redis_target) did not answer either: $fields. NOTHING WAS CHANGED. Traefik keeps routing as before."
-  if [[ "$fields" =~ ^(ERR|WRONGTYPE|NOAUTH|NOPERM|Could\ not|LOADING|MASTERDOWN|READONLY) ]]; then
-    die "$EXIT_UNAVAILABLE" "Redis at $(redis_target) refused HKEYS $key: $fields. NOTHING WAS CHANGED."
-  fi
+  redis_call HKEYS "$key" ||
+    die "$EXIT_UNAVAILABLE" "Redis at $(redis_target) did not answer either (HKEYS $key): $REDIS_FAILED. NOTHING WAS CHANGED. Traefik keeps routing as before."
   local -a args=("$key" "$STABLE_BACKEND" 100 "$CANARY_BACKEND" 0)
+  local -A want=(["$STABLE_BACKEND"]=100 ["$CANARY_BACKEND"]=0)
   while IFS= read -r field; do
-    [[ -z "$field" || "$field" == "$STABLE_BACKEND" || "$field" == "$CANARY_BACKEND" ]] || args+=("$field" 0)
-  done <<<"$fields"
-  reply="$(redis HSET "${args[@]}" 2>&1)" ||
-    die "$EXIT_UNAVAILABLE" "redis-cli HSET ${args[*]} failed: $reply. NOTHING WAS CHANGED."
-  is_uint "$reply" ||
-    die "$EXIT_UNAVAILABLE" "Redis refused HSET ${args[*]}: $reply. NOTHING WAS CHANGED."
-  after="$(redis HGETALL "$key" 2>&1 | paste -d= - - | paste -sd ' ' - || true)"
+    [[ -z "$field" || "$field" == "$STABLE_BACKEND" || "$field" == "$CANARY_BACKEND" ]] && continue
+    args+=("$field" 0)
+    want["$field"]=0
+  done <<<"$REDIS_REPLY"
+  redis_call HSET "${args[@]}" ||
+    die "$EXIT_UNAVAILABLE" "Redis at $(redis_target) refused HSET ${args[*]}: $REDIS_FAILED. Check: redis-cli HGETALL $key"
+  # Judged by what the hash holds now, not by redis-cli's output.
+  redis_call HGETALL "$key" ||
+    die "$EXIT_UNAVAILABLE" "HSET ${args[*]} was sent, but re-reading $key failed: $REDIS_FAILED. Check: redis-cli HGETALL $key"
+  local -A got=()
+  local value
+  while IFS= read -r field && IFS= read -r value; do got["$field"]="$value"; done <<<"$REDIS_REPLY"
+  after=''
+  for field in "${!got[@]}"; do after+="$field=${got[$field]} "; done
+  local bad=''
+  for field in "${!want[@]}"; do [[ "${got[$field]:-}" == "${want[$field]}" ]] || bad=1; done
+  for field in "${!got[@]}"; do [[ -n "${want[$field]+set}" ]] || bad=1; done
+  [[ -z "$bad" ]] ||
+    die "$EXIT_UNAVAILABLE" "after HSET ${args[*]}, Redis holds $key: ${after% } - NOT the rollback. Fix it by hand: redis-cli HSET ${args[*]}"
   loud "ROLLED BACK THROUGH REDIS, NOT THROUGH THE PROVIDER'S API." \
     "Wrote: HSET ${args[*]}  (Redis $(redis_target))" \
-    "Redis now holds $key: $after" \
+    "Redis now holds $key: ${after% }" \
     "The provider records this as an external change when it reads it." \
     "Traefik keeps its LAST configuration until a provider replica answers again:" \
     "  bring one back (docker compose up -d provider), then check: canaryctl status $SPLIT"

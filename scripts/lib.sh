@@ -11,6 +11,7 @@
 #   KEY_PREFIX      Redis key prefix                           (canary:)
 #   REDIS_URL       redis://[user:password@]host:port[/db]     (unset: REDIS_HOST/REDIS_PORT)
 #   REDIS_HOST, REDIS_PORT                                     (127.0.0.1, 6379)
+#   REDIS_PASSWORD  Redis password when REDIS_URL carries none (unset)
 #   REDIS_CLI       the redis-cli command, e.g. "docker compose exec -T redis redis-cli"
 #   HTTP_TIMEOUT    seconds for one HTTP request               (5)
 #   CANARY_ACTOR    who is acting, recorded in the audit trail ($USER@$(hostname))
@@ -124,12 +125,25 @@ shares_line() {
 weights_key() { printf '%s' "${KEY_PREFIX}weights:${SPLIT}"; }
 
 # redis_init: picks the redis-cli command (REDIS_CLI, REDIS_URL or REDIS_HOST/REDIS_PORT) and checks
-# that it exists. Call it once before `redis`.
+# that it exists. Call it once before `redis_call`. A password from REDIS_URL (or REDIS_PASSWORD)
+# goes through REDISCLI_AUTH, never on the command line: it stays out of `ps`, redis-cli prints no
+# warning, and `redis://:password@host` works (redis-cli -u rejects an empty user name).
 redis_init() {
+  REDIS_AUTH="${REDIS_PASSWORD:-}"
   if [[ -n "${REDIS_CLI:-}" ]]; then
     read -r -a REDIS_CMD <<<"$REDIS_CLI"
   elif [[ -n "${REDIS_URL:-}" ]]; then
-    REDIS_CMD=(redis-cli -u "$REDIS_URL")
+    local re='^(rediss?)://(([^:@/]*)(:([^@/]*))?@)?([^:/?]+|\[[^]]+\])(:([0-9]+))?(/([0-9]+))?/?$'
+    [[ "$REDIS_URL" =~ $re ]] ||
+      die "$EXIT_USAGE" "REDIS_URL is not redis://[user:password@]host[:port][/db]: $(redis_target)"
+    local scheme="${BASH_REMATCH[1]}" user="${BASH_REMATCH[3]}" pass="${BASH_REMATCH[5]}"
+    local host="${BASH_REMATCH[6]}" port="${BASH_REMATCH[8]:-6379}" db="${BASH_REMATCH[10]:-}"
+    host="${host#[}"
+    REDIS_CMD=(redis-cli -h "${host%]}" -p "$port")
+    [[ -z "$db" ]] || REDIS_CMD+=(-n "$db")
+    [[ "$scheme" != rediss ]] || REDIS_CMD+=(--tls)
+    [[ -z "$user" ]] || REDIS_CMD+=(--user "$(url_decode "$user")")
+    [[ -z "$pass" ]] || REDIS_AUTH="$(url_decode "$pass")"
   else
     REDIS_CMD=(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT")
   fi
@@ -137,9 +151,34 @@ redis_init() {
     die "$EXIT_UNAVAILABLE" "'${REDIS_CMD[0]}' is not installed (Debian/Ubuntu: apt-get install -y redis-tools), or set REDIS_CLI"
 }
 
-# redis ARGS...: runs the redis-cli command picked by redis_init; prints its reply. redis-cli exits 0
-# on error replies (WRONGTYPE ...), so callers check the reply itself.
-redis() { "${REDIS_CMD[@]}" "$@"; }
+# url_decode TEXT: %XX escapes decoded (a password in REDIS_URL may need them).
+url_decode() { printf '%b' "${1//%/\\x}"; }
+
+# Error replies and redis-cli complaints, wherever they appear in its output: redis-cli exits 0 on
+# error replies, and prints warnings (e.g. about -a on the command line) before them.
+readonly REDIS_ERROR_RE='(^|[[:space:]])(ERR|WRONGTYPE|NOAUTH|WRONGPASS|NOPERM|LOADING|MASTERDOWN|READONLY|MISCONF|BUSY|CLUSTERDOWN|EXECABORT)([[:space:]]|$)|AUTH failed|Could not connect|Connection refused|Unrecoverable error'
+
+# redis_call ARGS...: runs the redis-cli command picked by redis_init. Sets REDIS_REPLY (stdout
+# only: stderr is never parsed as a reply), REDIS_STDERR, and REDIS_FAILED (non-empty when
+# redis-cli failed or either stream carries an error). Returns 1 when it failed.
+redis_call() {
+  local err_file rc=0
+  err_file="$(mktemp)"
+  if [[ -n "$REDIS_AUTH" ]]; then
+    REDIS_REPLY="$(REDISCLI_AUTH="$REDIS_AUTH" "${REDIS_CMD[@]}" "$@" 2>"$err_file")" || rc=$?
+  else
+    REDIS_REPLY="$(env -u REDISCLI_AUTH "${REDIS_CMD[@]}" "$@" 2>"$err_file")" || rc=$?
+  fi
+  REDIS_STDERR="$(tr '\n' ' ' <"$err_file")"
+  rm -f "$err_file"
+  REDIS_FAILED=''
+  if ((rc != 0)); then
+    REDIS_FAILED="redis-cli exited $rc: $(printf '%s %s' "$REDIS_REPLY" "$REDIS_STDERR" | tr '\n' ' ')"
+  elif grep -Eq "$REDIS_ERROR_RE" <<<"$REDIS_REPLY $REDIS_STDERR"; then
+    REDIS_FAILED="$(grep -Eo "($REDIS_ERROR_RE).*" <<<"$REDIS_REPLY"$'\n'"$REDIS_STDERR" | head -n 3 | tr '\n' ' ')"
+  fi
+  [[ -z "$REDIS_FAILED" ]]
+}
 
 redis_target() {
   if [[ -n "${REDIS_CLI:-}" ]]; then

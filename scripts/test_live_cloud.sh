@@ -11,11 +11,12 @@ set -euo pipefail
 : "${REQUESTS:=100}"
 : "${VARIANT_HEADER:=X-Council-Variant}"
 : "${DEADLINE:=60}"
+: "${OVERRIDE_HEADER:=X-Canary: always}"
 TRAEFIK_URL="${TRAEFIK_URL%/}"
 
 usage() {
   cat <<USAGE
-Usage: $SCRIPT_NAME [-n REQUESTS] [--expect PERCENT|auto]
+Usage: $SCRIPT_NAME [-n REQUESTS] [--expect PERCENT|auto] [--canary]
 
 Sends REQUESTS requests (default 100, at most 10000) to \$TRAEFIK_URL\$REQUEST_PATH with
 Host: \$COUNCIL_HOST, one at a time, each within HTTP_TIMEOUT seconds and all within DEADLINE
@@ -26,6 +27,9 @@ without it count as "unknown").
   --expect PERCENT   fail unless the canary's share is within 4 standard deviations (binomial) of
                      PERCENT; "auto" reads the share the provider serves from
                      \$CANARY_URL/api/v1/splits/\$SPLIT
+  --canary           send \$OVERRIDE_HEADER (default "X-Canary: always") with every request: the
+                     split's router override sends them all to the canary, whatever its weight,
+                     so the canary can be tried live before it has a share (implies --expect 100)
   -h, --help         this help
 
 Environment:
@@ -44,7 +48,7 @@ Exit codes: 0 every request answered 2xx/3xx (and the share matched), 1 otherwis
 USAGE
 }
 
-expect=''
+expect='' canary_only=''
 while (($#)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
@@ -58,10 +62,16 @@ while (($#)); do
       expect="$2"
       shift
       ;;
+    --canary) canary_only=1 ;;
     *) die "$EXIT_USAGE" "unexpected argument '$1' (see --help)" ;;
   esac
   shift
 done
+extra_headers=()
+if [[ -n "$canary_only" ]]; then
+  extra_headers=(-H "$OVERRIDE_HEADER")
+  : "${expect:=100}"
+fi
 if ! is_uint "$REQUESTS" || ((10#$REQUESTS < 1 || 10#$REQUESTS > 10000)); then
   die "$EXIT_USAGE" "REQUESTS must be an integer from 1 to 10000, got '$REQUESTS'"
 fi
@@ -93,7 +103,7 @@ for ((i = 1; i <= REQUESTS; i++)); do
     break
   fi
   code="$(curl -sS -o /dev/null -D "$headers_file" -w '%{http_code}' --max-time "$HTTP_TIMEOUT" \
-    -H "Host: $COUNCIL_HOST" "$TRAEFIK_URL$REQUEST_PATH" 2>/dev/null)" || code=000
+    -H "Host: $COUNCIL_HOST" "${extra_headers[@]}" "$TRAEFIK_URL$REQUEST_PATH" 2>/dev/null)" || code=000
   sent=$((sent + 1))
   codes[$code]=$((${codes[$code]:-0} + 1))
   [[ "$code" =~ ^[23] ]] || bad=$((bad + 1))

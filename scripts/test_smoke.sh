@@ -19,6 +19,9 @@ Checks, each bounded by HTTP_TIMEOUT seconds:
   4. GET \$CANARY_URL/api/v1/splits/\$SPLIT reports valid weights
   5. GET \$CANARY_HEALTH_URL answers 200               (only when CANARY_HEALTH_URL is set)
   6. GET \$TRAEFIK_API_URL/api/http/services/\$SPLIT@http answers 200 (only when TRAEFIK_API_URL is set)
+  7. GET \$TRAEFIK_URL/ with Host: \$COUNCIL_HOST and X-Canary: always (the split's router override)
+     is answered by the canary, whatever its weight   (only when CANARY_OVERRIDE=1 and TRAEFIK_URL
+     are set; the canary is recognised by its \$VARIANT_HEADER response header)
 
 Environment:
   CANARY_URL        provider base URL (default http://127.0.0.1:9500)
@@ -26,6 +29,10 @@ Environment:
   SPLIT             split name (default council)
   CANARY_HEALTH_URL the canary's own health URL, e.g. http://127.0.0.1:9001/health
   TRAEFIK_API_URL   Traefik's API base URL, e.g. http://127.0.0.1:8080
+  TRAEFIK_URL       Traefik's web entrypoint, e.g. http://127.0.0.1:80 (check 7)
+  COUNCIL_HOST      Host header routed to the split (default council.localhost)
+  OVERRIDE_HEADER   the override that reaches the canary (default "X-Canary: always")
+  VARIANT_HEADER    response header naming the backend (default X-Council-Variant)
   HTTP_TIMEOUT      seconds per request (default 5)
 
 Exit codes: 0 all checks passed, 1 a check failed, 64 usage.
@@ -113,6 +120,20 @@ if [[ -n "${TRAEFIK_API_URL:-}" ]]; then
     pass "Traefik shows $SPLIT@http: $(jq -r '[(.weighted.services // [])[] | "\(.name)=\(.weight)"] | join(" ")' "$body_file" 2>/dev/null)"
   else
     fail "Traefik API ${TRAEFIK_API_URL%/}/api/http/services/$SPLIT@http: HTTP $STATUS"
+  fi
+fi
+
+if [[ -n "${CANARY_OVERRIDE:-}" && -n "${TRAEFIK_URL:-}" ]]; then
+  : "${COUNCIL_HOST:=council.localhost}" "${OVERRIDE_HEADER:=X-Canary: always}"
+  : "${VARIANT_HEADER:=X-Council-Variant}"
+  STATUS="$(curl -sS -o "$body_file" -D "$headers_file" -w '%{http_code}' --max-time "$HTTP_TIMEOUT" \
+    -H "Host: $COUNCIL_HOST" -H "$OVERRIDE_HEADER" "${TRAEFIK_URL%/}/" 2>/dev/null)" || true
+  [[ "$STATUS" =~ ^[0-9]{3}$ ]] || STATUS=000
+  variant="$(tr -d '\r' <"$headers_file" | sed -n -E "s/^${VARIANT_HEADER}:[[:space:]]*//Ip" | tail -n 1)"
+  if [[ "$STATUS" =~ ^[23] && "$variant" == "$CANARY_BACKEND" ]]; then
+    pass "canary through Traefik with $OVERRIDE_HEADER: HTTP $STATUS from $variant"
+  else
+    fail "canary through Traefik with $OVERRIDE_HEADER (Host: $COUNCIL_HOST): HTTP $STATUS, $VARIANT_HEADER '${variant}' (want '$CANARY_BACKEND')"
   fi
 fi
 

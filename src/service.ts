@@ -8,7 +8,7 @@ import { createApp, createRequestListener, type AppDeps } from './http/app';
 import { ChangeFeed } from './http/change-feed';
 import { createRollouts, type Rollouts } from './rollout';
 import type { Logger } from './log/logger';
-import { createMetrics, createRegistry, type Metrics } from './metrics/metrics';
+import { createMetrics, createRegistry, initSplitCounters, type Metrics } from './metrics/metrics';
 import { createRedis, describeRedisTarget, redisTargetOf } from './store/redis-client';
 import type { Weights } from './store/types';
 import { WeightsStore } from './store/weights-store';
@@ -44,6 +44,10 @@ export async function startService(
   warnIfHeapIsTight(splits.splits.length, log);
   const registry = createRegistry(env.METRICS_PREFIX);
   const metrics = createMetrics(registry, env.METRICS_PREFIX);
+  initSplitCounters(
+    metrics,
+    splits.splits.map((s) => s.name),
+  );
   const redisTarget = redisTargetOf(env);
   const redis = createRedis(redisTarget, 'canary-provider');
   const subscriber = createRedis(redisTarget, 'canary-provider-watch');

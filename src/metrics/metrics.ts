@@ -111,6 +111,26 @@ export function createMetrics(registry: Registry, prefix: string) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** Every `source` of swarm_weight_changes_total (the audit trail's change sources). */
+export const WEIGHT_CHANGE_SOURCES = ['api', 'cli', 'controller', 'external'] as const;
+/** Every `trigger` of swarm_rollback_events_total: a change source, or an automatic rollback. */
+export const ROLLBACK_TRIGGERS = ['analysis', ...WEIGHT_CHANGE_SOURCES] as const;
+
+/**
+ * Creates every split x source and split x trigger counter series at 0. A series born on its first
+ * increment has no earlier sample, so increase() and rate() see nothing: the first rollback after
+ * each start would never fire an alert nor show on a dashboard.
+ */
+export function initSplitCounters(
+  metrics: Pick<Metrics, 'rollbackEvents' | 'weightChanges'>,
+  splitNames: Iterable<string>,
+): void {
+  for (const split of splitNames) {
+    for (const source of WEIGHT_CHANGE_SOURCES) metrics.weightChanges.inc({ split, source }, 0);
+    for (const trigger of ROLLBACK_TRIGGERS) metrics.rollbackEvents.inc({ split, trigger }, 0);
+  }
+}
+
 /** A fresh registry with Node's default process metrics under the same prefix. */
 export function createRegistry(prefix: string): Registry {
   const registry = new Registry();

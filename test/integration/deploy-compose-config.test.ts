@@ -17,6 +17,9 @@ const TOKENS = {
   PROVIDER_TOKEN: 'provider-token-0123456789abcdef',
   ADMIN_TOKEN: 'admin-token-0123456789abcdef',
   GRAFANA_ADMIN_PASSWORD: 'grafana-password',
+  COUNCIL_IMAGE: 'registry.example/council@sha256:' + '1'.repeat(64),
+  COUNCIL_CANARY_IMAGE: 'registry.example/council@sha256:' + '2'.repeat(64),
+  RUNBOOK_BASE_URL: 'https://git.example/canary/blob/main',
 };
 
 interface Port {
@@ -81,7 +84,13 @@ describe('Compose files through the Compose Specification loader', () => {
     const r = load(['docker-compose.yml'], {});
 
     expect(r.status).not.toBe(0);
-    for (const name of ['PROVIDER_TOKEN', 'ADMIN_TOKEN', 'GRAFANA_ADMIN_PASSWORD']) {
+    for (const name of [
+      'PROVIDER_TOKEN',
+      'ADMIN_TOKEN',
+      'GRAFANA_ADMIN_PASSWORD',
+      'COUNCIL_IMAGE',
+      'RUNBOOK_BASE_URL',
+    ]) {
       expect(r.stderr).toContain(`required variable ${name} is missing a value`);
     }
   });
@@ -100,6 +109,7 @@ describe('Compose files through the Compose Specification loader', () => {
 
     expect(Object.keys(s).sort()).toEqual(
       [
+        'alertmanager',
         'council-canary',
         'council-main',
         'grafana',
@@ -118,7 +128,8 @@ describe('Compose files through the Compose Specification loader', () => {
     expect(ports).toEqual({
       traefik: ['127.0.0.1:80:80', '127.0.0.1:8080:8080'],
       redis: ['127.0.0.1:6379:6379'],
-      provider: ['127.0.0.1:9500:9500'],
+      provider: ['127.0.0.1:9500-9503:9500'],
+      alertmanager: ['127.0.0.1:9093:9093'],
       'council-main': ['127.0.0.1:9000:9000'],
       'council-canary': ['127.0.0.1:9001:9001'],
       prometheus: ['127.0.0.1:9090:9090'],
@@ -140,15 +151,27 @@ describe('Compose files through the Compose Specification loader', () => {
       REDIS_URL: 'redis://redis:6379',
     });
     expect(s.traefik.environment?.PROVIDER_TOKEN).toBe(TOKENS.PROVIDER_TOKEN);
-    expect(s['council-main'].labels?.['traefik.http.routers.council.service']).toBe('council@http');
-    expect(s['council-main'].labels?.['traefik.http.routers.council.rule']).toBe(
-      'Host(`council.localhost`)',
-    );
-    const allLabels = [
-      ...Object.entries(s['council-main'].labels ?? {}),
-      ...Object.entries(s['council-canary'].labels ?? {}),
-    ];
-    expect(allLabels.filter(([k, v]) => /weight/i.test(k) || /weight/i.test(v))).toEqual([]);
+    expect(s.provider.environment?.SLACK_WEBHOOK_URL).toBe('');
+    expect(s['council-main'].image).toBe(TOKENS.COUNCIL_IMAGE);
+    expect(s['council-canary'].image).toBe(TOKENS.COUNCIL_CANARY_IMAGE);
+    // The provider declares the routes: no container carries Traefik labels.
+    for (const svc of Object.values(s)) expect(svc.labels ?? {}).toEqual({});
+    // The councils share no network with Redis or the provider.
+    for (const name of ['council-main', 'council-canary']) {
+      expect(Object.keys(s[name].networks ?? {})).toEqual(['edge']);
+    }
+    for (const name of ['redis', 'provider']) {
+      expect(Object.keys(s[name].networks ?? {})).toEqual(['control']);
+    }
+  });
+
+  it('when SLACK_WEBHOOK_URL is set, then the provider and Alertmanager both get it', () => {
+    const hook = 'https://hooks.slack.example/services/T0/B0/x';
+    const s = load(['docker-compose.yml'], { ...TOKENS, SLACK_WEBHOOK_URL: hook }).project!
+      .services;
+
+    expect(s.provider.environment?.SLACK_WEBHOOK_URL).toBe(hook);
+    expect(s.alertmanager.environment?.SLACK_WEBHOOK_URL).toBe(hook);
   });
 
   it("when the canary loads, then canary.env's variables reach its environment", () => {
@@ -166,14 +189,27 @@ describe('Compose files through the Compose Specification loader', () => {
     });
   });
 
-  it('when COUNCIL_HOST is set, then the router follows it and still points at council@http', () => {
-    const s = load(['docker-compose.yml'], { ...TOKENS, COUNCIL_HOST: 'council.example.com' })
-      .project!.services;
-
-    expect(s['council-main'].labels?.['traefik.http.routers.council.rule']).toBe(
-      'Host(`council.example.com`)',
+  it('when compose/.env is beside the first file, then the tool reads it as Compose does', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'dotenv-'));
+    for (const f of ['docker-compose.yml', 'splits.yaml']) {
+      fs.copyFileSync(path.join(COMPOSE_DIR, f), path.join(dir, f));
+    }
+    fs.writeFileSync(
+      path.join(dir, '.env'),
+      Object.entries(TOKENS)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n'),
     );
-    expect(s['council-main'].labels?.['traefik.http.routers.council.service']).toBe('council@http');
+    // Run from elsewhere, as the documented command does: .env is found by the file's folder.
+    const r = spawnSync(tool, [path.join(dir, 'docker-compose.yml')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '' },
+      timeout: 30_000,
+    });
+    expect(r.stderr).toBe('');
+    const s = (JSON.parse(r.stdout) as Project).services;
+    expect(s.provider.environment?.ADMIN_TOKEN).toBe(TOKENS.ADMIN_TOKEN);
   });
 
   it('when the replicas overlay loads, then provider-2 is the provider without host ports, reachable as `provider`', () => {
@@ -182,7 +218,7 @@ describe('Compose files through the Compose Specification loader', () => {
     const s = r.project!.services;
 
     expect(s['provider-2'].ports ?? []).toEqual([]);
-    expect(s['provider-2'].networks?.canary?.aliases).toEqual(['provider']);
+    expect(s['provider-2'].networks?.control?.aliases).toEqual(['provider']);
     expect(s['provider-2'].environment).toEqual(s.provider.environment);
     expect(s['provider-2'].volumes).toEqual(s.provider.volumes);
     expect(s['provider-2'].image).toBe(s.provider.image);
@@ -205,10 +241,10 @@ describe('the Sentinel overlay through the Compose Specification loader', () => 
       const script = s[name].command!.join(' ');
       expect(script).toContain('sentinel monitor canary redis 6379 2');
       expect(script).toContain('port 26379');
-      expect(s[name].networks).toHaveProperty('canary');
+      expect(s[name].networks).toHaveProperty('control');
     }
     expect(s['redis-replica'].command).toEqual(expect.arrayContaining(['--replicaof', 'redis']));
-    expect(s['redis-replica'].networks).toHaveProperty('canary');
+    expect(s['redis-replica'].networks).toHaveProperty('control');
     // The provider keeps everything else from the base file.
     expect(e.SPLITS_FILE).toBe('/config/splits.yaml');
   });

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import YAML from 'yaml';
 
 /**
  * Prometheus's own checker on the kit: the configuration and rules load, the rule unit tests pass,
@@ -100,5 +101,36 @@ describe('promtool on compose/prometheus', () => {
     const r = promtool('check', 'rules', file);
     expect(r.output).toContain(`SUCCESS: ${exprs.length} rules found`);
     expect(r.status).toBe(0);
+  });
+});
+
+describe('amtool on compose/alertmanager', () => {
+  it('when the Alertmanager configuration is checked, then it loads with its Slack receiver', () => {
+    const found = spawnSync('sh', ['-c', 'command -v amtool'], { encoding: 'utf8' });
+    if (found.status !== 0) {
+      throw new Error(
+        'amtool is not on PATH. Install it (Debian/Ubuntu: apt-get install -y prometheus-alertmanager).',
+      );
+    }
+    const file = path.join(ROOT, 'compose/alertmanager/alertmanager.yml');
+    const r = spawnSync('amtool', ['check-config', file], { encoding: 'utf8', timeout: 30_000 });
+    expect(`${r.stdout}${r.stderr}`).toContain('SUCCESS');
+    expect(`${r.stdout}${r.stderr}`).toContain('1 receivers');
+    expect(r.status).toBe(0);
+    const config = YAML.parse(fs.readFileSync(file, 'utf8')) as {
+      receivers: { name: string; slack_configs?: { api_url_file?: string }[] }[];
+    };
+    expect(config.receivers[0].slack_configs?.[0].api_url_file).toBe(
+      '/alertmanager/slack_webhook_url',
+    );
+  });
+
+  it('when Prometheus is configured, then it sends its alerts to the stack Alertmanager', () => {
+    const config = YAML.parse(fs.readFileSync(path.join(PROM_DIR, 'prometheus.yml'), 'utf8')) as {
+      alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] };
+    };
+    expect(config.alerting.alertmanagers[0].static_configs[0].targets).toEqual([
+      'alertmanager:9093',
+    ]);
   });
 });

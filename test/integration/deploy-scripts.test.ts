@@ -6,7 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { freePort } from '../helpers/free-port';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  startOwnRedisServer,
+  startRedisServer,
+  uniquePrefix,
+  type RedisServerHandle,
+} from '../helpers/redis-server';
+import { spawnSync } from 'node:child_process';
 import { ADMIN_TOKEN, startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
 
 /**
@@ -29,9 +35,11 @@ function run(
   args: string[],
   env: Record<string, string>,
   timeoutMs = 20_000,
+  cwd = ROOT,
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(ROOT, file), args, {
+      cwd,
       env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -174,6 +182,24 @@ describe('with the service running', () => {
     expect(r.stderr).toContain('split "nope" is not declared');
   });
 
+  it('when the service has just started, then every rollback and weight-change series of each split is already 0', async () => {
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+
+    for (const trigger of ['analysis', 'api', 'cli', 'controller', 'external']) {
+      expect(metrics).toMatch(
+        new RegExp(
+          `^swarm_rollback_events_total\\{split="council",trigger="${trigger}"\\} 0$`,
+          'm',
+        ),
+      );
+    }
+    for (const source of ['api', 'cli', 'controller', 'external']) {
+      expect(metrics).toMatch(
+        new RegExp(`^swarm_weight_changes_total\\{split="council",source="${source}"\\} 0$`, 'm'),
+      );
+    }
+  });
+
   it('when canary-rollback.sh runs, then the API rolls back, audits it and counts it as a cli rollback', async () => {
     await run('scripts/canary-scale.sh', ['25'], env);
 
@@ -254,6 +280,34 @@ describe('with the service running', () => {
     }
   });
 
+  it('when test_live_cloud.sh --canary runs, then every request carries X-Canary: always and must reach the canary', async () => {
+    const proxy = await stubServer((req, res) =>
+      res
+        .writeHead(200, {
+          'X-Council-Variant': req.headers['x-canary'] === 'always' ? 'canary' : 'main',
+        })
+        .end(),
+    );
+    try {
+      const r = await run('scripts/test_live_cloud.sh', ['-n', '20', '--canary'], {
+        ...env,
+        TRAEFIK_URL: proxy.url,
+      });
+      expect(r.stdout).toMatch(/ok {2}canary share 100\.00 % vs expected 100 %/);
+      expect(r.code).toBe(0);
+      expect(proxy.requests.map((q) => q.headers['x-canary'])).toEqual(Array(20).fill('always'));
+
+      const without = await run('scripts/test_live_cloud.sh', ['-n', '20', '--canary'], {
+        ...env,
+        TRAEFIK_URL: proxy.url,
+        OVERRIDE_HEADER: 'X-Canary: never',
+      });
+      expect(without.code).toBe(1);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('when test_live_cloud.sh sees a share far from the expected one or errors, then it fails', async () => {
     const proxy = await stubServer((_req, res, n) =>
       res
@@ -275,6 +329,9 @@ describe('with the service running', () => {
 
   describe('canary-deploy.sh', () => {
     let canary: Awaited<ReturnType<typeof stubServer>>;
+    let traefik: Awaited<ReturnType<typeof stubServer>>;
+    /** The canary's stored weight each time a request with X-Canary: always reached "Traefik". */
+    let overrideSeenAt: (string | undefined)[];
     let composeLog: string;
     let deployEnv: Record<string, string>;
     const envFile = (keys: string) => {
@@ -290,6 +347,15 @@ describe('with the service running', () => {
 
     beforeEach(async () => {
       canary = await stubServer((_req, res) => res.writeHead(200).end('ok'));
+      overrideSeenAt = [];
+      // Stands in for Traefik's web entrypoint with the split's override: X-Canary: always reaches
+      // the canary. It notes the canary's weight in Redis at that moment.
+      traefik = await stubServer((req, res) => {
+        const toCanary =
+          req.headers['x-canary'] === 'always' && req.headers.host === 'council.localhost';
+        if (toCanary) overrideSeenAt.push(hash(redis, key()).canary);
+        res.writeHead(200, { 'X-Council-Variant': toCanary ? 'canary' : 'main' }).end('ok');
+      });
       composeLog = path.join(tmp, `compose-${Math.random().toString(36).slice(2)}.log`);
       // Stands in for `docker compose`: records its arguments and the env file it was given.
       const fakeCompose = path.join(tmp, 'fake-compose.sh');
@@ -303,11 +369,63 @@ describe('with the service running', () => {
         COMPOSE: fakeCompose,
         COMPOSE_LOG: composeLog,
         CANARY_HEALTH_URL: `${canary.url}/health`,
+        TRAEFIK_URL: traefik.url,
         HEALTH_TIMEOUT: '10',
       };
     });
     afterEach(async () => {
       await canary.stop();
+      await traefik.stop();
+    });
+
+    it('when run as docs/deployment.md says (tokens only in compose/.env), then the canary is smoke-tested at 0 % and then reaches 5 %', async () => {
+      // compose/.env made the documented way: .env.example with the tokens filled in.
+      const composeDir = fs.mkdtempSync(path.join(tmp, 'compose-'));
+      fs.writeFileSync(
+        path.join(composeDir, '.env'),
+        fs
+          .readFileSync(path.join(ROOT, 'compose/.env.example'), 'utf8')
+          .replace(/^PROVIDER_TOKEN=.*$/m, `PROVIDER_TOKEN=${PROVIDER_TOKEN}`)
+          .replace(/^ADMIN_TOKEN=.*$/m, `ADMIN_TOKEN=${ADMIN_TOKEN}`),
+      );
+      fs.writeFileSync(path.join(composeDir, 'canary.env'), fs.readFileSync(envFile('sk-test-1')));
+
+      const r = await run('scripts/canary-deploy.sh', [], {
+        // What the docs ask for, plus where this test's stack listens.
+        CANARY_TOKEN: ADMIN_TOKEN,
+        CANARY_URL: service.url,
+        COMPOSE_DIR: composeDir,
+        COMPOSE: deployEnv.COMPOSE,
+        COMPOSE_LOG: composeLog,
+        CANARY_HEALTH_URL: deployEnv.CANARY_HEALTH_URL,
+        TRAEFIK_URL: traefik.url,
+      });
+
+      expect(r.stderr).not.toContain('rolling the canary back');
+      expect(r.code).toBe(0);
+      expect(hash(redis, key())).toEqual({ main: '95', canary: '5' });
+      // The override request came before any weight was written: the canary had no share.
+      expect(overrideSeenAt).toEqual([undefined]);
+      expect(r.stdout).toContain(
+        'ok    canary through Traefik with X-Canary: always: HTTP 200 from canary',
+      );
+      expect(r.stdout).toContain('test_smoke.sh: 6 of 6 checks ok');
+      expect(r.stdout).toContain('test_smoke.sh: 5 of 5 checks ok');
+    });
+
+    it('when --env-file is relative, then it is the file in the folder the command ran from', async () => {
+      const file = envFile('sk-test-rel');
+
+      const r = await run(
+        'scripts/canary-deploy.sh',
+        ['--env-file', path.basename(file)],
+        deployEnv,
+        20_000,
+        path.dirname(file),
+      );
+
+      expect(r.code).toBe(0);
+      expect(fs.readFileSync(composeLog, 'utf8').split('\n')).toContain(`CANARY_ENV_FILE=${file}`);
     });
 
     it('when the env file is complete, then it starts the overlay, sets 5 %, smoke-tests and says where to watch', async () => {
@@ -323,6 +441,7 @@ describe('with the service running', () => {
       ]);
       expect(canary.requests.map((q) => q.url)).toContain('/health');
       expect(hash(redis, key())).toEqual({ main: '95', canary: '5' });
+      expect(r.stdout).toContain('test_smoke.sh: 6 of 6 checks ok');
       expect(r.stdout).toContain('test_smoke.sh: 5 of 5 checks ok');
       expect(r.stdout).toContain('The canary serves 5 % of council.');
       expect(r.stdout).toContain('http://127.0.0.1:3000/d/canary-council');
@@ -360,15 +479,26 @@ describe('with the service running', () => {
       expect(hash(redis, key())).toEqual({ main: '90', canary: '10' });
     });
 
-    it('when the smoke test fails after the first step, then it rolls the canary back and exits 1', async () => {
+    it('when the smoke test fails before the first step, then the canary never gets a share and it exits 1', async () => {
       const r = await run('scripts/canary-deploy.sh', ['--env-file', envFile('sk-test-123')], {
         ...deployEnv,
         PROVIDER_TOKEN: 'not-the-provider-token',
       });
 
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('the smoke test failed: rolling the canary back to 0 %');
-      expect(hash(redis, key())).toEqual({ main: '100', canary: '0' });
+      expect(r.stderr).toContain('the smoke test failed before the canary got any share');
+      expect(hash(redis, key())).toEqual({});
+    });
+
+    it('when the canary does not answer through the override, then it gets no share', async () => {
+      const r = await run('scripts/canary-deploy.sh', ['--env-file', envFile('sk-test-123')], {
+        ...deployEnv,
+        OVERRIDE_HEADER: 'X-Canary: never',
+      });
+
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('FAIL  canary through Traefik with X-Canary: never');
+      expect(hash(redis, key())).toEqual({});
     });
 
     it('when --dry-run, then it checks and prints, and changes nothing', async () => {
@@ -508,6 +638,99 @@ describe('canary-rollback.sh without the API', () => {
     expect(r.stderr).toContain('did not answer either');
     expect(r.stderr).toContain('NOTHING WAS CHANGED');
     expect(hash(redis, key())).toEqual({ main: '75', canary: '25' });
+  });
+});
+
+describe('canary-rollback.sh against a Redis with a password', () => {
+  const PASSWORD = 'rollback-test-pw';
+  let secured: RedisServerHandle;
+  let prefix: string;
+  const key = () => `${prefix}weights:council`;
+  /** redis-cli with the password in the environment, so no warning lands in what is parsed. */
+  const cli = (...args: string[]): string => {
+    const r = spawnSync('redis-cli', ['-p', String(secured.port), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, REDISCLI_AUTH: PASSWORD },
+    });
+    if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const securedHash = (): Record<string, string> => {
+    const lines = cli('HGETALL', key()).trim().split('\n').filter(Boolean);
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < lines.length; i += 2) out[lines[i]] = lines[i + 1];
+    return out;
+  };
+  const rollback = async (env: Record<string, string>): Promise<Run> =>
+    run('scripts/canary-rollback.sh', [], {
+      // Nothing listens here: the API step fails and the script falls back to redis-cli.
+      CANARY_URL: `http://127.0.0.1:${await freePort()}`,
+      CANARY_TOKEN: ADMIN_TOKEN,
+      KEY_PREFIX: prefix,
+      ...env,
+    });
+
+  beforeAll(async () => {
+    secured = await startOwnRedisServer(['--requirepass', PASSWORD]);
+  });
+  afterAll(async () => {
+    await secured?.stop();
+  });
+  beforeEach(() => {
+    prefix = uniquePrefix('rollback-pw');
+    // After a promote: the canary serves everything.
+    cli('HSET', key(), 'main', '0', 'canary', '100');
+  });
+
+  it('when REDIS_URL is redis://:password@host, then the hash holds main 100 canary 0 and the password is never printed', async () => {
+    const r = await rollback({ REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:${secured.port}` });
+
+    expect(securedHash()).toEqual({ main: '100', canary: '0' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("ROLLED BACK THROUGH REDIS, NOT THROUGH THE PROVIDER'S API.");
+    expect(r.stderr).toContain('redis://***@127.0.0.1');
+    expect(r.stderr).not.toContain(PASSWORD);
+  });
+
+  it('when REDIS_URL names the user and percent-escapes the password, then the rollback lands', async () => {
+    const r = await rollback({
+      REDIS_URL: `redis://default:${encodeURIComponent(PASSWORD).replace(/-/g, '%2D')}@127.0.0.1:${secured.port}/0`,
+    });
+
+    expect(securedHash()).toEqual({ main: '100', canary: '0' });
+    expect(r.code).toBe(0);
+  });
+
+  it('when REDIS_CLI passes -a (redis-cli warns on stderr), then the warning never becomes a field', async () => {
+    const r = await rollback({ REDIS_CLI: `redis-cli -p ${secured.port} -a ${PASSWORD}` });
+
+    expect(securedHash()).toEqual({ main: '100', canary: '0' });
+    expect(r.code).toBe(0);
+  });
+
+  it('when REDIS_PASSWORD goes with REDIS_HOST/REDIS_PORT, then the rollback lands', async () => {
+    const r = await rollback({ REDIS_PORT: String(secured.port), REDIS_PASSWORD: PASSWORD });
+
+    expect(securedHash()).toEqual({ main: '100', canary: '0' });
+    expect(r.code).toBe(0);
+  });
+
+  it('when no password is given, then NOAUTH is reported, it exits 69 and the hash is untouched', async () => {
+    const r = await rollback({ REDIS_PORT: String(secured.port) });
+
+    expect(r.code).toBe(69);
+    expect(r.stderr).toContain('NOAUTH');
+    expect(r.stderr).toContain('NOTHING WAS CHANGED');
+    expect(securedHash()).toEqual({ main: '0', canary: '100' });
+  });
+
+  it('when the password is wrong and redis-cli prints a warning first, then the NOAUTH after it is still caught', async () => {
+    const r = await rollback({ REDIS_CLI: `redis-cli -p ${secured.port} -a wrong-password` });
+
+    expect(r.code).toBe(69);
+    expect(r.stderr).toMatch(/NOAUTH|WRONGPASS/);
+    expect(r.stderr).not.toContain('ROLLED BACK THROUGH REDIS');
+    expect(securedHash()).toEqual({ main: '0', canary: '100' });
   });
 });
 

@@ -44,13 +44,6 @@ const prometheus = load(path.join(COMPOSE_DIR, 'prometheus/prometheus.yml'));
 
 const env = (svc: Dict): Record<string, string> => svc.environment as Record<string, string>;
 const labels = (svc: Dict): string[] => (svc.labels as string[] | undefined) ?? [];
-const labelMap = (svc: Dict): Map<string, string> =>
-  new Map(
-    labels(svc).map((l) => {
-      const i = l.indexOf('=');
-      return [l.slice(0, i), interpolate(l.slice(i + 1))] as const;
-    }),
-  );
 /** [host ip, host port, container port] of each published port, with defaults interpolated. */
 const published = (svc: Dict): [string, number, number][] =>
   ((svc.ports as string[] | undefined) ?? []).map((p) => {
@@ -62,7 +55,15 @@ const published = (svc: Dict): [string, number, number][] =>
 describe('compose/docker-compose.yml', () => {
   it('when parsed, then it declares the whole stack', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['council-main', 'grafana', 'prometheus', 'provider', 'redis', 'traefik'].sort(),
+      [
+        'alertmanager',
+        'council-main',
+        'grafana',
+        'prometheus',
+        'provider',
+        'redis',
+        'traefik',
+      ].sort(),
     );
   });
 
@@ -80,7 +81,8 @@ describe('compose/docker-compose.yml', () => {
     ]);
     expect(published(services.grafana)[0].slice(1)).toEqual([3000, 3000]);
     expect(published(services.prometheus)[0].slice(1)).toEqual([9090, 9090]);
-    expect(published(services.provider)[0].slice(1)).toEqual([9500, 9500]);
+    // A host port range: `--scale provider=2` gives each replica its own.
+    expect(interpolate((services.provider.ports as string[])[0])).toBe('127.0.0.1:9500-9503:9500');
     expect(published(services.redis)[0].slice(1)).toEqual([6379, 6379]);
   });
 
@@ -145,13 +147,38 @@ describe('compose/docker-compose.yml', () => {
     expect(checked).toBeGreaterThanOrEqual(6);
   });
 
-  it('when council-main is labelled, then its router sends council.localhost to council@http', () => {
-    const l = labelMap(services['council-main']);
-    expect(l.get('traefik.enable')).toBe('true');
-    expect(l.get('traefik.http.routers.council.rule')).toBe('Host(`council.localhost`)');
-    expect(l.get('traefik.http.routers.council.entrypoints')).toBe('web');
-    expect(l.get('traefik.http.routers.council.service')).toBe('council@http');
-    expect(l.get('traefik.http.services.council-main.loadbalancer.server.port')).toBe('9000');
+  it('when a container is on a network, then the councils never share one with Redis or the provider', () => {
+    const nets = (svc: Dict): string[] => svc.networks as string[];
+    expect(nets(services['council-main'])).toEqual(['edge']);
+    for (const name of ['redis', 'provider', 'grafana', 'alertmanager']) {
+      expect({ name, networks: nets(services[name]) }).toEqual({ name, networks: ['control'] });
+    }
+    expect(nets(services.traefik).sort()).toEqual(['control', 'edge']);
+    // No Docker socket anywhere: the provider declares every router, Traefik reads no labels.
+    for (const svc of Object.values(services)) {
+      for (const v of (svc.volumes as string[] | undefined) ?? [])
+        expect(v).not.toContain('docker.sock');
+      expect(labels(svc)).toEqual([]);
+    }
+  });
+
+  it('when Redis is checked, then only a PONG counts as healthy (NOAUTH exits 0 too)', () => {
+    const test = (services.redis.healthcheck as Dict).test as string[];
+    expect(test).toEqual(['CMD-SHELL', 'redis-cli ping | grep -qx PONG']);
+  });
+
+  it('when no council image is set, then loading refuses instead of running a placeholder tag', () => {
+    expect(() => interpolate(services['council-main'].image as string)).toThrow(/COUNCIL_IMAGE/);
+    expect(() => interpolate(overlayServices['council-canary'].image as string)).toThrow(
+      /COUNCIL_CANARY_IMAGE/,
+    );
+  });
+
+  it('when the example plan names SLACK_WEBHOOK_URL, then the provider and Alertmanager get it', () => {
+    expect(env(services.provider).SLACK_WEBHOOK_URL).toBe('${SLACK_WEBHOOK_URL:-}');
+    expect(env(services.alertmanager).SLACK_WEBHOOK_URL).toBe('${SLACK_WEBHOOK_URL:-}');
+    const example = fs.readFileSync(path.join(COMPOSE_DIR, '.env.example'), 'utf8');
+    expect(example).toMatch(/^SLACK_WEBHOOK_URL=/m);
   });
 
   it('when Grafana starts, then its provisioning and dashboards are mounted where the provider file looks', () => {
@@ -179,23 +206,11 @@ describe('compose/docker-compose.canary.yml', () => {
     const [envFile] = canary.env_file as { path: string; required: boolean }[];
     expect(interpolate(envFile.path)).toBe('canary.env');
     expect(envFile.required).toBe(true);
-    expect(canary.networks).toEqual(services['council-main'].networks);
+    expect(canary.networks).toEqual(['edge']);
   });
 
-  it('when labelled, then no label carries a weight and none redefines the council route', () => {
-    const all = [...labels(canary), ...labels(services['council-main'])];
-    expect(all.length).toBeGreaterThan(0);
-    for (const l of all) expect(l.toLowerCase()).not.toContain('weight');
-    const l = labelMap(canary);
-    for (const key of l.keys()) {
-      expect(key.startsWith('traefik.http.routers.council.')).toBe(false);
-      expect(key.startsWith('traefik.http.services.council.')).toBe(false);
-    }
-    // Its only router is the direct smoke-test route, on its own host.
-    expect(l.get('traefik.http.routers.council-canary-direct.rule')).toBe(
-      'Host(`canary.council.localhost`)',
-    );
-    expect(l.get('traefik.http.services.council-canary.loadbalancer.server.port')).toBe('9001');
+  it('when started, then it carries no Traefik labels: the provider routes to it', () => {
+    expect(labels(canary)).toEqual([]);
   });
 });
 
@@ -207,23 +222,28 @@ describe('compose/splits.yaml', () => {
     expect([...splits.byName.keys()]).toEqual(['council']);
   });
 
-  it('when read, then its backends name the containers of the stack', () => {
+  it('when read, then the provider declares the router and both backends by container URL', () => {
     const council = doc.splits.council;
     expect([council.stable, council.canary]).toEqual(['main', 'canary']);
-    // main is the service council-main's labels define.
-    expect(council.backends.main.service).toBe('council-main@docker');
-    expect(
-      labelMap(services['council-main']).has(
-        'traefik.http.services.council-main.loadbalancer.server.port',
-      ),
-    ).toBe(true);
-    // canary by URL, so a stopped canary container cannot break the whole split (DESIGN fact 5).
-    const url = new URL(council.backends.canary.servers[0]);
-    expect(url.hostname in overlayServices).toBe(true);
-    expect(url.port).toBe(env(overlayServices[url.hostname]).PORT);
+    // Servers we define: no container's labels hold the route, so stopping main keeps the router.
+    for (const [backend, service] of [
+      ['main', services['council-main']],
+      ['canary', overlayServices['council-canary']],
+    ] as const) {
+      const url = new URL(council.backends[backend].servers[0]);
+      expect(url.port).toBe(env(service).PORT);
+      expect(council.backends[backend].healthCheck.path).toBe('/health');
+      expect(typeof council.backends[backend].version).toBe('string');
+    }
+    expect(new URL(council.backends.main.servers[0]).hostname).toBe('council-main');
+    expect(new URL(council.backends.canary.servers[0]).hostname).toBe('council-canary');
     expect(council.defaultWeights).toEqual({ main: 100, canary: 0 });
-    // The router comes from council-main's labels; a second one here would compete for the host.
-    expect(council.router).toBeUndefined();
+    expect(council.router.rule).toBe('Host(`council.localhost`)');
+    expect(council.router.entryPoints).toEqual(['web']);
+    expect(council.router.overrides).toEqual([
+      { header: 'X-Canary', value: 'always', backend: 'canary' },
+      { cookie: 'canary', value: 'always', backend: 'canary' },
+    ]);
   });
 });
 
@@ -238,13 +258,15 @@ describe('traefik/traefik.compose.yml', () => {
     expect(endpoint.port).toBe(env(services.provider).PORT);
     expect(endpoint.pathname).toBe('/traefik');
     expect(http.headers).toEqual({ Authorization: 'Bearer __PROVIDER_TOKEN__' });
-    expect(http.pollInterval).toBe('2s');
+    // Held polls: the hold sits between pollInterval and pollTimeout.
+    expect(endpoint.search).toBe('?watch=25s');
+    expect(http.pollInterval).toBe('250ms');
+    expect(http.pollTimeout).toBe('30s');
   });
 
-  it('when Docker labels are read, then only enabled containers on the stack network count', () => {
-    const docker = providers.docker as Dict;
-    expect(docker.exposedByDefault).toBe(false);
-    expect(docker.network).toBe((base.networks as Record<string, Dict>).canary.name);
+  it('when Traefik starts, then it reads no Docker labels (the provider declares every route)', () => {
+    expect(Object.keys(providers).sort()).toEqual(['http', 'providersThrottleDuration']);
+    expect(((staticConfig.metrics as Dict).prometheus as Dict).addServicesLabels).toBe(true);
   });
 
   it('when the provider confirms propagation and Prometheus scrapes, then the entrypoints match', () => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 const ROOT = path.resolve(__dirname, '../..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
   main: string;
+  bin: Record<string, string>;
   scripts: Record<string, string>;
 };
 
@@ -44,12 +45,23 @@ describe('Dockerfile', () => {
   const build = dockerfile[0];
   const runtime = dockerfile[dockerfile.length - 1];
 
-  it('when built, then a build stage and a separate runtime stage on Node 20 are used', () => {
+  it('when built, then a build stage and a separate runtime stage on Node 22 are used', () => {
     expect(dockerfile.map((s) => s.name)).toEqual(['build', 'runtime']);
     const image = fs
       .readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')
       .match(/ARG NODE_IMAGE=(\S+)/)?.[1];
-    expect(image).toMatch(/^node:20-/);
+    // Node 20 is past its end of life.
+    expect(image).toMatch(/^node:22-/);
+  });
+
+  it('when the image runs, then canaryctl is on the PATH, linked to the compiled CLI', () => {
+    expect(runs(runtime)).toContain(
+      'ln -s /app/dist/src/cli/canaryctl.js /usr/local/bin/canaryctl && chmod 755 dist/src/cli/canaryctl.js',
+    );
+    expect(pkg.bin.canaryctl).toBe('dist/src/cli/canaryctl.js');
+    expect(fs.readFileSync(path.join(ROOT, 'src/cli/canaryctl.ts'), 'utf8')).toMatch(
+      /^#!\/usr\/bin\/env node\n/,
+    );
   });
 
   it('when the build stage runs, then it installs with npm ci before it compiles with npm run build', () => {

@@ -357,12 +357,51 @@ describe('the alert rules', () => {
     const links = all.groups.flatMap((g) => g.rules).map((r) => [r.alert, r.annotations.runbook]);
     expect(links.length).toBe(rules.length);
     for (const [alert, link] of links) {
-      const [file, anchor] = link.split('#');
+      const [file, anchor] = link.replace('{{ $externalLabels.runbook_base }}/', '').split('#');
       expect({ alert, file, anchor: anchors.has(anchor) ? anchor : `missing #${anchor}` }).toEqual({
         alert,
         file: 'docs/runbook.md',
         anchor,
       });
+    }
+  });
+});
+
+describe('the rollback alerts and the example rollout plan', () => {
+  const all = YAML.parse(fs.readFileSync(RULES_FILE, 'utf8')) as {
+    groups: {
+      rules: { alert: string; expr: string; for?: string; labels: Record<string, string> }[];
+    }[];
+  };
+  const rollbackRules = all.groups.flatMap((g) => g.rules).filter((r) => r.labels.rollback);
+  const plan = YAML.parse(
+    fs.readFileSync(path.join(ROOT, 'src/rollout/example-plan.yaml'), 'utf8'),
+  ) as { splits: { council: { rollout: { checks: { name: string; for?: string }[] } } } };
+  const checkFor = new Map(
+    plan.splits.council.rollout.checks.map((c) => [c.name, c.for ?? 'none'] as const),
+  );
+
+  it.each([
+    ['CouncilLatencyAboveGreenBand', 'p95-latency'],
+    ['VramAboveGreenBand', 'vram'],
+    ['MistralErrorRatioHigh', 'mistral-error-ratio'],
+    ['CloudBudgetExceeded', 'cost-per-request'],
+  ])('when %s fires, then it waits as long as the plan check %s', (alert, check) => {
+    const rule = rollbackRules.find((r) => r.alert === alert);
+    expect(rule).toBeDefined();
+    expect({ alert, for: rule?.for ?? 'none' }).toEqual({ alert, for: checkFor.get(check) });
+  });
+
+  it('when a rollback condition reads council metrics, then it reads the canary only', () => {
+    for (const r of rollbackRules.filter((x) => x.alert !== 'CloudBudgetExceeded')) {
+      const selectors =
+        r.expr.match(/\b(swarm_council_\w+|swarm_vram_\w+|mistral_\w+)(\{[^}]*\})?/g) ?? [];
+      expect(selectors.length).toBeGreaterThan(0);
+      for (const s of selectors)
+        expect({ alert: r.alert, s }).toEqual({
+          alert: r.alert,
+          s: expect.stringContaining('variant="canary"'),
+        });
     }
   });
 });

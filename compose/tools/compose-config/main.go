@@ -3,10 +3,12 @@
 // prints the resolved project as JSON. It needs no Docker engine, so the tests can check the stack
 // on machines that have none.
 //
-//	go run ./compose/tools/compose-config compose/docker-compose.yml compose/docker-compose.canary.yml
+//	(cd compose/tools/compose-config && go run . "$OLDPWD/compose/docker-compose.yml" \
+//	  "$OLDPWD/compose/docker-compose.canary.yml")
 //
-// Variables come from the environment and from a .env file beside the first Compose file, unless
-// COMPOSE_CONFIG_IGNORE_DOTENV is set (the tests load the files without a developer's .env).
+// Variables come from the environment and from a .env file beside the first Compose file (as
+// `docker compose` reads it), unless COMPOSE_CONFIG_IGNORE_DOTENV is set (the tests load the files
+// without a developer's .env).
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 )
@@ -30,9 +33,14 @@ func main() {
 }
 
 func run(files []string) error {
-	options := []cli.ProjectOptionsFn{cli.WithOsEnv, cli.WithName("traefik-canary")}
+	options := []cli.ProjectOptionsFn{
+		cli.WithWorkingDirectory(filepath.Dir(files[0])),
+		cli.WithOsEnv,
+		cli.WithName("traefik-canary"),
+	}
 	if os.Getenv("COMPOSE_CONFIG_IGNORE_DOTENV") == "" {
-		options = append(options, cli.WithDotEnv)
+		// The default .env in the working directory (the first file's folder), then its variables.
+		options = append(options, cli.WithEnvFiles(), cli.WithDotEnv)
 	}
 	opts, err := cli.NewProjectOptions(files, options...)
 	if err != nil {
