@@ -5,6 +5,7 @@ import type { CliEnv } from './command';
 import { COMMANDS, findCommand } from './commands';
 import { ExitCode } from './exit-codes';
 import { commandHelp, generalHelp, GLOBAL_OPTIONS } from './help';
+import { startWaitProgress } from './wait-progress';
 
 export interface CliOutput {
   stdout(text: string): void;
@@ -71,8 +72,18 @@ async function execute(argv: string[], env: CliEnv, out: CliOutput): Promise<voi
     resolveBaseUrl(stringOption(args, 'url') ?? env.CANARY_URL),
     env.CANARY_TOKEN,
   );
+  // `--wait` on a terminal: show that canaryctl is waiting for Traefik, and for how long.
+  const progress =
+    out.tty === true && request.query?.wait === 'applied'
+      ? startWaitProgress((t) => out.stderr(t), request.extraTimeoutMs ?? 0)
+      : undefined;
   try {
-    const response = await client.send(request);
+    let response;
+    try {
+      response = await client.send(request);
+    } finally {
+      progress?.stop();
+    }
     if (hasOption(args, 'json')) {
       out.stdout(`${JSON.stringify(response.body, null, 2)}\n`);
       return;
