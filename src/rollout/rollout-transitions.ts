@@ -10,7 +10,7 @@ import type { TransitionKind } from './notifier';
 import type { RolloutPlan } from './plan-schema';
 import { canaryPercentOf, decide, servesPercent } from './rollout-decisions';
 import { RolloutConflictError } from './rollout-conflict-error';
-import { isActive, targetPercent, type RolloutState } from './rollout-state';
+import { isActive, targetPercent, type RollbackTrigger, type RolloutState } from './rollout-state';
 import { checkRule } from './traefik-checks';
 
 /**
@@ -152,11 +152,13 @@ function invalidWeights(
   };
 }
 
+/** Rolled back, by analysis unless `by` names the operator who aborted. */
 function rollBack(
   ctx: TransitionContext,
   state: RolloutState,
   reason: string,
   check: { name: string; state: CheckState } | null,
+  by: { trigger: RollbackTrigger; actor: string } = { trigger: 'analysis', actor: ctx.actor },
 ): Transition {
   return {
     state: {
@@ -170,8 +172,8 @@ function rollBack(
       updatedAt: ctx.now,
       finishedAt: ctx.now,
       rollback: {
-        trigger: 'analysis',
-        actor: ctx.actor,
+        trigger: by.trigger,
+        actor: by.actor,
         at: ctx.now,
         reason,
         check: check?.name ?? null,
@@ -522,30 +524,7 @@ export function abort(
 ): Transition {
   const state = requireActive(prev, ctx.split.name, 'abort');
   const reason = op.reason ?? `aborted by ${op.actor}`;
-  return {
-    state: {
-      ...state,
-      status: 'rolled_back',
-      applied: true,
-      announce: null,
-      basedOn: null,
-      pausedBy: null,
-      reason,
-      updatedAt: ctx.now,
-      finishedAt: ctx.now,
-      rollback: {
-        trigger: op.source,
-        actor: op.actor,
-        at: ctx.now,
-        reason,
-        check: null,
-        value: null,
-        threshold: null,
-      },
-    },
-    write: { percent: 0, action: 'rollback', conditional: false },
-    notify: 'rolled_back',
-  };
+  return rollBack(ctx, state, reason, null, { trigger: op.source, actor: op.actor });
 }
 
 /**
