@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { parseSplitsDocument, type SplitsConfig } from '../../src/config/splits';
+import type { SplitsConfig } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
 import { createMetrics } from '../../src/metrics/metrics';
 import { createRollouts, type Rollouts } from '../../src/rollout';
@@ -16,6 +16,7 @@ import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
 import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
+import { councilWithRollout } from '../helpers/rollout-splits';
 
 const P95 = (variant: string): string => p95Query(variant);
 const COUNT = (variant: string) =>
@@ -92,30 +93,14 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
   });
 
   function splitsWith(rollout: Record<string, unknown>): SplitsConfig {
-    return parseSplitsDocument(
-      {
-        splits: {
-          council: {
-            stable: 'main',
-            canary: 'canary',
-            backends: {
-              main: { servers: ['http://127.0.0.1:9000'] },
-              canary: { servers: ['http://127.0.0.1:9001'], version: '1.5.0' },
-            },
-            defaultWeights: { main: 100, canary: 0 },
-            rollout: {
-              analysisInterval: `${ANALYSIS_MS}ms`,
-              notifications: {
-                slack: [`${receiver.url}/slack`],
-                webhooks: [`${receiver.url}/hook`],
-              },
-              ...rollout,
-            },
-          },
-        },
+    return councilWithRollout({
+      analysisInterval: `${ANALYSIS_MS}ms`,
+      notifications: {
+        slack: [`${receiver.url}/slack`],
+        webhooks: [`${receiver.url}/hook`],
       },
-      'test splits',
-    );
+      ...rollout,
+    });
   }
 
   async function startReplica(identity: string, splits: SplitsConfig): Promise<Replica> {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { parseSplitsDocument, type SplitsConfig } from '../../src/config/splits';
+import type { SplitsConfig } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
 import { createMetrics } from '../../src/metrics/metrics';
 import { createRollouts, type Rollouts } from '../../src/rollout';
@@ -14,6 +14,7 @@ import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
 import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
+import { councilWithRollout } from '../helpers/rollout-splits';
 
 const MIN = 60_000;
 const OP = { actor: 'alice', source: 'api' as const };
@@ -66,23 +67,7 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
   });
 
   function splitsWith(rollout: Record<string, unknown>): SplitsConfig {
-    return parseSplitsDocument(
-      {
-        splits: {
-          council: {
-            stable: 'main',
-            canary: 'canary',
-            backends: {
-              main: { servers: ['http://127.0.0.1:9000'] },
-              canary: { servers: ['http://127.0.0.1:9001'], version: '2.0.0' },
-            },
-            defaultWeights: { main: 100, canary: 0 },
-            rollout: { analysisInterval: '1s', ...rollout },
-          },
-        },
-      },
-      'test splits',
-    );
+    return councilWithRollout({ analysisInterval: '1s', ...rollout }, '2.0.0');
   }
 
   /** A replica whose controller runs only when the test ticks it; it holds the lease. */

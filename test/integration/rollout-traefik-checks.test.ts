@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { parseSplitsDocument, type SplitsConfig } from '../../src/config/splits';
+import type { SplitsConfig } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
 import { createMetrics } from '../../src/metrics/metrics';
 import { createRollouts, type Rollouts } from '../../src/rollout';
@@ -15,6 +15,7 @@ import { waitUntil } from '../helpers/free-port';
 import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import { councilWithRollout } from '../helpers/rollout-splits';
 
 /** Requests per second and share of 500s of one Traefik service, as the test sets them. */
 interface Traffic {
@@ -108,27 +109,11 @@ describe('built-in traefik checks against a real Prometheus and redis-server', (
   });
 
   function splitsWith(rollout: Record<string, unknown>): SplitsConfig {
-    return parseSplitsDocument(
-      {
-        splits: {
-          council: {
-            stable: 'main',
-            canary: 'canary',
-            backends: {
-              main: { servers: ['http://127.0.0.1:9000'] },
-              canary: { servers: ['http://127.0.0.1:9001'], version: '1.5.0' },
-            },
-            defaultWeights: { main: 100, canary: 0 },
-            rollout: {
-              analysisInterval: '1s',
-              notifications: { webhooks: [`${receiver.url}/hook`] },
-              ...rollout,
-            },
-          },
-        },
-      },
-      'test splits',
-    );
+    return councilWithRollout({
+      analysisInterval: '1s',
+      notifications: { webhooks: [`${receiver.url}/hook`] },
+      ...rollout,
+    });
   }
 
   async function start(splits: SplitsConfig): Promise<Rollouts> {
