@@ -158,13 +158,29 @@ describe('npm run demo', () => {
     expect(scale.stderr).toBe('');
     expect(scale.status).toBe(0);
 
-    // A second after Traefik applied it: about a quarter routed to the canary (50 requests/s).
-    const at = demo.output().length;
-    const after = await demo.waitForLine('a live line routing to the canary', (l) => {
-      if (!l.startsWith('live council:') || demo.output().indexOf(l) < at) return false;
-      const c = cell(l, 'canary');
-      return c.served === 25 && c.routed > 0 && cell(l, 'main').routed < 100;
-    });
+    // The first live line with canary traffic may count a second that straddles the switch; the
+    // live line after it counts a whole second routed with the new weights (50 requests/s).
+    const fromLine = demo.output().split('\n').length - 1;
+    const liveLines = (): { line: string; index: number }[] => {
+      const lines = demo.output().split('\n');
+      return lines
+        .slice(fromLine, lines.length - 1)
+        .map((line, i) => ({ line, index: fromLine + i }))
+        .filter(({ line }) => line.startsWith('live council:'));
+    };
+    const deadline0 = Date.now() + 30_000;
+    let after: string | undefined;
+    while (after === undefined && Date.now() < deadline0) {
+      const live = liveLines();
+      const switched = live.find(({ line }) => {
+        const c = cell(line, 'canary');
+        return c.served === 25 && c.routed > 0 && cell(line, 'main').routed < 100;
+      });
+      if (switched) after = live.find(({ index }) => index > switched.index)?.line;
+      if (after === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (after === undefined)
+      throw new Error(`no whole second routed to the canary:\n${demo.output()}`);
     const canary = cell(after, 'canary');
     expect(canary.routed).toBeGreaterThanOrEqual(5);
     expect(canary.routed).toBeLessThanOrEqual(50);
