@@ -17,6 +17,9 @@ export async function startLocalTraefik(options: {
     pollInterval: '250ms',
     pollTimeout: '30s',
     throttle: '200ms',
+    // As traefik/traefik.yml recommends: without it every change waits for Traefik to generate a
+    // new RSA key pair for its default certificate.
+    defaultCertificate: true,
     logLevel: 'INFO',
   });
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { writeDefaultCertificate } from './default-certificate';
 import { freePort } from './ports';
 
 /** The repository root, from the source tree or from dist/. */
@@ -83,6 +84,12 @@ export interface StartTraefikOptions {
   extraStatic?: Record<string, unknown>;
   /** When set, also enables the file provider on this directory (watched). */
   fileProviderDir?: string;
+  /**
+   * Gives the default TLS store a certificate (self-signed, written for this run), so Traefik does
+   * not generate a new RSA key pair on every configuration it applies: a change is then routed in
+   * milliseconds instead of tens of them (see scripts/lib/default-certificate.ts). Default false.
+   */
+  defaultCertificate?: boolean;
   /** log.level (default 'DEBUG': the log is what explains a failed e2e run). */
   logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** How long to wait for /ping (default 20 s). */
@@ -190,6 +197,8 @@ export function buildStaticConfig(
   options: StartTraefikOptions,
   ports: { web: number; api: number },
   logFile: string,
+  /** A dynamic file for the file provider (the default certificate), when no directory is set. */
+  dynamicFile?: string,
 ): PlainObject {
   // Traefik waits up to graceTimeOut (default 10 s) on SIGTERM; tests want a quick stop.
   const lifeCycle = { graceTimeOut: '1s' };
@@ -210,6 +219,8 @@ export function buildStaticConfig(
   };
   if (options.fileProviderDir !== undefined) {
     providers.file = { directory: options.fileProviderDir, watch: true };
+  } else if (dynamicFile !== undefined) {
+    providers.file = { filename: dynamicFile };
   }
   const config: PlainObject = {
     // Both would phone home; tests stay on loopback.
@@ -243,7 +254,23 @@ export async function startTraefik(options: StartTraefikOptions): Promise<Traefi
   let api = await freePort();
   for (let i = 0; api === web && i < 10; i += 1) api = await freePort();
 
-  fs.writeFileSync(configFile, stringify(buildStaticConfig(options, { web, api }, logFile)));
+  let dynamicFile: string | undefined;
+  if (options.defaultCertificate) {
+    const cert = writeDefaultCertificate(dir);
+    dynamicFile = cert.dynamicFile;
+    // The file provider reads one directory or one file: with a directory, the certificate's
+    // dynamic file goes into it.
+    if (options.fileProviderDir !== undefined) {
+      fs.copyFileSync(
+        cert.dynamicFile,
+        path.join(options.fileProviderDir, path.basename(cert.dynamicFile)),
+      );
+    }
+  }
+  fs.writeFileSync(
+    configFile,
+    stringify(buildStaticConfig(options, { web, api }, logFile, dynamicFile)),
+  );
 
   // Traefik logs to log.filePath once its configuration is loaded; anything before that (a bad
   // flag, a config that does not parse) only reaches stdout/stderr.

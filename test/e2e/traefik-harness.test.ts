@@ -189,4 +189,26 @@ describe('Traefik e2e harness (real Traefik binary)', () => {
       { name: 'b', weight: WEIGHTS.b },
     ]);
   });
+
+  test('when started with a default certificate, then Traefik applies configurations without generating one', async () => {
+    const GENERATED = 'No default certificate, fallback to the internal generated certificate';
+    const withCert = await startTraefik({
+      providerUrl: provider!.url,
+      providerToken: TOKEN,
+      defaultCertificate: true,
+    });
+    try {
+      await waitUntil('Traefik with a default certificate to route', async () => {
+        await backendOf(`${withCert.webUrl}/ready`);
+        return true;
+      });
+      // Every configuration Traefik applies rebuilds its TLS stores; without a default
+      // certificate it generates an RSA key pair for the default store each time.
+      expect(traefik!.readLog()).toContain(GENERATED);
+      expect(withCert.readLog()).toContain('Configuration received');
+      expect(withCert.readLog()).not.toContain(GENERATED);
+    } finally {
+      await withCert.stop();
+    }
+  });
 });
