@@ -261,18 +261,24 @@ export function renderTables(r: BenchResults): string {
       `Same redis-server (\`${t.settings.redis}\`), same two backends, same Traefik binary; ` +
         `ours: \`providers.http\` pollInterval ${t.settings.pollInterval}; theirs: \`providers.redis\`; ` +
         `providersThrottleDuration ${t.settings.providersThrottleDuration} for both. ` +
-        'Writes alternate canary 0 → 100 → 0 (ours: `POST …/scale`, one atomic write; theirs: one ' +
-        '`MSET` of the two weight keys); requests go through Traefik every ~2 ms until the other ' +
-        'backend answers. ms.',
+        'Writes alternate canary 0 → 100 → 0 (ours: `POST …/scale`, one atomic write, or one ' +
+        '`HSET` of the weights hash; theirs: one `MSET` of the two weight keys); requests go ' +
+        'through Traefik every ~2 ms until the other backend answers. Each provider runs with two ' +
+        'Traefiks, one without and one with a default TLS certificate (without it Traefik ' +
+        'generates an RSA key pair on every configuration it applies). ms.',
       '',
       table(
-        ['Provider', 'Writes', 'p50', 'p99', 'max', 'Timeouts'],
+        ['Provider', 'Default certificate', 'Writes', 'p50', 'p99', 'max', 'Timeouts'],
         t.latency.map((l) => [
           l.provider === 'ours'
             ? `ours, plain polling (pollInterval ${t.settings.pollInterval})`
             : l.provider === 'ours-held'
               ? `ours, held polls (\`${t.settings.heldEndpoint}\`, pollInterval ${t.settings.heldPollInterval})`
-              : 'Traefik Redis KV',
+              : l.provider === 'ours-held-hset'
+                ? 'ours, held polls, written with one `HSET` (as redis-cli)'
+                : 'Traefik Redis KV',
+          // Older result files have no such field: Traefik then ran without one.
+          l.defaultCertificate ? 'yes' : 'no',
           String(l.latency.n),
           ms(l.latency.p50),
           ms(l.latency.p99),

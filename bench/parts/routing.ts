@@ -8,14 +8,17 @@ import { startBackend, type Backend } from '../lib/backend';
 import { json, request } from '../lib/http';
 import { sleep, startNodeChild, type NodeChild } from '../lib/proc';
 import { startRedis, type RedisHandle } from '../lib/redis-server';
+import { writeDefaultCertificate } from '../../scripts/lib/default-certificate';
 import { routedSplit } from '../lib/splits';
 import { summarize, type Summary } from '../lib/stats';
 import { startTraefik, type TraefikHandle } from '../lib/traefik';
 
-export type ProviderName = 'ours' | 'ours-held' | 'traefik-redis';
+export type ProviderName = 'ours' | 'ours-held' | 'ours-held-hset' | 'traefik-redis';
 
 export interface RoutingLatency {
   provider: ProviderName;
+  /** Traefik ran with a default TLS certificate (no RSA key generated per applied configuration). */
+  defaultCertificate: boolean;
   writes: number;
   /** From the start of the write to the first request Traefik routes by the new weights, ms. */
   latency: Summary;
@@ -263,6 +266,41 @@ export async function measureRouting(
       redis: { endpoints: [`127.0.0.1:${redisServer.port}`], rootKey: 'traefik' },
     });
     cleanup.push(() => theirs.stop());
+    // The same three again, each Traefik with a default TLS certificate in a dynamic file: without
+    // one, Traefik generates an RSA key pair on every configuration it applies, before it routes by
+    // it (scripts/lib/default-certificate.ts).
+    const { dynamicFile } = writeDefaultCertificate(dir);
+    const withCert = (providers: Record<string, unknown>): Record<string, unknown> => ({
+      ...providers,
+      file: { filename: dynamicFile },
+    });
+    const certTraefiks: TraefikHandle[] = [];
+    for (const providers of [
+      {
+        providersThrottleDuration: throttle,
+        http: {
+          endpoint: `${serviceUrl}${settings.heldEndpoint}`,
+          pollInterval: settings.heldPollInterval,
+          pollTimeout: settings.heldPollTimeout,
+        },
+      },
+      {
+        providersThrottleDuration: throttle,
+        http: {
+          endpoint: `${serviceUrl}/traefik`,
+          pollInterval: settings.pollInterval,
+          pollTimeout: settings.pollTimeout,
+        },
+      },
+      {
+        providersThrottleDuration: throttle,
+        redis: { endpoints: [`127.0.0.1:${redisServer.port}`], rootKey: 'traefik' },
+      },
+    ]) {
+      const traefik = await startTraefik(traefikBin, withCert(providers));
+      cleanup.push(() => traefik.stop());
+      certTraefiks.push(traefik);
+    }
 
     const api = (method: string, route: string, body: unknown) =>
       request(`${serviceUrl}/api/v1/splits/bench${route}`, {
@@ -296,7 +334,36 @@ export async function measureRouting(
       serviceName: 'bench@http',
       write: sides[0].write,
     };
-    const latencySides = [heldSide, ...sides];
+    // The emergency path: one HSET, as an operator types it in redis-cli (the same kind of write
+    // as theirs, one MSET), through the same held polls.
+    const heldHsetSide: Side = {
+      ...heldSide,
+      provider: 'ours-held-hset',
+      write: async (percent) => {
+        await redis.hset(
+          `${PREFIX}weights:bench`,
+          'main',
+          String(100 - percent),
+          'canary',
+          String(percent),
+        );
+      },
+    };
+    const [certHeld, certPlain, certKv] = certTraefiks;
+    const withCertificate: Record<ProviderName, TraefikHandle> = {
+      'ours-held': certHeld,
+      'ours-held-hset': certHeld,
+      ours: certPlain,
+      'traefik-redis': certKv,
+    };
+    const latencySides: (Side & { defaultCertificate: boolean })[] = [false, true].flatMap(
+      (defaultCertificate) =>
+        [heldSide, heldHsetSide, ...sides].map((side) => ({
+          ...side,
+          traefik: defaultCertificate ? withCertificate[side.provider] : side.traefik,
+          defaultCertificate,
+        })),
+    );
     for (const side of latencySides) {
       if ((await untilRoutedTo(side.traefik, 'main', performance.now(), 20_000)) === null) {
         throw new Error(
@@ -328,13 +395,14 @@ export async function measureRouting(
       }
       const result = {
         provider: side.provider,
+        defaultCertificate: side.defaultCertificate,
         writes: options.writes,
         latency: summarize(times),
         timeouts,
       };
       latency.push(result);
       log(
-        `  ${side.provider}: write to routing p50 ${result.latency.p50} ms p99 ${result.latency.p99} ms (${timeouts} timeouts)`,
+        `  ${side.provider}${side.defaultCertificate ? ' (default certificate)' : ''}: write to routing p50 ${result.latency.p50} ms p99 ${result.latency.p99} ms (${timeouts} timeouts)`,
       );
     }
 
