@@ -114,6 +114,23 @@ describe('GET /traefik?watch= (held polls) against a real redis-server', () => {
     expect(sum).toBeLessThan(5);
   });
 
+  test('when a hold outlasts HTTP_REQUEST_TIMEOUT_MS, then the poll is still answered 200 at the end of the hold', async () => {
+    // Node checks request timeouts every 30 s (connectionsCheckingInterval) and only for requests
+    // still being received: a held GET was received whole, so a 1 s request timeout must not cut a
+    // 32 s hold that spans that check.
+    await svc.stop();
+    svc = await startTestService({
+      redisUrl: redisServer.url,
+      env: { HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_HEADERS_TIMEOUT_MS: '1000' },
+    });
+    const c = connect();
+    const first = await poll(c, '/traefik?watch=32s');
+    const second = await poll(c, '/traefik?watch=32s');
+    expect(second.status).toBe(200);
+    expect(second.took).toBeGreaterThanOrEqual(31_500);
+    expect(second.bytes.equals(first.bytes)).toBe(true);
+  }, 60_000);
+
   test('when the hold ends without a change, then the poll is answered 200 with the same body', async () => {
     const c = connect();
     const first = await poll(c, '/traefik?watch=600ms');
