@@ -344,16 +344,26 @@ export function renderTables(r: BenchResults): string {
       const rows = r.idle.ok;
       out.push(
         `CPU seconds (user + system, /proc) used over ${rows[0]?.idleSec ?? '?'} s with no change, ` +
-          'one Traefik at a time against one service (providersThrottleDuration 200ms).',
+          'one Traefik at a time against one service (providersThrottleDuration 200ms), after 10 s ' +
+          'for the service to settle; the modes ran in the order held, polling, none, none, ' +
+          'polling, held, each window half the time (the service column shows both windows; ' +
+          '"no Traefik" is the service alone, its own periodic re-read: how much a window varies ' +
+          'with no poller at all).',
         '',
         table(
           ['Splits', 'Mode', 'providers.http', 'Traefik CPU s', 'Service CPU s'],
           rows.map((x) => [
             String(x.splits),
-            x.mode === 'held' ? 'held polls' : 'plain polling',
+            x.mode === 'held'
+              ? 'held polls'
+              : x.mode === 'polling'
+                ? 'plain polling'
+                : 'no Traefik (the service alone)',
             x.settings,
             x.traefikCpuSec.toFixed(2),
-            x.serviceCpuSec.toFixed(2),
+            x.serviceCpuSecByWindow === undefined
+              ? x.serviceCpuSec.toFixed(2)
+              : `${x.serviceCpuSec.toFixed(2)} (${x.serviceCpuSecByWindow.map((v) => v.toFixed(2)).join(' + ')})`,
           ]),
         ),
         '',
