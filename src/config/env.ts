@@ -98,6 +98,10 @@ const envObject = z.object({
   HTTP_REQUEST_TIMEOUT_MS: intFrom(30_000, 1000, 600_000),
   /** Open connections at most; more are refused at once (Node has no cap). */
   HTTP_MAX_CONNECTIONS: intFrom(1024, 1, 1_000_000),
+  /** API reads without the admin token served at once; more wait in a queue. */
+  OPEN_READ_CONCURRENCY: intFrom(2, 1, 1000),
+  /** API reads that may wait for a free slot; more are refused at once with 503 and Retry-After. */
+  OPEN_READ_QUEUE: intFrom(8, 0, 100_000),
 });
 
 export const envSchema = envObject
