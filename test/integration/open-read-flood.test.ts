@@ -158,11 +158,10 @@ describe('an open-read flood', () => {
 
   test('when 64 unauthenticated loops read history?limit=1000 for 10 s, then /ready stays 200, /traefik stays fresh, token writes succeed and the controller keeps its lease and its rollout', async () => {
     // Each job has a connection of its own.
-    const names = (await redis.client('LIST'))
-      .toString()
+    const names = String(await redis.client('LIST'))
       .split('\n')
       .map((line) => /name=(\S*)/.exec(line)?.[1])
-      .filter((name) => name?.startsWith('canary-provider'))
+      .filter((name): name is string => name?.startsWith('canary-provider') === true)
       .sort();
     expect(names).toEqual([
       'canary-provider',
