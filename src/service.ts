@@ -49,18 +49,30 @@ export async function startService(
     splits.splits.map((s) => s.name),
   );
   const redisTarget = redisTargetOf(env);
+  // One connection per job, so that none can queue behind another's commands: the reads that feed
+  // /traefik and change tracking, the subscriber, the writes, the rollout lease, and the reads
+  // anyone may make through the open API.
   const redis = createRedis(redisTarget, 'canary-provider');
   const subscriber = createRedis(redisTarget, 'canary-provider-watch');
-  for (const [conn, name] of [
+  const writer = createRedis(redisTarget, 'canary-provider-write');
+  const leaseRedis = createRedis(redisTarget, 'canary-provider-lease');
+  const openReads = createRedis(redisTarget, 'canary-provider-api');
+  const connections = [
     [redis, 'main'],
     [subscriber, 'watch'],
-  ] as const) {
+    [writer, 'write'],
+    [leaseRedis, 'lease'],
+    [openReads, 'api'],
+  ] as const;
+  for (const [conn, name] of connections) {
     conn.on('error', (err: Error) =>
       log.debug({ err: err.message, connection: name }, 'redis connection error'),
     );
   }
   const store = new WeightsStore({
     redis,
+    writer,
+    historyReader: openReads,
     keyPrefix: env.KEY_PREFIX,
     splits,
     log: log.child({ component: 'store' }),
@@ -133,7 +145,9 @@ export async function startService(
   });
 
   const rollouts = createRollouts({
-    redis,
+    redis: writer,
+    leaseRedis,
+    openReadRedis: openReads,
     keyPrefix: env.KEY_PREFIX,
     splits,
     store,
@@ -157,6 +171,11 @@ export async function startService(
     adminToken: env.ADMIN_TOKEN,
     readyWithinMs: Math.max(5_000, env.RESYNC_INTERVAL_MS * 3),
     apiRouters: [rollouts.router],
+    openReads: {
+      concurrency: env.OPEN_READ_CONCURRENCY,
+      queue: env.OPEN_READ_QUEUE,
+      onOutcome: (outcome) => metrics.openReads.inc({ outcome }),
+    },
     feed,
     describe: async (split: string) => ({
       ...(propagation.enabled && { traefik: propagation.viewsOf(split) }),
@@ -167,15 +186,22 @@ export async function startService(
         propagation.waitApplied(split, weights, timeoutMs),
     }),
   };
+  for (const outcome of ['served', 'queued', 'refused']) metrics.openReads.inc({ outcome }, 0);
   const app = createApp(appDeps);
   const listener = createRequestListener(appDeps, app);
 
   watcher.start();
-  await new Promise<void>((resolve) => {
-    if (redis.status === 'ready') resolve();
-    redis.once('ready', () => resolve());
-    setTimeout(resolve, 2_000).unref();
-  });
+  // Every connection, so that the first write does not find its own still connecting.
+  await Promise.all(
+    connections.map(
+      ([conn]) =>
+        new Promise<void>((resolve) => {
+          if (conn.status === 'ready') resolve();
+          conn.once('ready', () => resolve());
+          setTimeout(resolve, 2_000).unref();
+        }),
+    ),
+  );
   await provider.refresh();
   const versions = deploymentVersions(splits, rollouts, metrics, log);
   const resync = setInterval(() => {
@@ -234,8 +260,7 @@ export async function startService(
       watcher.stop();
       server.closeAllConnections();
       await closed;
-      redis.disconnect();
-      subscriber.disconnect();
+      for (const [conn] of connections) conn.disconnect();
     },
   };
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors';
 import { formatIssues } from './splits';
@@ -25,6 +26,19 @@ const urlList = z
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 const blankIsUnset = (v: unknown) => (v === '' ? undefined : v);
+
+/** `true`/`false` (or `1`/`0`, `yes`/`no`); unset or blank stays undefined. */
+const optionalFlag = z.preprocess(
+  (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
+  z
+    .enum(['', 'true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+    .optional()
+    .transform((v) =>
+      v === undefined || v === '' ? undefined : v === 'true' || v === '1' || v === 'yes',
+    ),
+);
+
+const optionalPath = z.preprocess(blankIsUnset, z.string().optional());
 
 /** `host:port,host:port`; a host may be a bracketed IPv6 address. */
 const hostPortList = z
@@ -69,6 +83,14 @@ const envObject = z.object({
   REDIS_SENTINEL_PASSWORD: z.preprocess(blankIsUnset, z.string().optional()),
   /** Password of the data nodes (in Sentinel mode, or to keep it out of REDIS_URL). */
   REDIS_PASSWORD: z.preprocess(blankIsUnset, z.string().optional()),
+  /** TLS to the data nodes (a rediss:// REDIS_URL implies it). */
+  REDIS_TLS: optionalFlag,
+  /** PEM files: the CA that signed the servers' certificates; a client certificate and its key. */
+  REDIS_TLS_CA_FILE: optionalPath,
+  REDIS_TLS_CERT_FILE: optionalPath,
+  REDIS_TLS_KEY_FILE: optionalPath,
+  /** TLS to the Sentinels themselves (default: as REDIS_TLS), with the same files. */
+  REDIS_SENTINEL_TLS: optionalFlag,
   KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_.-]*$/, 'may hold letters, digits and : _ . - only')
@@ -98,6 +120,10 @@ const envObject = z.object({
   HTTP_REQUEST_TIMEOUT_MS: intFrom(30_000, 1000, 600_000),
   /** Open connections at most; more are refused at once (Node has no cap). */
   HTTP_MAX_CONNECTIONS: intFrom(1024, 1, 1_000_000),
+  /** API reads without the admin token served at once; more wait in a queue. */
+  OPEN_READ_CONCURRENCY: intFrom(2, 1, 1000),
+  /** API reads that may wait for a free slot; more are refused at once with 503 and Retry-After. */
+  OPEN_READ_QUEUE: intFrom(8, 0, 100_000),
 });
 
 export const envSchema = envObject
@@ -127,6 +153,47 @@ export const envSchema = envObject
           'is required with REDIS_SENTINEL_NAME: list the Sentinels as host:port,host:port, or unset REDIS_SENTINEL_NAME',
       });
     }
+    const urlTls = env.REDIS_URL?.startsWith('rediss://') === true;
+    if (urlTls && env.REDIS_TLS === false) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_TLS'],
+        message:
+          'is false but REDIS_URL is rediss:// (always TLS): unset REDIS_TLS or use redis://',
+      });
+    }
+    const tls = urlTls || env.REDIS_TLS === true || env.REDIS_SENTINEL_TLS === true;
+    for (const name of [
+      'REDIS_TLS_CA_FILE',
+      'REDIS_TLS_CERT_FILE',
+      'REDIS_TLS_KEY_FILE',
+    ] as const) {
+      if (env[name] !== undefined && !tls) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message:
+            'only applies with TLS: set REDIS_TLS=true (or use a rediss:// REDIS_URL), or unset it',
+        });
+      }
+    }
+    if ((env.REDIS_TLS_CERT_FILE === undefined) !== (env.REDIS_TLS_KEY_FILE === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [
+          env.REDIS_TLS_CERT_FILE === undefined ? 'REDIS_TLS_CERT_FILE' : 'REDIS_TLS_KEY_FILE',
+        ],
+        message:
+          'a client certificate needs its key: set both REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE, or neither',
+      });
+    }
+    if (!sentinel && env.REDIS_SENTINEL_TLS !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_SENTINEL_TLS'],
+        message: 'only applies with REDIS_SENTINELS and REDIS_SENTINEL_NAME: set those or unset it',
+      });
+    }
     if (!sentinel && env.REDIS_SENTINEL_PASSWORD !== undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -153,6 +220,17 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     throw new ConfigError(
       'invalid environment:\n  ADMIN_TOKEN: must differ from PROVIDER_TOKEN: every Traefik holds the provider token, and it must not also allow writes',
     );
+  }
+  for (const name of ['REDIS_TLS_CA_FILE', 'REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE'] as const) {
+    const file = env[name];
+    if (file === undefined) continue;
+    try {
+      fs.accessSync(file, fs.constants.R_OK);
+    } catch (err) {
+      throw new ConfigError(
+        `invalid environment:\n  ${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}): give the path of a PEM file the service can read`,
+      );
+    }
   }
   if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
     throw new ConfigError(

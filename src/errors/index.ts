@@ -6,3 +6,4 @@ export { UnauthorizedError } from './unauthorized-error';
 export { PreconditionFailedError } from './precondition-failed-error';
 export { RedisUnavailableError } from './redis-unavailable-error';
 export { CorruptDataError } from './corrupt-data-error';
+export { BusyError } from './busy-error';

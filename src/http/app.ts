@@ -11,6 +11,7 @@ import type { ConfigProvider } from '../traefik/provider';
 import { requireBearer } from './bearer-token';
 import { ChangeFeed } from './change-feed';
 import { errorHandler } from './error-handler';
+import { openReadLimit, type OpenReadLimitOptions } from './open-read-limit';
 import { eventsRoute } from './routes/events-route';
 import { healthRoutes } from './routes/health-routes';
 import { splitsRoutes, type SplitsRoutesDeps } from './routes/splits-routes';
@@ -40,6 +41,8 @@ export interface AppDeps {
   maxEventStreams?: number;
   /** The operator page's files (default: ui/ at the repository root). */
   uiDir?: string;
+  /** Bounds of the API reads made without the admin token (default 2 at once, 8 waiting). */
+  openReads?: Pick<OpenReadLimitOptions, 'concurrency' | 'queue' | 'onOutcome'>;
 }
 
 /** Builds the HTTP app. It never listens: main.ts (or a test) does. */
@@ -64,6 +67,16 @@ export function createApp(deps: AppDeps): Express {
   const requireAdmin = requireBearer(
     deps.adminToken,
     'writes are disabled: set ADMIN_TOKEN (16+ characters) in the service environment and send it as `Authorization: Bearer <token>`',
+  );
+  // Before any route reads Redis; the event stream has its own bound (maxEventStreams).
+  const openReads = openReadLimit({
+    concurrency: deps.openReads?.concurrency ?? 2,
+    queue: deps.openReads?.queue ?? 8,
+    adminToken: deps.adminToken,
+    onOutcome: deps.openReads?.onOutcome,
+  });
+  app.use('/api/v1', (req, res, next) =>
+    req.path === '/events' ? next() : openReads.handler(req, res, next),
   );
   app.use(
     '/api/v1',

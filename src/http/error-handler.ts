@@ -2,6 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import { ReplyError } from 'ioredis';
 import {
   AppError,
+  BusyError,
   CorruptDataError,
   PreconditionFailedError,
   RedisUnavailableError,
@@ -98,6 +99,9 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
           : undefined);
     if (!appError) {
       log.error({ err, method: req.method, path: req.path }, 'unhandled error');
+    } else if (appError instanceof BusyError) {
+      // Counted in open_reads_total; a line per refusal would let a flood fill the log.
+      log.debug({ method: req.method, path: req.path }, appError.message);
     } else if (appError.status >= 500) {
       log.warn({ err: appError, method: req.method, path: req.path }, appError.message);
     }
@@ -117,6 +121,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.setHeader('ETag', appError.currentEtag);
     }
     if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+    if (appError instanceof BusyError)
+      res.setHeader('Retry-After', String(appError.retryAfterSeconds));
     res.status(status).type('application/problem+json').send(JSON.stringify(body));
   };
 }

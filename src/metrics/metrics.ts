@@ -100,6 +100,12 @@ export function createMetrics(registry: Registry, prefix: string) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    openReads: new Counter({
+      name: n('open_reads_total'),
+      help: 'API reads made without the admin token, by outcome: served at once, queued, or refused (503) over OPEN_READ_CONCURRENCY + OPEN_READ_QUEUE.',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     holdWarnings: new Counter({
       name: n('provider_hold_warnings_total'),
       help: 'Polls whose spacing shows a Traefik setting that defeats the hold, by reason.',

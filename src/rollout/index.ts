@@ -22,8 +22,12 @@ export type { RolloutStatusView } from './rollout-status';
 export { formatProgressLine } from './rollout-status';
 
 export interface RolloutsOptions {
-  /** A command connection (not a subscriber); the store's own is fine. */
+  /** A command connection (not a subscriber) for the rollout states and their transitions. */
   redis: Redis;
+  /** The lease's own connection (default `redis`), so nothing queued ahead delays a renewal. */
+  leaseRedis?: Redis;
+  /** Where the open API's status reads go (default `redis`). */
+  openReadRedis?: Redis;
   keyPrefix: string;
   splits: SplitsConfig;
   store: Pick<WeightsStore, 'read'>;
@@ -104,6 +108,16 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     recordedKey: keys.recorded,
     auditMaxLen: options.auditMaxLen,
   });
+  const statusStates = options.openReadRedis
+    ? new RolloutStateStore({
+        redis: options.openReadRedis,
+        stateKey: keys.rollout,
+        leaseKey: keys.rolloutLease(),
+        weightsKey: keys.weights,
+        eventsKey: keys.events,
+        recordedKey: keys.recorded,
+      })
+    : states;
   const outbox = new NotificationOutbox({
     splits: options.splits,
     states,
@@ -123,7 +137,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     log,
   });
   const controller = new RolloutController({
-    redis: options.redis,
+    redis: options.leaseRedis ?? options.redis,
     leaseKey: keys.rolloutLease(),
     splits: options.splits,
     executor,
@@ -140,8 +154,12 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
   const service = new RolloutService({
     splits: options.splits,
     states,
+    statusStates,
     executor,
-    leaseHolder: () => controller.lease.holder(),
+    leaseHolder: () =>
+      options.openReadRedis
+        ? options.openReadRedis.get(keys.rolloutLease())
+        : controller.lease.holder(),
     now: options.now,
   });
   return {

@@ -17,6 +17,7 @@ import type { RolloutStateStore } from './rollout-state-store';
 import { reconcile } from './rollout-transitions';
 
 export interface RolloutControllerOptions {
+  /** The lease's connection (the states and weights go through `states` and `executor`). */
   redis: Redis;
   /** `{prefix}rollout-lease` */
   leaseKey: string;

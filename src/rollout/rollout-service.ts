@@ -14,6 +14,8 @@ import { describeRollout, leaderIdentity, type RolloutStatusView } from './rollo
 export interface RolloutServiceDeps {
   splits: SplitsConfig;
   states: RolloutStateStore;
+  /** Where the open status reads go (default `states`): a connection apart from the writes. */
+  statusStates?: Pick<RolloutStateStore, 'read'>;
   executor: RolloutExecutor;
   /** The token in the rollout lease key now (`Lease.holder`). */
   leaseHolder: () => Promise<string | null>;
@@ -72,7 +74,7 @@ export class RolloutService {
 
   async status(name: string): Promise<RolloutStatusView> {
     const { plan } = this.planned(name);
-    const vs = await this.deps.states.read(name);
+    const vs = await (this.deps.statusStates ?? this.deps.states).read(name);
     if (!vs) throw new NotFoundError(`split "${name}" has had no rollout yet: POST to start one`);
     return this.view(vs, plan);
   }

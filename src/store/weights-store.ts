@@ -37,7 +37,12 @@ interface ScriptedRedis extends Redis {
 }
 
 export interface WeightsStoreOptions {
+  /** The reads that feed /traefik and change tracking. */
   redis: Redis;
+  /** Writes and the audit event each returns (default `redis`): a connection of their own. */
+  writer?: Redis;
+  /** The audit history the open API reads (default `redis`): a connection of its own. */
+  historyReader?: Redis;
   keyPrefix: string;
   splits: SplitsConfig;
   log: Logger;
@@ -64,7 +69,9 @@ export class LeaseLostError extends Error {
  */
 export class WeightsStore {
   readonly keys: Keys;
-  private readonly redis: ScriptedRedis;
+  private readonly redis: Redis;
+  private readonly writer: ScriptedRedis;
+  private readonly historyReader: Redis;
   private readonly splits: SplitsConfig;
   private readonly log: Logger;
   private readonly maxLen: number;
@@ -74,12 +81,14 @@ export class WeightsStore {
     this.splits = options.splits;
     this.log = options.log;
     this.maxLen = options.auditMaxLen ?? 10_000;
-    const redis = options.redis as ScriptedRedis;
-    if (typeof redis.writeWeights !== 'function') {
-      redis.defineCommand('writeWeights', { numberOfKeys: 4, lua: WRITE_WEIGHTS });
-      redis.defineCommand('recordExternal', { numberOfKeys: 3, lua: RECORD_EXTERNAL });
+    const writer = (options.writer ?? options.redis) as ScriptedRedis;
+    if (typeof writer.writeWeights !== 'function') {
+      writer.defineCommand('writeWeights', { numberOfKeys: 4, lua: WRITE_WEIGHTS });
+      writer.defineCommand('recordExternal', { numberOfKeys: 3, lua: RECORD_EXTERNAL });
     }
-    this.redis = redis;
+    this.redis = options.redis;
+    this.writer = writer;
+    this.historyReader = options.historyReader ?? options.redis;
   }
 
   /** Reads every split's weights key in one round trip. Throws RedisUnavailableError. */
@@ -163,7 +172,7 @@ export class WeightsStore {
     const pairs = sorted.flatMap((n) => [n, String(req.weights[n])]);
     let reply: ScriptReply;
     try {
-      reply = await this.redis.writeWeights(
+      reply = await this.writer.writeWeights(
         this.keys.weights(split.name),
         this.keys.events(split.name),
         this.keys.recorded(split.name),
@@ -227,7 +236,7 @@ export class WeightsStore {
   async recordExternal(split: string): Promise<AuditEvent | undefined> {
     let reply: ScriptReply;
     try {
-      reply = await this.redis.recordExternal(
+      reply = await this.writer.recordExternal(
         this.keys.weights(split),
         this.keys.events(split),
         this.keys.recorded(split),
@@ -244,7 +253,13 @@ export class WeightsStore {
   async history(split: string, limit: number): Promise<AuditEvent[]> {
     let entries: [string, string[]][];
     try {
-      entries = await this.redis.xrevrange(this.keys.events(split), '+', '-', 'COUNT', limit);
+      entries = await this.historyReader.xrevrange(
+        this.keys.events(split),
+        '+',
+        '-',
+        'COUNT',
+        limit,
+      );
     } catch (cause) {
       if (cause instanceof ReplyError && (cause as Error).message.startsWith('WRONGTYPE')) {
         const key = this.keys.events(split);
@@ -260,7 +275,7 @@ export class WeightsStore {
   }
 
   private async eventById(split: string, id: string): Promise<AuditEvent> {
-    const entries = await this.redis.xrange(this.keys.events(split), id, id);
+    const entries = await this.writer.xrange(this.keys.events(split), id, id);
     if (entries.length === 0) throw new Error(`audit event ${id} of "${split}" vanished`);
     return toEvent(split, id, entries[0][1]);
   }

@@ -51,11 +51,16 @@ describe('environment: tokens and server limits', () => {
       HTTP_HEADERS_TIMEOUT_MS: 10_000,
       HTTP_REQUEST_TIMEOUT_MS: 30_000,
       HTTP_MAX_CONNECTIONS: 1024,
+      OPEN_READ_CONCURRENCY: 2,
+      OPEN_READ_QUEUE: 8,
     });
   });
 
   test.each([
     [{ HTTP_MAX_CONNECTIONS: '0' }, 'HTTP_MAX_CONNECTIONS'],
+    [{ OPEN_READ_CONCURRENCY: '0' }, 'OPEN_READ_CONCURRENCY'],
+    [{ OPEN_READ_QUEUE: '-1' }, 'OPEN_READ_QUEUE'],
+    [{ OPEN_READ_QUEUE: 'many' }, 'OPEN_READ_QUEUE'],
     [{ HTTP_HEADERS_TIMEOUT_MS: '5' }, 'HTTP_HEADERS_TIMEOUT_MS'],
     [
       { HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' },

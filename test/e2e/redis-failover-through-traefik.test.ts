@@ -1,0 +1,209 @@
+/**
+ * A Redis failover under load, end to end: one primary, one replica and three Sentinels; the built
+ * service in Sentinel mode, mid-rollout; a real Traefik polling it under steady traffic. The primary
+ * is SIGKILLed: no request through Traefik fails, writes work again on the new primary, a weight
+ * written there is routed, and the rollout goes on to complete.
+ */
+import { request } from 'undici';
+import { startBackend, type BackendHandle } from '../helpers/backend-server';
+import { p95Query, startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
+import { freePort, waitUntil } from '../helpers/free-port';
+import { startSentinelGroup, type SentinelGroupHandle } from '../helpers/redis-sentinel-group';
+import { uniquePrefix } from '../helpers/redis-server';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import { writeSplitsFile } from '../helpers/splits-file';
+import { startTraefik, type TraefikHandle } from '../helpers/traefik';
+import { closeTraffic, shareOf, steadyLoad } from '../../scripts/lib/traffic';
+
+jest.setTimeout(90_000);
+
+const ADMIN_TOKEN = 'e2e-failover-admin-token-0123';
+const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
+
+interface RolloutView {
+  status: string;
+  step: number;
+  steps: number;
+}
+
+describe('a Redis failover through a real Traefik', () => {
+  let group: SentinelGroupHandle;
+  let main: BackendHandle;
+  let canary: BackendHandle;
+  let council: CouncilMetrics;
+  let service: ServiceProcess;
+  let traefik: TraefikHandle;
+  let splits: ReturnType<typeof writeSplitsFile>;
+  const prefix = uniquePrefix('e2e-sentinel');
+
+  const rollout = async (): Promise<RolloutView> => {
+    const res = await request(`${service.url}/api/v1/splits/council/rollout`, { headers: AUTH });
+    return (await res.body.json()) as RolloutView;
+  };
+
+  const setSearch = async (green: number): Promise<number> => {
+    try {
+      const res = await request(`${service.url}/api/v1/splits/search/weights`, {
+        method: 'PUT',
+        headers: AUTH,
+        body: JSON.stringify({ weights: { blue: 100 - green, green } }),
+        headersTimeout: 5_000,
+        bodyTimeout: 5_000,
+      });
+      await res.body.text();
+      return res.statusCode;
+    } catch {
+      return 0;
+    }
+  };
+
+  beforeAll(async () => {
+    group = await startSentinelGroup('e2e-failover');
+    main = await startBackend('main');
+    canary = await startBackend('canary');
+    council = await startCouncilMetrics();
+    splits = writeSplitsFile({
+      splits: {
+        council: {
+          stable: 'main',
+          canary: 'canary',
+          backends: { main: { servers: [main.url] }, canary: { servers: [canary.url] } },
+          defaultWeights: { main: 100, canary: 0 },
+          router: { rule: 'Host(`council.localhost`)', entryPoints: ['web'] },
+          rollout: {
+            steps: [10, 30, 60, 100],
+            bakeTime: '4s',
+            analysisInterval: '1s',
+            checks: [
+              {
+                name: 'p95-latency',
+                type: 'threshold',
+                query: p95Query('canary', '10s'),
+                comparator: '>',
+                threshold: 0.7,
+                for: '2s',
+              },
+            ],
+          },
+        },
+        search: {
+          stable: 'blue',
+          canary: 'green',
+          backends: { blue: { servers: [main.url] }, green: { servers: [canary.url] } },
+          defaultWeights: { blue: 100, green: 0 },
+          router: { rule: 'Host(`search.localhost`)', entryPoints: ['web'] },
+        },
+      },
+    });
+    const servicePort = await freePort();
+    service = await startServiceProcess(servicePort, {
+      REDIS_SENTINELS: group.sentinels,
+      REDIS_SENTINEL_NAME: group.name,
+      KEY_PREFIX: prefix,
+      SPLITS_FILE: splits.file,
+      ADMIN_TOKEN,
+      PROMETHEUS_URL: council.prometheus.url,
+      LOG_LEVEL: 'warn',
+    });
+    traefik = await startTraefik({
+      providerUrl: `http://127.0.0.1:${servicePort}/traefik`,
+      pollInterval: '1s',
+      throttle: '200ms',
+    });
+    await waitUntil(
+      'Traefik to route both hosts',
+      async () =>
+        (await shareOf(traefik.webUrl, 'council.localhost', 'main', 5)) === 1 &&
+        (await shareOf(traefik.webUrl, 'search.localhost', 'main', 5)) === 1,
+      30_000,
+      200,
+    );
+  });
+
+  afterAll(async () => {
+    await traefik?.stop();
+    await service?.stop();
+    await council?.stop();
+    await main?.stop();
+    await canary?.stop();
+    await group?.stop();
+    await closeTraffic();
+    splits?.remove();
+  });
+
+  test('when the primary is SIGKILLed mid-rollout under load, then no request fails, writes resume, a new weight is routed and the rollout completes on the new primary', async () => {
+    const load = steadyLoad(traefik.webUrl, 'council.localhost', { workers: 2, limitMs: 80_000 });
+    try {
+      // A rollout in progress, its first step applied by the controller.
+      const started = await request(`${service.url}/api/v1/splits/council/rollout`, {
+        method: 'POST',
+        headers: AUTH,
+        body: JSON.stringify({ version: '2.0.0' }),
+      });
+      await started.body.text();
+      expect(started.statusCode).toBe(202);
+      await waitUntil(
+        'the first step applied',
+        async () => group.primary.cli('HGET', `${prefix}weights:council`, 'canary').trim() === '10',
+        15_000,
+        100,
+      );
+      await waitUntil(
+        'the first step replicated',
+        async () => group.replica.cli('HGET', `${prefix}weights:council`, 'canary').trim() === '10',
+        10_000,
+        100,
+      );
+      const atKill = await rollout();
+      expect(atKill).toMatchObject({ status: 'progressing' });
+
+      const killedAt = Date.now();
+      await group.primary.kill();
+
+      let status = 0;
+      let attempts = 0;
+      while (Date.now() - killedAt < 40_000) {
+        attempts++;
+        status = await setSearch(100);
+        if (status === 200) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const writesBackMs = Date.now() - killedAt;
+      expect(status).toBe(200);
+      expect(group.primaryPort()).toBe(group.replica.port);
+
+      // The weight written on the new primary is what Traefik routes.
+      await waitUntil(
+        'Traefik to route search to green',
+        async () => (await shareOf(traefik.webUrl, 'search.localhost', 'canary', 10)) === 1,
+        15_000,
+        200,
+      );
+      const routedMs = Date.now() - killedAt;
+
+      // The rollout goes on from its state on the new primary to its last step.
+      await waitUntil(
+        'the rollout to complete',
+        async () => (await rollout()).status === 'completed',
+        45_000,
+        250,
+      );
+      const completedMs = Date.now() - killedAt;
+      const end = await rollout();
+      const tally = await load.stop();
+      console.log(
+        `Sentinel failover through Traefik: writes back ${writesBackMs} ms after SIGKILL of the primary ` +
+          `(${attempts} attempts), the new weight routed at ${routedMs} ms, rollout (step ${atKill.step} of ` +
+          `${atKill.steps} at the kill) completed at ${completedMs} ms; through Traefik ${tally.failed} of ` +
+          `${tally.total} requests failed ${JSON.stringify(tally.byAnswer)}`,
+      );
+      expect(end).toMatchObject({ status: 'completed', step: 4 });
+      expect(group.replica.cli('HGET', `${prefix}weights:council`, 'canary').trim()).toBe('100');
+      expect(tally.total).toBeGreaterThan(100);
+      expect(tally.failed).toBe(0);
+      expect(await shareOf(traefik.webUrl, 'council.localhost', 'canary', 20)).toBe(1);
+    } finally {
+      await load.stop();
+    }
+  });
+});
