@@ -4,6 +4,8 @@
  * canary with the built-in `type: traefik` checks, and the weights it writes routed by that same
  * Traefik. Each scenario has its own split, backends and host, so their counters never mix.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
@@ -19,6 +21,21 @@ jest.setTimeout(60_000);
 
 const ADMIN_TOKEN = 'e2e-admin-token-rollout-0123456789';
 const PROVIDER_TOKEN = 'e2e-provider-token-rollout-0123456789';
+
+const DASHBOARD = path.join(
+  __dirname,
+  '../../compose/grafana/dashboards/grafana-canary-dashboard.json',
+);
+
+/** The kit dashboard's query of a panel, for one split (Grafana's `$split`). */
+function panelQuery(title: string, split: string): string {
+  const { panels } = JSON.parse(fs.readFileSync(DASHBOARD, 'utf8')) as {
+    panels: { title: string; targets?: { expr: string }[] }[];
+  };
+  const expr = panels.find((p) => p.title === title)?.targets?.[0]?.expr;
+  if (expr === undefined) throw new Error(`no panel "${title}" in ${DASHBOARD}`);
+  return expr.replace(/\$split/g, split);
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -126,13 +143,19 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
     return last as RolloutView;
   }
 
-  /** Until the Traefik (as the service reads its API) shows exactly the weights served now. */
-  const waitTraefikApplied = (split: string, timeoutMs = 15_000) =>
+  /**
+   * Until Traefik's API shows exactly these children in the split's weighted service (what the
+   * service reads from it): the weights Traefik routes by, whatever the service serves right now.
+   */
+  const waitTraefikShows = (split: string, children: Record<string, number>, timeoutMs = 15_000) =>
     waitUntil(
-      `Traefik to apply ${split}'s weights`,
-      async () => (await splitView(split)).traefik[0]?.applied === true,
+      `Traefik to show ${split} as ${JSON.stringify(children)}`,
+      async () => {
+        const [view] = (await splitView(split)).traefik;
+        return view?.applied === true && JSON.stringify(view.weights) === JSON.stringify(children);
+      },
       timeoutMs,
-      100,
+      50,
     );
 
   beforeAll(async () => {
@@ -228,7 +251,11 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
       expect(check?.verdict).toBe('fail');
       expect(await weightsInRedis('bad')).toEqual({ main: '100', canary: '0' });
 
-      await waitTraefikApplied('bad');
+      await waitTraefikShows('bad', { 'bad-main': 100 });
+      const atShown = canary.requests();
+      // Requests Traefik had already sent to the canary may still be answered: count from a
+      // moment later.
+      await sleep(500);
       const reached = canary.requests();
       const atApplied = load.snapshot();
       // With the canary's weight at 0 Traefik leaves it out of the weighted service: under the
@@ -246,7 +273,8 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
         `bad canary (40 % 500s, first step 5 %, analysisInterval 1s): start → rollback ` +
           `${((rolledBackAt - startedAt) / 1000).toFixed(1)} s, start → last request to the ` +
           `canary ${((lastCanary - startedAt) / 1000).toFixed(1)} s; ${failed} of ` +
-          `${atApplied.total - before.total} user requests failed`,
+          `${atApplied.total - before.total} user requests failed; ${reached - atShown} canary ` +
+          'requests in flight when Traefik showed the rollback',
       );
       // Every failure came from the canary's injected 500s, and it had to fail 40 % of them.
       expect(failed).toBe(canary.errors());
@@ -275,7 +303,7 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
         'histogram_quantile(0.99, sum by (le) (rate(traefik_service_request_duration_seconds_bucket{service="slow-canary@http"}[5s])))',
       );
       expect(await weightsInRedis('slow')).toEqual({ main: '100', canary: '0' });
-      await waitTraefikApplied('slow');
+      await waitTraefikShows('slow', { 'slow-main': 100 });
       // Requests already inside the slow canary may still finish: count from a second later.
       await sleep(1_000);
       const reached = canary.requests();
@@ -311,8 +339,8 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
         ['latency', 'pass'],
       ]);
       expect(await weightsInRedis('healthy')).toEqual({ main: '0', canary: '100' });
-      await waitTraefikApplied('healthy');
-      expect((await splitView('healthy')).traefik[0].weights).toEqual({ 'healthy-canary': 100 });
+      await waitTraefikShows('healthy', { 'healthy-canary': 100 });
+      await sleep(500);
       const mainBefore = main.requests();
       const at = load.snapshot();
       await sleep(2_000);
@@ -322,6 +350,18 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
       expect(after.byAnswer.canary - (at.byAnswer.canary ?? 0)).toBe(after.total - at.total);
       expect(after.failed).toBe(0);
       expect(canary.errors()).toBe(0);
+
+      // The kit dashboard's canary-vs-stable panels, on what this Traefik measured.
+      const byService = async (title: string) =>
+        Object.fromEntries(
+          (await prom.query(panelQuery(title, 'healthy'))).map((r) => [r.labels.service, r.value]),
+        );
+      const success = await byService('Success rate per backend (Traefik)');
+      expect(success['healthy-canary@http']).toBeCloseTo(100, 6);
+      expect(success['healthy-main@http']).toBeCloseTo(100, 6);
+      const p95 = await byService('p95 latency per backend (Traefik)');
+      expect(p95['healthy-canary@http']).toBeGreaterThan(0);
+      expect(p95['healthy-canary@http']).toBeLessThan(0.5);
     } finally {
       await load.stop();
     }
