@@ -94,6 +94,12 @@ export interface StartTraefikOptions {
   logLevel?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** How long to wait for /ping (default 20 s). */
   startTimeoutMs?: number;
+  /**
+   * Turns on `metrics.prometheus` with service labels, served at `/metrics` on an entryPoint
+   * `metrics` of its own (TraefikHandle.metricsUrl). `buckets`: the latency histogram's bucket
+   * bounds in seconds (Traefik's default is 0.1, 0.3, 1.2, 5).
+   */
+  metrics?: boolean | { buckets?: number[] };
 }
 
 export interface TraefikHandle {
@@ -101,6 +107,8 @@ export interface TraefikHandle {
   webUrl: string;
   /** The `traefik` entryPoint with the API and /ping, e.g. `http://127.0.0.1:41001`. */
   apiUrl: string;
+  /** With the `metrics` option: Traefik's Prometheus endpoint, e.g. `http://127.0.0.1:41002/metrics`. */
+  metricsUrl?: string;
   /** Traefik's own log file (log.filePath). */
   logFile: string;
   /** The static configuration file written for this run. */
@@ -195,7 +203,7 @@ function tail(text: string, lines: number): string {
 /** The static configuration that startTraefik writes (keys as in Traefik v3's static config). */
 export function buildStaticConfig(
   options: StartTraefikOptions,
-  ports: { web: number; api: number },
+  ports: { web: number; api: number; metrics?: number },
   logFile: string,
   /** A dynamic file for the file provider (the default certificate), when no directory is set. */
   dynamicFile?: string,
@@ -235,6 +243,21 @@ export function buildStaticConfig(
     ping: { entryPoint: 'traefik' },
     log: { level: options.logLevel ?? 'DEBUG', filePath: logFile, noColor: true },
   };
+  if (options.metrics && ports.metrics !== undefined) {
+    (config.entryPoints as PlainObject).metrics = {
+      address: `127.0.0.1:${ports.metrics}`,
+      transport: { lifeCycle },
+    };
+    const buckets = typeof options.metrics === 'object' ? options.metrics.buckets : undefined;
+    config.metrics = {
+      prometheus: {
+        entryPoint: 'metrics',
+        addServicesLabels: true,
+        addEntryPointsLabels: true,
+        ...(buckets !== undefined && { buckets }),
+      },
+    };
+  }
   return options.extraStatic ? deepMerge(config, options.extraStatic) : config;
 }
 
@@ -253,6 +276,13 @@ export async function startTraefik(options: StartTraefikOptions): Promise<Traefi
   const web = await freePort();
   let api = await freePort();
   for (let i = 0; api === web && i < 10; i += 1) api = await freePort();
+  let metrics: number | undefined;
+  if (options.metrics) {
+    metrics = await freePort();
+    for (let i = 0; (metrics === web || metrics === api) && i < 10; i += 1) {
+      metrics = await freePort();
+    }
+  }
 
   let dynamicFile: string | undefined;
   if (options.defaultCertificate) {
@@ -269,7 +299,7 @@ export async function startTraefik(options: StartTraefikOptions): Promise<Traefi
   }
   fs.writeFileSync(
     configFile,
-    stringify(buildStaticConfig(options, { web, api }, logFile, dynamicFile)),
+    stringify(buildStaticConfig(options, { web, api, metrics }, logFile, dynamicFile)),
   );
 
   // Traefik logs to log.filePath once its configuration is loaded; anything before that (a bad
@@ -320,5 +350,15 @@ export async function startTraefik(options: StartTraefikOptions): Promise<Traefi
     );
   }
 
-  return { webUrl, apiUrl, logFile, configFile, pid: child.pid, stop, kill, readLog };
+  return {
+    webUrl,
+    apiUrl,
+    ...(metrics !== undefined && { metricsUrl: `http://127.0.0.1:${metrics}/metrics` }),
+    logFile,
+    configFile,
+    pid: child.pid,
+    stop,
+    kill,
+    readLog,
+  };
 }

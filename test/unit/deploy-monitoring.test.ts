@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import YAML from 'yaml';
+import { loadSplitsFile } from '../../src/config/splits';
 import { createMetrics } from '../../src/metrics/metrics';
+import type { TraefikCheck } from '../../src/rollout/plan-schema';
+import { traefikCheckQueries } from '../../src/rollout/traefik-checks';
 
 /**
  * The dashboard and the alert rules: the guide's panels and thresholds are there, and every PromQL
@@ -403,5 +406,54 @@ describe('the rollback alerts and the example rollout plan', () => {
           s: expect.stringContaining('variant="canary"'),
         });
     }
+  });
+});
+
+describe('canary against stable from Traefik’s metrics', () => {
+  const saved = process.env.SLACK_WEBHOOK_URL;
+  process.env.SLACK_WEBHOOK_URL = 'https://hooks.slack.example/services/T0/B0/abc';
+  const plan = loadSplitsFile(path.join(ROOT, 'src/rollout/example-plan.yaml')).byName.get(
+    'council',
+  )?.rollout;
+  if (saved === undefined) delete process.env.SLACK_WEBHOOK_URL;
+  else process.env.SLACK_WEBHOOK_URL = saved;
+  const builtIn = (name: string): TraefikCheck => {
+    const c = plan?.checks.find((x) => x.name === name);
+    if (c?.type !== 'traefik') throw new Error(`no built-in check ${name} in the example plan`);
+    return c;
+  };
+  /** A built-in check's query for one service, grouped by service over the split's backends. */
+  const perService = (check: TraefikCheck): string =>
+    traefikCheckQueries(check, { canary: 'x@http', stable: 'y@http' })
+      .canary.value.replace(/service="x@http"/g, 'service=~"$split-.+"')
+      .replace(/sum\(/g, 'sum by (service) (')
+      .replace('sum by (le)', 'sum by (service, le)');
+
+  it('when the dashboard shows success rate and latency per backend, then they are the example plan’s built-in checks, with its bounds as lines', () => {
+    const success = panel('Success rate per backend (Traefik)');
+    expect(success.targets?.map((t) => [t.expr, t.legendFormat])).toEqual([
+      [perService(builtIn('success-rate')), '{{service}}'],
+    ]);
+    expect(steps(success)).toEqual([
+      ['red', null],
+      ['green', builtIn('success-rate').min],
+    ]);
+    const latency = panel('p95 latency per backend (Traefik)');
+    expect(latency.targets?.map((t) => [t.expr, t.legendFormat])).toEqual([
+      [perService(builtIn('latency')), '{{service}} p95'],
+    ]);
+    expect(latency.fieldConfig?.defaults.unit).toBe('s');
+    expect(steps(latency)).toEqual([
+      ['green', null],
+      ['red', (builtIn('latency').max ?? 0) / 1000],
+    ]);
+  });
+
+  it('when the kit’s Traefik measures latency, then a histogram bucket ends at the latency check’s bound', () => {
+    const traefik = YAML.parse(
+      fs.readFileSync(path.join(ROOT, 'traefik/traefik.compose.yml'), 'utf8'),
+    ) as { metrics: { prometheus: { addServicesLabels: boolean; buckets: number[] } } };
+    expect(traefik.metrics.prometheus.addServicesLabels).toBe(true);
+    expect(traefik.metrics.prometheus.buckets).toContain((builtIn('latency').max ?? 0) / 1000);
   });
 });

@@ -248,7 +248,7 @@ describe('the example plan (src/rollout/example-plan.yaml)', () => {
     else process.env.SLACK_WEBHOOK_URL = saved;
   });
 
-  it('when SLACK_WEBHOOK_URL is set, then it validates with the guide’s signals, cost per request against the stable and an up check', () => {
+  it('when SLACK_WEBHOOK_URL is set, then it validates with the guide’s signals, cost per request against the stable, an up check and the built-in Traefik checks', () => {
     process.env.SLACK_WEBHOOK_URL = 'https://hooks.slack.example/services/T0/B0/abc';
     const council = loadSplitsFile(file).byName.get('council');
     const plan = council?.rollout;
@@ -260,7 +260,13 @@ describe('the example plan (src/rollout/example-plan.yaml)', () => {
         c.name,
         c.type,
         c.type === 'traefik' ? undefined : c.comparator,
-        c.type === 'threshold' ? c.threshold : c.factor,
+        c.type === 'threshold'
+          ? c.threshold
+          : c.type === 'comparison'
+            ? c.factor
+            : c.metric === 'success-rate'
+              ? c.min
+              : c.max,
         c.for,
       ]),
     ).toEqual([
@@ -270,6 +276,13 @@ describe('the example plan (src/rollout/example-plan.yaml)', () => {
       ['mistral-error-ratio', 'threshold', '>', 0.02, 120_000],
       ['canary-up', 'threshold', '<', 1, 120_000],
       ['p95-vs-stable', 'comparison', '>', 1.2, 300_000],
+      ['success-rate', 'traefik', undefined, 99, 300_000],
+      ['latency', 'traefik', undefined, 700, 300_000],
+    ]);
+    const builtIn = plan?.checks.filter((c) => c.type === 'traefik');
+    expect(builtIn?.map((c) => c.type === 'traefik' && [c.window, c.minRequests])).toEqual([
+      [300_000, 100],
+      [300_000, 100],
     ]);
     // A missing metric must not pass silently.
     expect(plan?.checks.filter((c) => c.onNoData === 'ignore')).toEqual([]);

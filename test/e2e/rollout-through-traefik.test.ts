@@ -1,0 +1,404 @@
+/**
+ * The whole loop with nothing instrumented but Traefik: steady load through the real Traefik, its
+ * own per-service metrics scraped every second by a real Prometheus, the built service judging the
+ * canary with the built-in `type: traefik` checks, and the weights it writes routed by that same
+ * Traefik. Each scenario has its own split, backends and host, so their counters never mix.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { request } from 'undici';
+import { startBackend, type BackendHandle } from '../helpers/backend-server';
+import { freePort, waitUntil } from '../helpers/free-port';
+import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
+import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import { writeSplitsFile } from '../helpers/splits-file';
+import { startTraefik, type TraefikHandle } from '../helpers/traefik';
+import { closeTraffic, routeOnce, steadyLoad } from '../../scripts/lib/traffic';
+
+jest.setTimeout(60_000);
+
+const ADMIN_TOKEN = 'e2e-admin-token-rollout-0123456789';
+const PROVIDER_TOKEN = 'e2e-provider-token-rollout-0123456789';
+
+const DASHBOARD = path.join(
+  __dirname,
+  '../../compose/grafana/dashboards/grafana-canary-dashboard.json',
+);
+
+/** The kit dashboard's query of a panel, for one split (Grafana's `$split`). */
+function panelQuery(title: string, split: string): string {
+  const { panels } = JSON.parse(fs.readFileSync(DASHBOARD, 'utf8')) as {
+    panels: { title: string; targets?: { expr: string }[] }[];
+  };
+  const expr = panels.find((p) => p.title === title)?.targets?.[0]?.expr;
+  if (expr === undefined) throw new Error(`no panel "${title}" in ${DASHBOARD}`);
+  return expr.replace(/\$split/g, split);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const successRate = (extra: Record<string, unknown> = {}) => ({
+  name: 'success-rate',
+  type: 'traefik',
+  metric: 'success-rate',
+  window: '5s',
+  min: 99,
+  minRequests: 10,
+  ...extra,
+});
+const latency = (extra: Record<string, unknown> = {}) => ({
+  name: 'latency',
+  type: 'traefik',
+  metric: 'latency',
+  quantile: 0.99,
+  window: '5s',
+  max: '500ms',
+  minRequests: 5,
+  ...extra,
+});
+
+/** Each scenario's plan; every split is `<name>` with backends main and canary. */
+const PLANS: Record<string, Record<string, unknown>> = {
+  bad: { steps: [5, 50, 100], bakeTime: '60s', checks: [successRate()] },
+  slow: { steps: [20, 100], bakeTime: '60s', checks: [latency()] },
+  healthy: {
+    // The first step waits for Traefik's first canary series to reach Prometheus: only time in
+    // which every check had enough samples bakes a step, and a step still short of samples when
+    // its bake time has passed pauses.
+    steps: [{ percent: 10, bakeTime: '12s' }, 50, 100],
+    bakeTime: '3s',
+    checks: [successRate({ minRequests: 5 }), latency({ quantile: 0.95, minRequests: 5 })],
+  },
+  quiet: { steps: [10, 100], bakeTime: '4s', checks: [successRate({ minRequests: 200 })] },
+};
+
+interface RolloutView {
+  status: string;
+  step: number;
+  canaryPercent: number;
+  pausedBy: string | null;
+  applied: boolean;
+  startedAt: string;
+  checks: {
+    name: string;
+    query: string | null;
+    verdict: string;
+    value: number | string | null;
+    reason: string;
+  }[];
+  rollback: { trigger: string; at: string; check: string | null; value: unknown } | null;
+}
+
+interface SplitView {
+  weights: Record<string, number>;
+  traefik: { applied: boolean; weights: Record<string, number> | null }[];
+}
+
+describe('a rollout judged by Traefik’s own metrics, through a real Traefik and Prometheus', () => {
+  let redis: RedisServerHandle;
+  let admin: Redis;
+  let traefik: TraefikHandle;
+  let prom: PrometheusHandle;
+  let service: ServiceProcess;
+  let splitsFile: ReturnType<typeof writeSplitsFile>;
+  const backends: Record<string, { main: BackendHandle; canary: BackendHandle }> = {};
+  const prefix = uniquePrefix('e2e-rollout-traefik');
+
+  async function api<T>(method: 'GET' | 'POST', p: string, body?: unknown) {
+    const res = await request(`${service.url}${p}`, {
+      method,
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    return { status: res.statusCode, body: (await res.body.json()) as T };
+  }
+  const rollout = async (split: string) =>
+    (await api<RolloutView>('GET', `/api/v1/splits/${split}/rollout`)).body;
+  const splitView = async (split: string) =>
+    (await api<SplitView>('GET', `/api/v1/splits/${split}`)).body;
+  const weightsInRedis = (split: string) => admin.hgetall(`${prefix}weights:${split}`);
+
+  async function waitForRollout(
+    split: string,
+    done: (r: RolloutView) => boolean,
+    what: string,
+    timeoutMs = 40_000,
+  ): Promise<RolloutView> {
+    let last: RolloutView | undefined;
+    try {
+      await waitUntil(
+        `${split}: ${what}`,
+        async () => {
+          last = await rollout(split);
+          return done(last);
+        },
+        timeoutMs,
+        100,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last)}`);
+    }
+    return last as RolloutView;
+  }
+
+  /**
+   * Until Traefik's API shows exactly these children in the split's weighted service (what the
+   * service reads from it): the weights Traefik routes by, whatever the service serves right now.
+   */
+  const waitTraefikShows = (split: string, children: Record<string, number>, timeoutMs = 15_000) =>
+    waitUntil(
+      `Traefik to show ${split} as ${JSON.stringify(children)}`,
+      async () => {
+        const [view] = (await splitView(split)).traefik;
+        return view?.applied === true && JSON.stringify(view.weights) === JSON.stringify(children);
+      },
+      timeoutMs,
+      50,
+    );
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    admin = new Redis(redis.url);
+    const splits: Record<string, unknown> = {};
+    for (const name of Object.keys(PLANS)) {
+      const pair = {
+        main: await startBackend('main'),
+        canary: await startBackend('canary'),
+      };
+      backends[name] = pair;
+      splits[name] = {
+        stable: 'main',
+        canary: 'canary',
+        backends: {
+          main: { servers: [pair.main.url] },
+          canary: { servers: [pair.canary.url], version: '2.0.0' },
+        },
+        defaultWeights: { main: 100, canary: 0 },
+        router: { rule: `Host(\`${name}.localhost\`)`, entryPoints: ['web'] },
+        rollout: { analysisInterval: '1s', ...PLANS[name] },
+      };
+    }
+    splitsFile = writeSplitsFile({ splits });
+    const servicePort = await freePort();
+    traefik = await startTraefik({
+      providerUrl: `http://127.0.0.1:${servicePort}/traefik`,
+      providerToken: PROVIDER_TOKEN,
+      pollInterval: '1s',
+      throttle: '200ms',
+      logLevel: 'INFO',
+      metrics: true,
+    });
+    prom = await startPrometheus({ targets: [new URL(traefik.metricsUrl as string).host] });
+    service = await startServiceProcess(servicePort, {
+      REDIS_URL: redis.url,
+      KEY_PREFIX: prefix,
+      SPLITS_FILE: splitsFile.file,
+      ADMIN_TOKEN,
+      PROVIDER_TOKEN,
+      PROMETHEUS_URL: prom.url,
+      TRAEFIK_API_URLS: traefik.apiUrl,
+      TRAEFIK_POLL_INTERVAL_MS: '250',
+    });
+    for (const name of Object.keys(PLANS)) {
+      await waitUntil(
+        `Traefik to route ${name}`,
+        async () => (await routeOnce(traefik.webUrl, `${name}.localhost`)) === 'main',
+        60_000,
+        200,
+      );
+    }
+    // Traefik's service series exist once it has routed a request: Prometheus scrapes them.
+    await prom.waitForData('traefik_service_requests_total{service="bad-main@http"}', 20_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await traefik?.stop();
+    await service?.stop();
+    await prom?.stop();
+    for (const pair of Object.values(backends)) {
+      await pair.main.stop();
+      await pair.canary.stop();
+    }
+    admin?.disconnect();
+    await redis?.stop();
+    await closeTraffic();
+    splitsFile?.remove();
+  });
+
+  test('when the canary answers 500 to 40 % of requests, then success-rate rolls it back and Traefik sends it nothing more', async () => {
+    const { canary } = backends.bad;
+    canary.set({ errorRate: 0.4 });
+    const load = steadyLoad(traefik.webUrl, 'bad.localhost', { workers: 4, limitMs: 50_000 });
+    try {
+      await sleep(500);
+      const before = load.snapshot();
+      const started = await api<RolloutView>('POST', '/api/v1/splits/bad/rollout', {
+        version: '2.0.0',
+      });
+      expect(started.status).toBe(202);
+      const startedAt = Date.parse(started.body.startedAt);
+
+      const done = await waitForRollout('bad', (r) => r.status === 'rolled_back', 'rolled back');
+      expect(done.rollback).toMatchObject({ trigger: 'analysis', check: 'success-rate' });
+      expect(Number(done.rollback?.value)).toBeLessThan(99);
+      const check = done.checks.find((c) => c.name === 'success-rate');
+      expect(check?.query).toBe(
+        '100 * sum(rate(traefik_service_requests_total{service="bad-canary@http",code!~"5.."}[5s]))' +
+          ' / sum(rate(traefik_service_requests_total{service="bad-canary@http"}[5s]))',
+      );
+      expect(check?.verdict).toBe('fail');
+      expect(await weightsInRedis('bad')).toEqual({ main: '100', canary: '0' });
+
+      await waitTraefikShows('bad', { 'bad-main': 100 });
+      const atShown = canary.requests();
+      // Requests Traefik had already sent to the canary may still be answered: count from a
+      // moment later.
+      await sleep(500);
+      const reached = canary.requests();
+      const atApplied = load.snapshot();
+      // With the canary's weight at 0 Traefik leaves it out of the weighted service: under the
+      // same load, not one more request reaches it.
+      await sleep(3_000);
+      const after = load.snapshot();
+      expect(after.total - atApplied.total).toBeGreaterThan(50);
+      expect(canary.requests()).toBe(reached);
+      expect(after.failed).toBe(atApplied.failed);
+
+      const rolledBackAt = Date.parse(done.rollback?.at as string);
+      const lastCanary = canary.lastRequestAt() as number;
+      const failed = atApplied.failed - before.failed;
+      console.log(
+        `bad canary (40 % 500s, first step 5 %, analysisInterval 1s): start → rollback ` +
+          `${((rolledBackAt - startedAt) / 1000).toFixed(1)} s, start → last request to the ` +
+          `canary ${((lastCanary - startedAt) / 1000).toFixed(1)} s; ${failed} of ` +
+          `${atApplied.total - before.total} user requests failed; ${reached - atShown} canary ` +
+          'requests in flight when Traefik showed the rollback',
+      );
+      // Every failed user request was one of the canary's 500s: 2 of every 5 it received.
+      expect(failed).toBe(canary.errors());
+      expect(canary.errors()).toBe(Math.floor(canary.requests() * 0.4 + 1e-9));
+      expect(failed).toBeGreaterThan(0);
+      expect(reached).toBeGreaterThanOrEqual(10);
+    } finally {
+      await load.stop();
+    }
+  });
+
+  test('when the canary adds 800 ms to every answer, then latency rolls it back', async () => {
+    const { canary } = backends.slow;
+    canary.set({ delayMs: 800 });
+    // A request to the slow canary holds its worker for 800 ms: enough workers keep the canary's
+    // request count in the window above minRequests.
+    const load = steadyLoad(traefik.webUrl, 'slow.localhost', { workers: 8, limitMs: 50_000 });
+    try {
+      const started = await api<RolloutView>('POST', '/api/v1/splits/slow/rollout', {});
+      expect(started.status).toBe(202);
+      const done = await waitForRollout('slow', (r) => r.status === 'rolled_back', 'rolled back');
+      expect(done.rollback).toMatchObject({ trigger: 'analysis', check: 'latency' });
+      // Traefik's default buckets put 800 ms between 0.3 s and 1.2 s: p99 interpolates above 0.5 s.
+      expect(Number(done.rollback?.value)).toBeGreaterThan(0.5);
+      expect(Number(done.rollback?.value)).toBeLessThanOrEqual(1.2);
+      expect(done.checks[0].query).toBe(
+        'histogram_quantile(0.99, sum by (le) (rate(traefik_service_request_duration_seconds_bucket{service="slow-canary@http"}[5s])))',
+      );
+      expect(await weightsInRedis('slow')).toEqual({ main: '100', canary: '0' });
+      await waitTraefikShows('slow', { 'slow-main': 100 });
+      // Requests already inside the slow canary may still finish: count from a second later.
+      await sleep(1_000);
+      const reached = canary.requests();
+      await sleep(2_000);
+      expect(canary.requests()).toBe(reached);
+    } finally {
+      await load.stop();
+    }
+  });
+
+  test('when the canary is healthy, then it is promoted through every step to completed and takes all traffic', async () => {
+    const { main, canary } = backends.healthy;
+    const load = steadyLoad(traefik.webUrl, 'healthy.localhost', { workers: 4, limitMs: 55_000 });
+    try {
+      const started = await api<RolloutView>('POST', '/api/v1/splits/healthy/rollout', {});
+      expect(started.status).toBe(202);
+      const seen = new Set<number>();
+      const done = await waitForRollout(
+        'healthy',
+        (r) => {
+          seen.add(r.canaryPercent);
+          return r.status === 'completed' || r.status === 'paused' || r.status === 'rolled_back';
+        },
+        'finished',
+        50_000,
+      );
+      expect(done.status).toBe('completed');
+      expect([...seen].filter((p) => [10, 50, 100].includes(p)).sort((a, b) => a - b)).toEqual([
+        10, 50, 100,
+      ]);
+      expect(done.checks.map((c) => [c.name, c.verdict])).toEqual([
+        ['success-rate', 'pass'],
+        ['latency', 'pass'],
+      ]);
+      expect(await weightsInRedis('healthy')).toEqual({ main: '0', canary: '100' });
+      await waitTraefikShows('healthy', { 'healthy-canary': 100 });
+      await sleep(500);
+      const mainBefore = main.requests();
+      const at = load.snapshot();
+      await sleep(2_000);
+      const after = load.snapshot();
+      expect(after.total - at.total).toBeGreaterThan(50);
+      expect(main.requests()).toBe(mainBefore);
+      expect(after.byAnswer.canary - (at.byAnswer.canary ?? 0)).toBe(after.total - at.total);
+      expect(after.failed).toBe(0);
+      expect(canary.errors()).toBe(0);
+
+      // The kit dashboard's canary-vs-stable panels, on what this Traefik measured.
+      const byService = async (title: string) =>
+        Object.fromEntries(
+          (await prom.query(panelQuery(title, 'healthy'))).map((r) => [r.labels.service, r.value]),
+        );
+      const success = await byService('Success rate per backend (Traefik)');
+      expect(success['healthy-canary@http']).toBeCloseTo(100, 6);
+      expect(success['healthy-main@http']).toBeCloseTo(100, 6);
+      const p95 = await byService('p95 latency per backend (Traefik)');
+      expect(p95['healthy-canary@http']).toBeGreaterThan(0);
+      expect(p95['healthy-canary@http']).toBeLessThan(0.5);
+    } finally {
+      await load.stop();
+    }
+  });
+
+  test('when the canary gets fewer requests than minRequests, then the check is inconclusive and the rollout pauses without promoting', async () => {
+    const { canary } = backends.quiet;
+    // About 4 requests a second in all: the canary's 10 % is far below minRequests (200 in 5s).
+    let running = true;
+    const trickle = (async () => {
+      while (running) {
+        await routeOnce(traefik.webUrl, 'quiet.localhost');
+        await sleep(250);
+      }
+    })();
+    try {
+      const started = await api<RolloutView>('POST', '/api/v1/splits/quiet/rollout', {});
+      expect(started.status).toBe(202);
+      const paused = await waitForRollout('quiet', (r) => r.status !== 'progressing', 'paused');
+      expect(paused).toMatchObject({
+        status: 'paused',
+        pausedBy: 'inconclusive',
+        step: 1,
+        canaryPercent: 10,
+      });
+      expect(paused.checks[0].verdict).toBe('inconclusive');
+      expect(paused.checks[0].reason).toMatch(/^too few samples: [\d.]+ < 200$/);
+      expect(await weightsInRedis('quiet')).toEqual({ main: '90', canary: '10' });
+      // Paused means it stays: a few analyses later it has neither promoted nor rolled back.
+      await sleep(3_000);
+      expect(await rollout('quiet')).toMatchObject({ status: 'paused', step: 1 });
+      expect(await weightsInRedis('quiet')).toEqual({ main: '90', canary: '10' });
+      expect(canary.requests()).toBeGreaterThan(0);
+    } finally {
+      running = false;
+      await trickle;
+    }
+  });
+});
