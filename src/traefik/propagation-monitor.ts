@@ -103,18 +103,33 @@ export class PropagationMonitor {
     }
   }
 
-  /** Every Traefik's view of a split. */
+  /**
+   * Every Traefik's view of a split. Traefik is read every `intervalMs`, and the served weights may
+   * have changed since the last read: `applied` is judged against what is served now, so a view
+   * read before a write never says that write is applied.
+   */
   viewsOf(split: string): TraefikView[] {
-    return this.options.traefikUrls.map(
-      (traefik) =>
-        this.views.get(`${split} ${traefik}`) ?? {
-          traefik,
-          applied: false,
-          since: null,
-          weights: null,
-          error: 'not read yet',
-        },
-    );
+    const config = this.options.splits.byName.get(split);
+    const servedNow = config ? this.options.served(split) : undefined;
+    const expected = config && servedNow ? expectedChildren(config, servedNow) : null;
+    return this.options.traefikUrls.map((traefik) => {
+      const seen = this.views.get(`${split} ${traefik}`) ?? {
+        traefik,
+        applied: false,
+        since: null,
+        weights: null,
+        error: 'not read yet',
+      };
+      const applied = expected !== null && sameChildren(seen.weights, expected);
+      if (applied === seen.applied) return seen;
+      // The served weights changed after the last read: it lags (or matches) since that change.
+      const changed = this.changedAt.get(split)?.at;
+      return {
+        ...seen,
+        applied,
+        since: changed === undefined ? null : new Date(changed).toISOString(),
+      };
+    });
   }
 
   /**

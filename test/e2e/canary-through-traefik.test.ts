@@ -294,6 +294,55 @@ describe('canary routing through a real Traefik', () => {
     expect(took).toBeLessThan(10_000);
   });
 
+  test('h. when the weights change between two reads of Traefik, then the split view does not say the change is applied', async () => {
+    // A second service that reads Traefik's API once a minute: its view of Traefik is from
+    // before the write until the next read, and must be judged against what it serves now.
+    const second = await startServiceProcess(await freePort(), {
+      REDIS_URL: redis.url,
+      KEY_PREFIX: prefix,
+      SPLITS_FILE: splits.file,
+      ADMIN_TOKEN,
+      TRAEFIK_API_URLS: traefik.apiUrl,
+      TRAEFIK_POLL_INTERVAL_MS: '60000',
+    });
+    type View = { applied: boolean; weights: Record<string, number> | null };
+    const viewOf = async (): Promise<{ served: unknown; view: View }> => {
+      const res = await request(`${second.url}/api/v1/splits/council`);
+      const body = (await res.body.json()) as { weights: { served: unknown }; traefik: View[] };
+      return { served: body.weights.served, view: body.traefik[0] };
+    };
+    try {
+      const before = await viewOf();
+      await waitUntil(
+        'the first read of Traefik',
+        async () => (await viewOf()).view.applied,
+        10_000,
+      );
+      const seen = (await viewOf()).view.weights;
+      const target = seen?.['council-canary'] === 15 ? 35 : 15;
+      redis.cli(
+        'HSET',
+        `${prefix}weights:council`,
+        'main',
+        String(100 - target),
+        'canary',
+        String(target),
+      );
+      await waitUntil(
+        'the second service to serve the new weights',
+        async () => JSON.stringify((await viewOf()).served) !== JSON.stringify(before.served),
+        10_000,
+      );
+      const after = await viewOf();
+      expect(after.served).toEqual({ main: 100 - target, canary: target });
+      // Its last read of Traefik is from before the write.
+      expect(after.view.weights).toEqual(seen);
+      expect(after.view.applied).toBe(false);
+    } finally {
+      await second.stop();
+    }
+  });
+
   test('h. when one listed Traefik never applies, then ?wait=applied answers 504 naming it, and the write stands', async () => {
     const lonely = await startTraefik({
       providerUrl: `http://127.0.0.1:${await freePort()}/traefik`, // nobody answers there
