@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { parseDuration } from '../rollout/duration';
+import { MAX_WEIGHT, NAME_PATTERN } from '../api-contract/limits';
 import { rolloutPlanSchema } from '../rollout/plan-schema';
 
-/** Split and backend names become Traefik service names (`<split>@http`, `<split>-<backend>`). */
-export const NAME_PATTERN = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
-export const MAX_WEIGHT = 1_000_000;
+// The API's contract and splits.yaml name and weigh backends alike.
+export { MAX_WEIGHT, NAME_PATTERN };
 
 /** The Traefik router an override of a split emits. */
 export const overrideRouterName = (split: string, index: number): string =>
