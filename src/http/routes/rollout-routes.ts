@@ -1,5 +1,5 @@
 import { Router, type Request, type RequestHandler } from 'express';
-import { z } from 'zod';
+import { reasonBodySchema, rolloutStartBodySchema } from '../../api-contract';
 import { NotFoundError } from '../../errors';
 import { RolloutConflictError } from '../../rollout/rollout-conflict-error';
 import { jsonBody, originOf, parseBody, requireJson } from '../request-body';
@@ -16,21 +16,6 @@ export interface RolloutRoutesDeps {
   /** Whether a split is declared: a command on a declared split without a rollout is a 409. */
   isDeclared?: (split: string) => boolean;
 }
-
-const reason = z.string().max(500, 'must be at most 500 characters').optional();
-const bodies = {
-  start: z
-    .object({
-      version: z
-        .string()
-        .min(1, 'must not be empty')
-        .max(128, 'must be at most 128 characters')
-        .optional(),
-      reason,
-    })
-    .strict(),
-  plain: z.object({ reason }).strict(),
-};
 
 /** The operator, named as in the weights API: X-Actor, and X-Change-Source: cli for canaryctl. */
 function operatorOf(req: Request, why: string | undefined): Operator {
@@ -56,7 +41,7 @@ export function rolloutRoutes(deps: RolloutRoutesDeps): Router {
   });
 
   router.post(path, requireAdmin, requireJson, json, async (req, res) => {
-    const body = parseBody(bodies.start, req.body);
+    const body = parseBody(rolloutStartBodySchema, req.body);
     const view = await rollouts.start(req.params.name as string, {
       ...operatorOf(req, body.reason),
       version: body.version,
@@ -73,7 +58,7 @@ export function rolloutRoutes(deps: RolloutRoutesDeps): Router {
     requireJson,
     json,
     async (req, res) => {
-      const body = parseBody(bodies.plain, req.body);
+      const body = parseBody(reasonBodySchema, req.body);
       const name = String(req.params.name);
       let view: RolloutStatusView;
       try {

@@ -1,7 +1,12 @@
 import express, { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
+import {
+  historyQuerySchema,
+  reasonBodySchema,
+  scaleBodySchema,
+  waitQuerySchema,
+  weightsBodySchema,
+} from '../../api-contract';
 import type { SplitConfig, SplitsConfig } from '../../config/splits';
-import { MAX_WEIGHT } from '../../config/splits-schema';
 import { NotFoundError, ValidationError } from '../../errors';
 import type { Metrics } from '../../metrics/metrics';
 import { clip, isWeightText, MAX_PROBLEMS, sharesOf } from '../../store/stored-weights';
@@ -25,46 +30,12 @@ export interface SplitsRoutesDeps {
   waitApplied?: (split: string, weights: Weights, timeoutMs: number) => Promise<unknown>;
 }
 
-const reason = z.string().max(500, 'must be at most 500 characters').optional();
-const bodies = {
-  weights: z
-    .object({
-      weights: z.record(
-        z.string(),
-        z.number().int('must be an integer').min(0, 'must be >= 0').max(MAX_WEIGHT),
-      ),
-      reason,
-    })
-    .strict(),
-  scale: z
-    .object({
-      percent: z
-        .number()
-        .int('must be an integer')
-        .min(0, 'must be from 0 to 100')
-        .max(100, 'must be from 0 to 100'),
-      reason,
-    })
-    .strict(),
-  plain: z.object({ reason }).strict(),
-};
-
 /** A key JSON.parse keeps but every object copy would drop (it sets the prototype instead). */
 const RESERVED_KEYS = new Set(['__proto__']);
 
-const waitQuery = z
-  .object({
-    wait: z.literal('applied', { error: 'the only value is "applied"' }).optional(),
-    timeout: z
-      .string()
-      .regex(/^\d+(ms|s)$/, 'must be a duration like 500ms or 10s')
-      .optional(),
-  })
-  .loose();
-
 /** `?wait=applied&timeout=10s` → milliseconds to wait (default 10 s, at most 120 s). */
 function parseWait(query: unknown): number | undefined {
-  const q = parseBody(waitQuery, query, 'query');
+  const q = parseBody(waitQuerySchema, query, 'query');
   if (q.wait === undefined) {
     if (q.timeout !== undefined) throw new ValidationError('timeout goes with ?wait=applied');
     return undefined;
@@ -161,16 +132,7 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
   router.get('/splits/:name/history', async (req, res) => {
     const split = findSplit(req.params.name);
     const limit = parseBody(
-      z
-        .object({
-          limit: z.coerce
-            .number()
-            .int('must be an integer')
-            .min(1, 'must be from 1 to 1000')
-            .max(1000, 'must be from 1 to 1000')
-            .default(20),
-        })
-        .strict(),
+      historyQuerySchema,
       { ...(req.query.limit !== undefined && { limit: req.query.limit }) },
       'query',
     ).limit;
@@ -233,13 +195,13 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
           );
         }
       }
-      return parseBody(bodies.weights, body);
+      return parseBody(weightsBodySchema, body);
     }),
   );
   router.post(
     '/splits/:name/scale',
     ...write('scale', (split, body) => {
-      const { percent, reason: why } = parseBody(bodies.scale, body);
+      const { percent, reason: why } = parseBody(scaleBodySchema, body);
       const weights = only(split, split.stable);
       weights[split.stable] = 100 - percent;
       weights[split.canary] = percent;
@@ -250,14 +212,14 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
     '/splits/:name/rollback',
     ...write('rollback', (split, body) => ({
       weights: only(split, split.stable),
-      reason: parseBody(bodies.plain, body).reason,
+      reason: parseBody(reasonBodySchema, body).reason,
     })),
   );
   router.post(
     '/splits/:name/promote',
     ...write('promote', (split, body) => ({
       weights: only(split, split.canary),
-      reason: parseBody(bodies.plain, body).reason,
+      reason: parseBody(reasonBodySchema, body).reason,
     })),
   );
 
