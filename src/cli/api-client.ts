@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { problemSchema } from '../api-contract';
 import { CliError, UsageError } from './cli-error';
 import { ExitCode, exitCodeForStatus } from './exit-codes';
 
@@ -26,15 +27,12 @@ export interface ApiResponse {
   body: unknown;
 }
 
-/** RFC 9457 problem details, as the service's error handler writes them. */
-export const problemSchema = z.looseObject({
-  type: z.string().optional(),
-  title: z.string().optional(),
-  status: z.number().optional(),
-  detail: z.string().optional(),
-  errors: z.array(z.looseObject({ path: z.string(), message: z.string() })).optional(),
-});
-export type Problem = z.infer<typeof problemSchema>;
+/**
+ * An error answer, as much of a problem document as it holds: a proxy in front of the service may
+ * answer with less than the service's error handler writes.
+ */
+const problemAnswerSchema = problemSchema.partial();
+export type ProblemAnswer = z.infer<typeof problemAnswerSchema>;
 
 /** Reads CANARY_URL: an http(s) URL, without a trailing slash. */
 export function resolveBaseUrl(value: string | undefined): string {
@@ -59,7 +57,7 @@ export function urlOf(baseUrl: string, req: Pick<ApiRequest, 'path' | 'query'>):
 /** The lines to print for an error answer: the detail, each field problem, and a hint. */
 export function describeProblem(
   status: number,
-  problem: Problem | undefined,
+  problem: ProblemAnswer | undefined,
   rawText: string,
   context: { method: string; url: string; etag?: string },
 ): { message: string; details: string[] } {
@@ -178,7 +176,7 @@ export class ApiClient {
     }
 
     if (status < 200 || status >= 300) {
-      const parsed = problemSchema.safeParse(body);
+      const parsed = problemAnswerSchema.safeParse(body);
       const { message, details } = describeProblem(
         status,
         parsed.success ? parsed.data : undefined,

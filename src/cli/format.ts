@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { CliError } from './cli-error';
 import { ExitCode } from './exit-codes';
 import {
-  rolloutViewSchema,
-  STATUS_FIELDS,
+  rolloutCheckSchema,
+  rolloutStatusSchema,
+  splitCoreStatusSchema,
   traefikViewSchema,
   type AuditEvent,
   type SplitStatus,
   type WriteResult,
-} from './api-types';
+} from '../api-contract';
 
 /** Parses an answer the CLI is about to print; a mismatch means client and service disagree. */
 export function expectShape<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
@@ -81,6 +82,28 @@ function compactJson(value: unknown): string {
 }
 
 const traefikViews = z.array(traefikViewSchema);
+
+/** The facts of a status that the table shows; any other field is an extra fact. */
+const STATUS_FIELDS = new Set(Object.keys(splitCoreStatusSchema.shape));
+
+/** What `canaryctl rollout` prints of a rollout: an answer without it is printed as JSON. */
+const rolloutViewSchema = rolloutStatusSchema
+  .pick({ split: true, status: true, summary: true })
+  .extend({
+    checks: z
+      .array(
+        rolloutCheckSchema.pick({
+          name: true,
+          verdict: true,
+          value: true,
+          threshold: true,
+          comparator: true,
+          for: true,
+          reason: true,
+        }),
+      )
+      .optional(),
+  });
 const withSummary = z.looseObject({ summary: z.string() });
 
 /**

@@ -1,5 +1,5 @@
 import { describeProblem, resolveBaseUrl, urlOf } from '../../src/cli/api-client';
-import type { SplitStatus } from '../../src/cli/api-types';
+import type { SplitStatus } from '../../src/api-contract';
 import { UsageError } from '../../src/cli/cli-error';
 import { exitCodeForStatus } from '../../src/cli/exit-codes';
 import {
@@ -23,6 +23,7 @@ function split(overrides: Partial<SplitStatus> = {}): SplitStatus {
       { name: 'main', version: '1.4.2' },
     ],
     weights: { stored: { canary: 25, main: 75 }, served: { canary: 25, main: 75 } },
+    storedKeyType: 'hash',
     shares: { canary: 25, main: 75 },
     source: 'redis',
     valid: true,

@@ -1,4 +1,4 @@
-import { historySchema } from '../api-types';
+import { historySchema } from '../../api-contract';
 import { stringOption } from '../args';
 import { UsageError } from '../cli-error';
 import type { Command } from '../command';

@@ -1,4 +1,4 @@
-import { writeResultSchema } from '../api-types';
+import { writeResultSchema } from '../../api-contract';
 import type { Command } from '../command';
 import { splitPath } from '../command';
 import { expectShape, formatWriteResult } from '../format';

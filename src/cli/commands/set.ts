@@ -1,7 +1,7 @@
 import { UsageError } from '../cli-error';
 import type { Command } from '../command';
 import { splitPath } from '../command';
-import { writeResultSchema } from '../api-types';
+import { writeResultSchema } from '../../api-contract';
 import { expectShape, formatWriteResult } from '../format';
 import { operands, parseNumber } from './operands';
 import { WRITE_OPTIONS, writeRequest } from './write-options';

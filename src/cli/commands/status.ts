@@ -1,4 +1,4 @@
-import { splitListSchema, splitStatusSchema, type SplitStatus } from '../api-types';
+import { splitListSchema, splitStatusSchema, type SplitStatus } from '../../api-contract';
 import type { Command } from '../command';
 import { splitPath } from '../command';
 import { expectShape, formatStatus } from '../format';
