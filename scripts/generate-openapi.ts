@@ -6,8 +6,8 @@ import { OPENAPI_PATH, renderOpenApi } from './lib/openapi-document';
 const OPENAPI_FILE = path.resolve(OPENAPI_PATH);
 
 /** `npm run openapi`: writes docs/openapi.yaml from the contract in src/api-contract. */
-async function main(): Promise<void> {
-  const text = await renderOpenApi(OPENAPI_FILE);
+function main(): void {
+  const text = renderOpenApi();
   const before = fs.existsSync(OPENAPI_FILE) ? fs.readFileSync(OPENAPI_FILE, 'utf8') : '';
   fs.writeFileSync(OPENAPI_FILE, text);
   process.stdout.write(
@@ -15,7 +15,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exitCode = 1;
-});
+main();

@@ -1,4 +1,3 @@
-import { format, resolveConfig } from 'prettier';
 import YAML from 'yaml';
 import { createDocument } from 'zod-openapi';
 import { openApiDocument } from '../../src/api-contract/document';
@@ -32,13 +31,10 @@ function withoutNoise({ jsonSchema }: { jsonSchema: Record<string, unknown> }): 
 }
 
 /**
- * docs/openapi.yaml as the contract renders it, formatted the way the repository formats YAML,
- * so that the committed file and a fresh rendering compare byte for byte. `file` is where it
- * goes (it picks the Prettier configuration).
+ * docs/openapi.yaml as the contract renders it, byte for byte (the file is left out of Prettier:
+ * this rendering is its format).
  */
-export async function renderOpenApi(file: string): Promise<string> {
+export function renderOpenApi(): string {
   const document = createDocument(openApiDocument, { override: withoutNoise });
-  const text = HEADER + YAML.stringify(document, { lineWidth: 100, aliasDuplicateObjects: false });
-  const config = (await resolveConfig(file)) ?? {};
-  return format(text, { ...config, filepath: file });
+  return HEADER + YAML.stringify(document, { lineWidth: 100, aliasDuplicateObjects: false });
 }

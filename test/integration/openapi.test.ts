@@ -6,9 +6,12 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { NAME_PATTERN, rolloutStatusSchema } from '../../src/api-contract';
+import { paths } from '../../src/api-contract/paths';
 import { parseSplitsDocument } from '../../src/config/splits';
 import type { RolloutState } from '../../src/rollout/rollout-state';
 import { describeRollout } from '../../src/rollout/rollout-status';
+import { OPENAPI_PATH, renderOpenApi } from '../../scripts/lib/openapi-document';
 import { freePort } from '../helpers/free-port';
 import {
   startOwnRedisServer,
@@ -26,24 +29,26 @@ import {
 } from '../helpers/service';
 
 /**
- * docs/openapi.yaml against the app: the same routes both ways, and real answers that match the
- * documented schemas.
+ * The contract (src/api-contract) against the app and docs/openapi.yaml: the committed document is
+ * the contract's rendering, the same routes are served and documented, and real answers match the
+ * contract's schemas.
  */
 
 type Json = Record<string, unknown>;
 
-const DOC_FILE = path.join(ROOT, 'docs/openapi.yaml');
-const doc = YAML.parse(fs.readFileSync(DOC_FILE, 'utf8')) as {
+const DOC_FILE = path.join(ROOT, OPENAPI_PATH);
+const committed = fs.readFileSync(DOC_FILE, 'utf8');
+const doc = YAML.parse(committed) as {
   openapi: string;
   paths: Record<string, Record<string, unknown>>;
-  components: { schemas: Json; responses: Record<string, Json> };
+  components: { parameters: Record<string, { schema: { pattern?: string } }> };
 };
-const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'] as const;
 
-/** `GET /api/v1/splits/{name}` for every operation in the document. */
+/** `GET /api/v1/splits/{name}` for every operation in the contract. */
 function documentedOperations(): Set<string> {
   const ops = new Set<string>();
-  for (const [p, item] of Object.entries(doc.paths)) {
+  for (const [p, item] of Object.entries(paths)) {
     for (const method of METHODS)
       if (item[method] !== undefined) ops.add(`${method.toUpperCase()} ${p}`);
   }
@@ -116,55 +121,19 @@ async function unroutedOperations(handler: RequestListener | Express): Promise<s
   return unrouted.sort();
 }
 
-/** The value a `#/a/b` pointer names in the document, or undefined. */
-function resolvePointer(ref: string): unknown {
-  let node: unknown = doc;
-  for (const part of ref.slice(2).split('/')) {
-    const key = part.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (typeof node !== 'object' || node === null || !(key in node)) return undefined;
-    node = (node as Json)[key];
-  }
-  return node;
-}
-
-function refsIn(node: unknown, found: string[] = []): string[] {
-  if (Array.isArray(node)) node.forEach((n) => refsIn(n, found));
-  else if (typeof node === 'object' && node !== null) {
-    for (const [k, v] of Object.entries(node)) {
-      if (k === '$ref' && typeof v === 'string') found.push(v);
-      else refsIn(v, found);
-    }
-  }
-  return found;
-}
-
-/** A documented component schema as zod, refs included (zod resolves `#/$defs/...` only). */
-const defs = JSON.parse(
-  JSON.stringify(doc.components.schemas).replaceAll('#/components/schemas/', '#/$defs/'),
-) as Json;
-function zodOf(schema: unknown): z.ZodType {
-  const rewritten = JSON.parse(
-    JSON.stringify(schema).replaceAll('#/components/schemas/', '#/$defs/'),
-  ) as Json;
-  return z.fromJSONSchema({ $defs: defs, ...rewritten } as Parameters<typeof z.fromJSONSchema>[0]);
-}
-
 /**
- * The documented schema of an answer: the operation must list `status`, and its content must have
- * `mediaType`. Throws naming what the document lacks.
+ * The contract's schema of an answer: the operation must list `status`, and its content must have
+ * `mediaType`. Throws naming what the contract lacks.
  */
 function documentedBody(method: string, p: string, status: number, mediaType: string): z.ZodType {
-  const op = doc.paths[p]?.[method.toLowerCase()] as { responses?: Json } | undefined;
-  if (!op) throw new Error(`the document has no ${method} ${p}`);
-  let response = op.responses?.[String(status)] as Json | undefined;
-  if (response && typeof response.$ref === 'string')
-    response = resolvePointer(response.$ref) as Json;
+  const op = paths[p]?.[method.toLowerCase() as (typeof METHODS)[number]];
+  if (!op) throw new Error(`the contract has no ${method} ${p}`);
+  const response = (op.responses as Record<string, { content?: Json } | undefined>)[String(status)];
   if (!response) throw new Error(`${method} ${p} documents no ${status} answer`);
-  const content = response.content as Record<string, { schema: unknown }> | undefined;
-  const schema = content?.[mediaType]?.schema;
-  if (schema === undefined)
+  const schema = (response.content?.[mediaType] as { schema?: unknown } | undefined)?.schema;
+  if (!(schema instanceof z.ZodType))
     throw new Error(`${method} ${p} ${status} documents no ${mediaType} body`);
-  return zodOf(schema);
+  return schema;
 }
 
 /** Asserts a real answer is documented: its status, its media type and its body's shape. */
@@ -202,9 +171,14 @@ afterAll(async () => {
 });
 
 describe('docs/openapi.yaml', () => {
-  test('when read, then it is OpenAPI 3.1, every $ref resolves and operation ids are unique', () => {
+  test('when the contract is rendered, then it equals the committed file (else run npm run openapi)', () => {
+    const generated = renderOpenApi();
+
+    expect(committed).toBe(generated);
+  });
+
+  test('when read, then it is OpenAPI 3.1 and operation ids are unique', () => {
     expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
-    expect(refsIn(doc).filter((ref) => resolvePointer(ref) === undefined)).toEqual([]);
     const ids = Object.values(doc.paths).flatMap((item) =>
       METHODS.flatMap((m) => {
         const op = item[m] as { operationId?: string } | undefined;
@@ -212,6 +186,10 @@ describe('docs/openapi.yaml', () => {
       }),
     );
     expect(ids.filter((id, i) => ids.indexOf(id) !== i || id.startsWith('('))).toEqual([]);
+  });
+
+  test('when read, then a split name has the pattern splits.yaml accepts', () => {
+    expect(doc.components.parameters.SplitName.schema.pattern).toBe(NAME_PATTERN.source);
   });
 });
 
@@ -257,8 +235,8 @@ describe('documented routes against served routes', () => {
   test('when a documented path is called with another method, then the catch-all 404 answers', async () => {
     for (const handler of [full.app, svc.listener]) {
       const answered: string[] = [];
-      for (const [p, item] of Object.entries(doc.paths)) {
-        for (const method of ['get', 'put', 'post', 'delete', 'patch']) {
+      for (const [p, item] of Object.entries(paths)) {
+        for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
           if (item[method] !== undefined) continue;
           const res = await request(handler)[method as 'get'](p.replace('{name}', 'council'));
           if (!isCatchAll(res)) answered.push(`${method.toUpperCase()} ${p} -> ${res.status}`);
@@ -554,9 +532,7 @@ describe('rollout answers match the documented schemas', () => {
     };
 
     const view = describeRollout(state, plan, now, 'replica-1');
-    const result = zodOf({ $ref: '#/components/schemas/RolloutStatus' }).safeParse(
-      JSON.parse(JSON.stringify(view)),
-    );
+    const result = rolloutStatusSchema.safeParse(JSON.parse(JSON.stringify(view)));
 
     expect(view.checks.map((c) => c.verdict)).toEqual(['pass', 'unknown']);
     expect(result.error?.issues).toBeUndefined();
