@@ -4,6 +4,7 @@ import type {
   ZodOpenApiPathsObject,
   ZodOpenApiResponseObject,
 } from 'zod-openapi';
+import { WATCH_PATTERN } from './limits';
 import {
   healthSchema,
   notReadySchema,
@@ -115,7 +116,7 @@ export const paths: ZodOpenApiPathsObject = {
             }),
           watch: z
             .string()
-            .regex(/^\d+(\.\d+)?(ms|s|m)$/)
+            .regex(WATCH_PATTERN)
             .optional()
             .meta({
               param: {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { WATCH_PATTERN } from '../api-contract/limits';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
 
@@ -193,7 +194,7 @@ export function watchOf(url: string): number | undefined | { error: string } {
   if (values.length === 0) return undefined;
   if (values.length > 1) return { error: '`watch` is given more than once' };
   const text = values[0];
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text);
+  const match = WATCH_PATTERN.exec(text);
   if (!match) {
     return {
       error: `\`watch\` must be a duration such as 25s or 500ms (at most 60s), got ${JSON.stringify(text)}`,
