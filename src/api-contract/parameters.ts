@@ -91,3 +91,8 @@ export const wwwAuthenticateHeader = z.string().meta({
     description: '`Bearer`',
   },
 });
+
+export const retryAfterHeader = z
+  .number()
+  .int()
+  .meta({ header: { id: 'RetryAfter', description: 'seconds to wait before trying again' } });

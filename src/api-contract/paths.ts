@@ -219,6 +219,7 @@ export const paths: ZodOpenApiPathsObject = {
       summary: 'every declared split with its weights and state',
       responses: {
         '200': { description: 'the splits, sorted by name', content: json(splitListSchema) },
+        ...ERRORS.splitList,
       },
     },
   },
@@ -308,7 +309,7 @@ export const paths: ZodOpenApiPathsObject = {
         '200': rollout,
         '404': ownErrorResponse('unknown split, or the split has had no rollout yet'),
         '409': errorResponses.rolloutConflict,
-        '503': errorResponses.redisUnavailable,
+        '503': errorResponses.readUnavailable,
       },
     },
     post: {

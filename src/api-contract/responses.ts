@@ -1,6 +1,6 @@
 import type { ZodOpenApiResponseObject } from 'zod-openapi';
 import { z } from 'zod';
-import { splitETagHeader, wwwAuthenticateHeader } from './parameters';
+import { retryAfterHeader, splitETagHeader, wwwAuthenticateHeader } from './parameters';
 import { problemSchema } from './problem';
 
 const problem = { 'application/problem+json': { schema: problemSchema } };
@@ -58,6 +58,16 @@ export const errorResponses = {
     'RedisUnavailable',
     'Redis did not answer; nothing was written (problem type `redis-unavailable`)',
   ),
+  openReadsBusy: errorResponse(
+    'OpenReadsBusy',
+    'Too many API reads without the admin token at once: OPEN_READ_CONCURRENCY are being served and OPEN_READ_QUEUE wait (problem type `open-reads-busy`). Retry after `Retry-After` seconds, or send the admin token: reads with it are not limited.',
+    { headers: z.object({ 'Retry-After': retryAfterHeader }) },
+  ),
+  readUnavailable: errorResponse(
+    'ReadUnavailable',
+    'Redis did not answer (problem type `redis-unavailable`), or too many API reads without the admin token at once (`open-reads-busy`, with `Retry-After`: see OpenReadsBusy).',
+    { headers: z.object({ 'Retry-After': retryAfterHeader }) },
+  ),
   propagationTimeout: errorResponse(
     'PropagationTimeout',
     '`?wait=applied`: the write is stored and served, but a Traefik did not apply it in time (problem type `propagation-timeout`, naming the instances that lag).',
@@ -71,14 +81,16 @@ const e = errorResponses;
  * gains an error answer (add the response to `errorResponses`, then its status here).
  */
 export const ERRORS = {
+  /** GET /api/v1/splits */
+  splitList: { '503': e.openReadsBusy },
   /** GET /api/v1/splits/{name} */
-  splitRead: { '400': e.badRequest, '404': e.notFound },
+  splitRead: { '400': e.badRequest, '404': e.notFound, '503': e.openReadsBusy },
   /** GET /api/v1/splits/{name}/history */
   history: {
     '400': e.badRequest,
     '404': e.notFound,
     '409': e.corruptData,
-    '503': e.redisUnavailable,
+    '503': e.readUnavailable,
   },
   /** PUT …/weights, POST …/scale, …/rollback, …/promote */
   weightsWrite: {
