@@ -69,6 +69,7 @@ export async function startService(
       log.debug({ err: err.message, connection: name }, 'redis connection error'),
     );
   }
+  const acks = { replicas: env.REDIS_WRITE_REPLICAS, timeoutMs: env.REDIS_WRITE_TIMEOUT_MS };
   const store = new WeightsStore({
     redis,
     writer,
@@ -77,6 +78,7 @@ export async function startService(
     splits,
     log: log.child({ component: 'store' }),
     auditMaxLen: env.AUDIT_STREAM_MAXLEN,
+    acks,
   });
   // What the operator page and other watchers are told; rollouts are read while someone listens.
   const feed = new ChangeFeed({
@@ -156,6 +158,7 @@ export async function startService(
     metrics,
     log,
     auditMaxLen: env.AUDIT_STREAM_MAXLEN,
+    acks,
     prometheusUrl: env.PROMETHEUS_URL,
   });
 

@@ -10,7 +10,7 @@ export const openApiDocument: ZodOpenApiObject = {
     summary: 'Traefik HTTP provider serving weighted canary splits from Redis, and its write API.',
     description: [
       "`GET /traefik` is the endpoint Traefik's `providers.http` polls. `/api/v1` reads and changes the weights of the splits declared in `splits.yaml`; every change is one atomic Redis write that also appends an audit event. See docs/api.md for examples and the `canaryctl` CLI.",
-      'Errors are `application/problem+json` (RFC 9457) with a stable `type` (`https://traefik-canary-provider.dev/problems/<code>`), a `title` (the code) and a human `detail`; validation problems also list `errors[]` as `{path, message}`. Nothing is written when a write answers an error, except 504 (`?wait=applied` timed out: the write stands).',
+      'Errors are `application/problem+json` (RFC 9457) with a stable `type` (`https://traefik-canary-provider.dev/problems/<code>`), a `title` (the code) and a human `detail`; validation problems also list `errors[]` as `{path, message}`. Nothing is written when a write answers an error, except 504 (`?wait=applied` timed out, or fewer replicas than REDIS_WRITE_REPLICAS confirmed the write in time: the write stands).',
       '`GET` routes also answer `HEAD`. A method or path not listed here answers 404 with the problem type `not-found` and the detail `no route for <METHOD> <path>`.',
     ].join('\n\n'),
     license: { name: 'MIT' },

@@ -22,6 +22,15 @@ export const problemSchema = z
       .array(fieldProblemSchema)
       .optional()
       .meta({ description: 'validation problems, one per field' }),
+    replicasWanted: z
+      .number()
+      .int()
+      .optional()
+      .meta({ description: '`write-not-replicated`: the replicas REDIS_WRITE_REPLICAS asks for' }),
+    replicasConfirmed: z.number().int().optional().meta({
+      description:
+        '`write-not-replicated`: the replicas that confirmed in time (absent when WAIT itself failed)',
+    }),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
 export type Problem = z.infer<typeof problemSchema>;

@@ -68,9 +68,13 @@ export const errorResponses = {
     'Redis did not answer (problem type `redis-unavailable`), or too many API reads without the admin token at once (`open-reads-busy`, with `Retry-After`: see OpenReadsBusy).',
     { headers: z.object({ 'Retry-After': retryAfterHeader }) },
   ),
-  propagationTimeout: errorResponse(
-    'PropagationTimeout',
-    '`?wait=applied`: the write is stored and served, but a Traefik did not apply it in time (problem type `propagation-timeout`, naming the instances that lag).',
+  writeNotConfirmed: errorResponse(
+    'WriteNotConfirmed',
+    "The write is stored and served, but a confirmation did not come in time: with `?wait=applied`, a Traefik did not apply it (problem type `propagation-timeout`, naming the instances that lag); with REDIS_WRITE_REPLICAS set, fewer replicas than it asks for confirmed the write within REDIS_WRITE_TIMEOUT_MS (problem type `write-not-replicated`, with `replicasWanted` and `replicasConfirmed`): a Redis failover now could lose it. Check the replicas and the split's status, and send the write again to be sure.",
+  ),
+  writeNotReplicated: errorResponse(
+    'WriteNotReplicated',
+    "REDIS_WRITE_REPLICAS is set and fewer replicas than it asks for confirmed the write within REDIS_WRITE_TIMEOUT_MS (problem type `write-not-replicated`, with `replicasWanted` and `replicasConfirmed`). The write is on the Redis primary and acts; a failover now could lose it. Check the replicas and the rollout's status, and repeat the command if it is missing.",
   ),
 } satisfies Record<string, ZodOpenApiResponseObject>;
 
@@ -102,7 +106,7 @@ export const ERRORS = {
     '413': e.payloadTooLarge,
     '415': e.unsupportedMediaType,
     '503': e.redisUnavailable,
-    '504': e.propagationTimeout,
+    '504': e.writeNotConfirmed,
   },
   /** POST …/rollout and its commands (pause, resume, promote, abort) */
   rolloutWrite: {
@@ -113,6 +117,7 @@ export const ERRORS = {
     '413': e.payloadTooLarge,
     '415': e.unsupportedMediaType,
     '503': e.redisUnavailable,
+    '504': e.writeNotReplicated,
   },
   /** POST …/rollout/finalise: a rollout command that writes the weights, under If-Match */
   rolloutFinalise: {
@@ -124,5 +129,6 @@ export const ERRORS = {
     '413': e.payloadTooLarge,
     '415': e.unsupportedMediaType,
     '503': e.redisUnavailable,
+    '504': e.writeNotReplicated,
   },
 } satisfies Record<string, Record<string, ZodOpenApiResponseObject>>;

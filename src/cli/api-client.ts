@@ -183,6 +183,14 @@ export class ApiClient {
         text,
         { method: req.method, url, etag },
       );
+      if (parsed.success && parsed.data.title === 'WRITE_NOT_REPLICATED') {
+        throw new CliError(`written, but not replicated: ${message}`, ExitCode.NOT_REPLICATED, {
+          details: [
+            'hint: the write stands on the Redis primary and is served; check it with `canaryctl status`, and run the command again once the replicas are back to be sure it survives a failover',
+          ],
+          status,
+        });
+      }
       throw new CliError(message, exitCodeForStatus(status), { details, status });
     }
     if (body === undefined) {

@@ -16,6 +16,11 @@ export const ExitCode = {
   SERVER: 5,
   /** No HTTP answer at all: connection refused, DNS failure, timeout. */
   UNREACHABLE: 6,
+  /**
+   * 504 WRITE_NOT_REPLICATED: the write is on the Redis primary and served, but fewer replicas
+   * than REDIS_WRITE_REPLICAS confirmed it in time.
+   */
+  NOT_REPLICATED: 7,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -37,4 +42,6 @@ export const EXIT_CODE_HELP = `Exit codes:
   4  refused by the service: 400 validation, 404 unknown split, 409, 412 If-Match mismatch,
      413 body too large, 415
   5  server error: 5xx (503 Redis unavailable, 504 --wait timed out)
-  6  service unreachable: connection refused, DNS failure or timeout (check CANARY_URL)`;
+  6  service unreachable: connection refused, DNS failure or timeout (check CANARY_URL)
+  7  written but not replicated: the write is on the Redis primary and served, but fewer
+     replicas than REDIS_WRITE_REPLICAS confirmed it in time; check the status, retry to be sure`;

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors';
 import { formatIssues } from './splits';
@@ -91,6 +92,17 @@ const envObject = z.object({
   REDIS_TLS_KEY_FILE: optionalPath,
   /** TLS to the Sentinels themselves (default: as REDIS_TLS), with the same files. */
   REDIS_SENTINEL_TLS: optionalFlag,
+  /**
+   * Replicas that must confirm a write (Redis WAIT) before it is acknowledged; 0 acknowledges once
+   * the primary has it.
+   */
+  REDIS_WRITE_REPLICAS: intFrom(0, 0, 100),
+  /** How long a write waits for those replicas before it answers WRITE_NOT_REPLICATED. */
+  REDIS_WRITE_TIMEOUT_MS: intFrom(1000, 10, 60_000),
+  /** Where the service keeps files of its own (the last-good snapshot). */
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** The last-good snapshot; default DATA_DIR/snapshot.json, `off` keeps none. */
+  SNAPSHOT_FILE: z.preprocess(blankIsUnset, z.string().optional()),
   KEY_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_.-]*$/, 'may hold letters, digits and : _ . - only')
@@ -205,6 +217,10 @@ export const envSchema = envObject
   .transform((env) => ({
     ...env,
     REDIS_URL: env.REDIS_URL ?? (env.REDIS_SENTINELS.length > 0 ? undefined : DEFAULT_REDIS_URL),
+    SNAPSHOT_FILE:
+      env.SNAPSHOT_FILE === 'off'
+        ? undefined
+        : (env.SNAPSHOT_FILE ?? path.join(env.DATA_DIR, 'snapshot.json')),
   }));
 
 export type Env = z.infer<typeof envSchema>;

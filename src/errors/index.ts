@@ -7,3 +7,4 @@ export { PreconditionFailedError } from './precondition-failed-error';
 export { RedisUnavailableError } from './redis-unavailable-error';
 export { CorruptDataError } from './corrupt-data-error';
 export { BusyError } from './busy-error';
+export { WriteNotReplicatedError } from './write-not-replicated-error';

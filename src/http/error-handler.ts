@@ -7,6 +7,7 @@ import {
   PreconditionFailedError,
   RedisUnavailableError,
   ValidationError,
+  WriteNotReplicatedError,
 } from '../errors';
 import type { Logger } from '../log/logger';
 
@@ -116,6 +117,11 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     };
     if (appError instanceof ValidationError && appError.problems.length > 0) {
       body.errors = appError.problems;
+    }
+    if (appError instanceof WriteNotReplicatedError) {
+      body.replicasWanted = appError.replicasWanted;
+      if (appError.replicasConfirmed !== undefined)
+        body.replicasConfirmed = appError.replicasConfirmed;
     }
     if (appError instanceof PreconditionFailedError) {
       res.setHeader('ETag', appError.currentEtag);

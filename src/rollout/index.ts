@@ -7,6 +7,7 @@ import { rolloutRoutes } from '../http/routes/rollout-routes';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
 import { createKeys } from '../store/keys';
+import type { ReplicaAcks } from '../store/replica-acks';
 import type { WeightsStore } from '../store/weights-store';
 import { NotificationOutbox } from './notification-outbox';
 import { Notifier } from './notifier';
@@ -38,6 +39,8 @@ export interface RolloutsOptions {
   log: Logger;
   /** Approximate cap of each split's audit stream (AUDIT_STREAM_MAXLEN). */
   auditMaxLen?: number;
+  /** Replicas that must confirm each rollout write (REDIS_WRITE_REPLICAS). */
+  acks?: ReplicaAcks;
   /** PROMETHEUS_URL. Required when any plan has checks. */
   prometheusUrl?: string;
   /** Or a querier of your own (tests). */
@@ -107,6 +110,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     eventsKey: keys.events,
     recordedKey: keys.recorded,
     auditMaxLen: options.auditMaxLen,
+    acks: options.acks,
   });
   const statusStates = options.openReadRedis
     ? new RolloutStateStore({

@@ -209,7 +209,13 @@ export class NotificationOutbox {
         await this.options.states.write({ ...vs.state, outbox }, { expectRevision: vs.revision });
         return;
       } catch (err) {
-        if ((err as { code?: unknown }).code !== 'STALE_REVISION') throw err;
+        const code = (err as { code?: unknown }).code;
+        if (code === 'WRITE_NOT_REPLICATED') {
+          // Written on the primary; if a failover loses it, a notification is sent once more.
+          this.options.log.warn({ err, split }, 'the settled outbox is not yet replicated');
+          return;
+        }
+        if (code !== 'STALE_REVISION') throw err;
       }
     }
   }

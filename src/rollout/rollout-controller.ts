@@ -196,6 +196,11 @@ export class RolloutController {
       return;
     }
     this.options.metrics.errors.inc({ split, code });
+    if (code === 'WRITE_NOT_REPLICATED') {
+      // The step stands on the primary and the next tick goes on from it.
+      this.log.warn({ split, err }, 'rollout step written but not yet replicated');
+      return;
+    }
     this.log.error({ split, err }, 'rollout step failed');
   }
 

@@ -1,4 +1,5 @@
 import type { SplitConfig, SplitsConfig } from '../config/splits';
+import { WriteNotReplicatedError } from '../errors';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
 import { validateStoredWeights, type StoredWeights } from '../store/stored-weights';
@@ -8,7 +9,7 @@ import type { NotificationOutbox } from './notification-outbox';
 import { weightsFor } from './rollout-decisions';
 import type { RolloutMetrics } from './rollout-metrics';
 import { targetPercent, type RolloutState, type VersionedState } from './rollout-state';
-import type { RolloutStateStore } from './rollout-state-store';
+import type { RolloutStateStore, TransitionResult } from './rollout-state-store';
 import type { Transition, WeightsView } from './rollout-transitions';
 
 /** The weights a split holds now: the provider's validated view, and the raw value it came from. */
@@ -80,20 +81,29 @@ export class RolloutExecutor {
       ? this.deps.outbox.enqueue(split, t.state, t.notify, revision, who.actor)
       : t.state;
     const write = t.write;
-    const result = await this.deps.states.transition(state, {
-      expectRevision: from?.revision ?? 0,
-      fenceToken: who.fenceToken,
-      // A rollback is written whatever the weights hold; anything else only on what was read.
-      basis: write && !write.conditional ? undefined : basis?.stored,
-      write: write && {
-        weights: weightsFor(split, write.percent),
-        action: write.action,
-        source: who.source,
-        actor: who.actor,
-        reason: state.reason,
-        details: this.details(state),
-      },
-    });
+    let result: TransitionResult;
+    // Written but not confirmed by enough replicas: account for the write, then say so.
+    let unreplicated: WriteNotReplicatedError | undefined;
+    try {
+      result = await this.deps.states.transition(state, {
+        expectRevision: from?.revision ?? 0,
+        fenceToken: who.fenceToken,
+        // A rollback is written whatever the weights hold; anything else only on what was read.
+        basis: write && !write.conditional ? undefined : basis?.stored,
+        write: write && {
+          weights: weightsFor(split, write.percent),
+          action: write.action,
+          source: who.source,
+          actor: who.actor,
+          reason: state.reason,
+          details: this.details(state),
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof WriteNotReplicatedError) || err.written === undefined) throw err;
+      unreplicated = err;
+      result = err.written as TransitionResult;
+    }
     if (write) {
       this.deps.metrics.weightChanges.inc({ split: split.name, source: who.source });
       const canaryBefore = result.before?.[split.canary];
@@ -122,6 +132,7 @@ export class RolloutExecutor {
       );
       this.deps.outbox.kick(split.name);
     }
+    if (unreplicated) throw unreplicated;
     return { state, revision: result.revision };
   }
 

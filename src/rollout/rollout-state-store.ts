@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { AppError, RedisUnavailableError } from '../errors';
+import { AppError, RedisUnavailableError, WriteNotReplicatedError } from '../errors';
+import { awaitReplicas, type ReplicaAcks } from '../store/replica-acks';
 import { compareBytes, type StoredWeights } from '../store/stored-weights';
 import { ROLLOUT_TRANSITION } from '../store/transition-lua';
 import type { ChangeAction, ChangeSource, Weights } from '../store/types';
@@ -74,6 +75,8 @@ export interface RolloutStateStoreOptions {
   stateKey: (split: string) => string;
   /** `{prefix}rollout-lease` */
   leaseKey: string;
+  /** Replicas that must confirm each write before it is acknowledged (REDIS_WRITE_REPLICAS). */
+  acks?: ReplicaAcks;
 }
 
 /** Reads and writes rollout states; every write is a compare-and-set on the revision. */
@@ -84,7 +87,8 @@ export class RolloutStateStore {
    * Writes a transition in one fenced script: the state (compare-and-set on `expectRevision`)
    * and, when given, the weights and their audit event. `basis` is what the weights must still
    * hold (as read) for it to apply; undefined writes whatever they hold.
-   * Throws StaleRevisionError, WeightsChangedError, LeaseLostError, RedisUnavailableError.
+   * Throws StaleRevisionError, WeightsChangedError, LeaseLostError, RedisUnavailableError, and
+   * WriteNotReplicatedError (carrying the TransitionResult: the transition was written).
    */
   async transition(
     state: RolloutState,
@@ -163,11 +167,21 @@ export class RolloutStateStore {
         before = null;
       }
     }
-    return {
+    const result: TransitionResult = {
       revision: Number(reply[1]),
       eventId: typeof reply[2] === 'string' && reply[2] !== '' ? reply[2] : null,
       before,
     };
+    await this.replicated(`the rollout transition of "${state.split}"`, result);
+    return result;
+  }
+
+  private async replicated(what: string, written: unknown): Promise<void> {
+    try {
+      await awaitReplicas(this.options.redis, this.options.acks, what);
+    } catch (err) {
+      throw err instanceof WriteNotReplicatedError ? err.withWritten(written) : err;
+    }
   }
 
   async read(split: string): Promise<VersionedState | null> {
@@ -191,7 +205,8 @@ export class RolloutStateStore {
   /**
    * Writes `state` if the stored revision is still `expectRevision` (0: no state yet; undefined:
    * any) and, with a fence token, only while that token holds the rollout lease.
-   * Returns the new revision. Throws StaleRevisionError, LeaseLostError, RedisUnavailableError.
+   * Returns the new revision. Throws StaleRevisionError, LeaseLostError, RedisUnavailableError,
+   * and WriteNotReplicatedError (carrying the new revision: the state was written).
    */
   async write(
     state: RolloutState,
@@ -218,6 +233,8 @@ export class RolloutStateStore {
     if (reply[0] === 'FENCED')
       throw new LeaseLostError('the rollout lease is held by another replica');
     if (reply[0] === 'CONFLICT') throw new StaleRevisionError(Number(reply[1]));
-    return Number(reply[1]);
+    const revision = Number(reply[1]);
+    await this.replicated(`the rollout state of "${state.split}"`, revision);
+    return revision;
   }
 }

@@ -7,11 +7,13 @@ import {
   PreconditionFailedError,
   RedisUnavailableError,
   ValidationError,
+  WriteNotReplicatedError,
 } from '../errors';
 import type { Logger } from '../log/logger';
 import { createKeys, type Keys } from './keys';
 import { RECORD_EXTERNAL, WRITE_WEIGHTS } from './lua';
 import { ifMatchCondition } from './if-match';
+import { awaitReplicas, type ReplicaAcks } from './replica-acks';
 import {
   canonicalStored,
   clip,
@@ -48,6 +50,8 @@ export interface WeightsStoreOptions {
   log: Logger;
   /** Approximate cap of each split's audit stream. */
   auditMaxLen?: number;
+  /** Replicas that must confirm each write before it is acknowledged (REDIS_WRITE_REPLICAS). */
+  acks?: ReplicaAcks;
 }
 
 export interface StoredRead {
@@ -75,9 +79,11 @@ export class WeightsStore {
   private readonly splits: SplitsConfig;
   private readonly log: Logger;
   private readonly maxLen: number;
+  private readonly acks: ReplicaAcks | undefined;
 
   constructor(options: WeightsStoreOptions) {
     this.keys = createKeys(options.keyPrefix);
+    this.acks = options.acks;
     this.splits = options.splits;
     this.log = options.log;
     this.maxLen = options.auditMaxLen ?? 10_000;
@@ -136,7 +142,8 @@ export class WeightsStore {
 
   /**
    * Writes every backend's weight and appends the audit event, atomically. Validates first:
-   * nothing is written when the request is wrong.
+   * nothing is written when the request is wrong. With replica acknowledgements configured, throws
+   * WriteNotReplicatedError (carrying the WriteResult) when too few replicas confirm in time.
    */
   async write(req: WriteRequest, fenceToken?: string): Promise<WriteResult> {
     const split = this.splits.byName.get(req.split);
@@ -226,12 +233,19 @@ export class WeightsStore {
     const weights: Weights = {};
     for (const n of names) weights[n] = req.weights[n];
     const event = await this.eventById(split.name, id);
-    return { etag: `"${etag}"`, weights, event };
+    const result: WriteResult = { etag: `"${etag}"`, weights, event };
+    try {
+      await awaitReplicas(this.redis, this.acks, `the write to split "${split.name}"`);
+    } catch (err) {
+      throw err instanceof WriteNotReplicatedError ? err.withWritten(result) : err;
+    }
+    return result;
   }
 
   /**
    * Records a change made outside the service (redis-cli) as one `external` audit event. Safe to
-   * call from every replica: the script records it once. Returns the event, or undefined.
+   * call from every replica: the script records it once. Returns the event, or undefined; throws
+   * WriteNotReplicatedError (carrying the event) when too few replicas confirm the record in time.
    */
   async recordExternal(split: string): Promise<AuditEvent | undefined> {
     let reply: ScriptReply;
@@ -246,7 +260,13 @@ export class WeightsStore {
       throw new RedisUnavailableError('could not record an external change', { cause });
     }
     if (reply[0] !== 'RECORDED') return undefined;
-    return this.eventById(split, reply[1] as string);
+    const event = await this.eventById(split, reply[1] as string);
+    try {
+      await awaitReplicas(this.redis, this.acks, `the record of an external change to "${split}"`);
+    } catch (err) {
+      throw err instanceof WriteNotReplicatedError ? err.withWritten(event) : err;
+    }
+    return event;
   }
 
   /** Audit events, newest first. */

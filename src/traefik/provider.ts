@@ -3,7 +3,8 @@ import type { SplitConfig, SplitsConfig } from '../config/splits';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
 import { sharesOf, validateStoredWeights, type StoredWeights } from '../store/stored-weights';
-import type { Weights } from '../store/types';
+import { WriteNotReplicatedError } from '../errors';
+import type { AuditEvent, Weights } from '../store/types';
 import type { StoredRead, WeightsStore } from '../store/weights-store';
 import YAML from 'yaml';
 import { IncrementalSerializer } from './incremental-serializer';
@@ -281,6 +282,12 @@ export class ConfigProvider {
       const event = await this.options.store.recordExternal(split);
       if (event) this.options.onExternalChange?.(split, event.before, event.after);
     } catch (err) {
+      if (err instanceof WriteNotReplicatedError && err.written !== undefined) {
+        const event = err.written as AuditEvent;
+        this.options.onExternalChange?.(split, event.before, event.after);
+        this.options.log.warn({ err, split }, 'recorded an external change, not yet replicated');
+        return;
+      }
       this.options.metrics.redisErrors.inc({ operation: 'record-external' });
       this.options.log.warn({ err, split }, 'could not record an external change');
     }

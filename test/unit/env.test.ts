@@ -128,3 +128,38 @@ describe('environment: the Redis target', () => {
     ).toBe('sentinel:main@s1:26379,s2:26380,::1:26381');
   });
 });
+
+describe('environment: acknowledged writes and the last-good snapshot', () => {
+  test('when nothing is set, then writes wait for no replica and the snapshot lives in ./data', () => {
+    const env = loadEnv({});
+    expect(env.REDIS_WRITE_REPLICAS).toBe(0);
+    expect(env.REDIS_WRITE_TIMEOUT_MS).toBe(1000);
+    expect(env.DATA_DIR).toBe('./data');
+    expect(env.SNAPSHOT_FILE).toBe('data/snapshot.json');
+  });
+
+  test('when REDIS_WRITE_REPLICAS and REDIS_WRITE_TIMEOUT_MS are set, then they are numbers', () => {
+    const env = loadEnv({ REDIS_WRITE_REPLICAS: '2', REDIS_WRITE_TIMEOUT_MS: '2500' });
+    expect([env.REDIS_WRITE_REPLICAS, env.REDIS_WRITE_TIMEOUT_MS]).toEqual([2, 2500]);
+  });
+
+  test('when DATA_DIR is set, then the snapshot defaults inside it; SNAPSHOT_FILE wins; off keeps none', () => {
+    expect(loadEnv({ DATA_DIR: '/var/lib/canary' }).SNAPSHOT_FILE).toBe(
+      '/var/lib/canary/snapshot.json',
+    );
+    expect(loadEnv({ DATA_DIR: '/d', SNAPSHOT_FILE: '/s/last.json' }).SNAPSHOT_FILE).toBe(
+      '/s/last.json',
+    );
+    expect(loadEnv({ SNAPSHOT_FILE: 'off' }).SNAPSHOT_FILE).toBeUndefined();
+  });
+
+  test.each([
+    [{ REDIS_WRITE_REPLICAS: '-1' }, 'REDIS_WRITE_REPLICAS'],
+    [{ REDIS_WRITE_REPLICAS: 'one' }, 'REDIS_WRITE_REPLICAS'],
+    [{ REDIS_WRITE_REPLICAS: '1.5' }, 'REDIS_WRITE_REPLICAS: must be an integer'],
+    [{ REDIS_WRITE_TIMEOUT_MS: '0' }, 'REDIS_WRITE_TIMEOUT_MS'],
+    [{ REDIS_WRITE_TIMEOUT_MS: '600000' }, 'REDIS_WRITE_TIMEOUT_MS'],
+  ])('when %j, then the error names the variable', (env, expected) => {
+    expect(() => loadEnv(env)).toThrow(expected);
+  });
+});

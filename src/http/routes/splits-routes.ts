@@ -7,7 +7,7 @@ import {
   weightsBodySchema,
 } from '../../api-contract';
 import type { SplitConfig, SplitsConfig } from '../../config/splits';
-import { NotFoundError, ValidationError } from '../../errors';
+import { NotFoundError, ValidationError, WriteNotReplicatedError } from '../../errors';
 import type { Metrics } from '../../metrics/metrics';
 import { clip, isWeightText, MAX_PROBLEMS, sharesOf } from '../../store/stored-weights';
 import type { ChangeAction, Weights, WriteResult } from '../../store/types';
@@ -157,21 +157,31 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
       }
       const { source, actor } = originOf(req);
       const before = provider.state(split.name)?.served;
-      const result: WriteResult = await store.write({
-        split: split.name,
-        weights,
-        action,
-        source,
-        actor,
-        reason: why,
-        ifMatch: req.get('If-Match'),
-      });
+      let result: WriteResult;
+      // On the primary but not confirmed by enough replicas: serve it, then answer the error.
+      let unreplicated: WriteNotReplicatedError | undefined;
+      try {
+        result = await store.write({
+          split: split.name,
+          weights,
+          action,
+          source,
+          actor,
+          reason: why,
+          ifMatch: req.get('If-Match'),
+        });
+      } catch (err) {
+        if (!(err instanceof WriteNotReplicatedError) || err.written === undefined) throw err;
+        unreplicated = err;
+        result = err.written as WriteResult;
+      }
       metrics.weightChanges.inc({ split: split.name, source });
       if ((before?.[split.canary] ?? 0) > 0 && result.weights[split.canary] === 0) {
         metrics.rollbackEvents.inc({ split: split.name, trigger: source });
       }
       await provider.refresh([split.name]);
       res.setHeader('ETag', result.etag);
+      if (unreplicated) throw unreplicated;
       if (waitMs !== undefined && deps.waitApplied) {
         await deps.waitApplied(split.name, result.weights, waitMs);
       }

@@ -1,0 +1,184 @@
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import { startOwnRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  ADMIN_TOKEN,
+  ensureCliBuilt,
+  runCli,
+  startServiceUnderTest,
+  SPLITS_WITH_ROLLOUT,
+  type ServiceUnderTest,
+} from '../helpers/service';
+
+/**
+ * REDIS_WRITE_REPLICAS against a real primary and a real replica (`--replicaof`): a write is
+ * acknowledged once the replica holds it; with the replica gone the write answers 504
+ * WRITE_NOT_REPLICATED within the timeout, and stands on the primary.
+ */
+
+const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+const TIMEOUT_MS = 600;
+
+let primary: RedisServerHandle;
+let replica: RedisServerHandle;
+let redis: Redis;
+let svc: ServiceUnderTest | undefined;
+
+async function replicaSynced(): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!/master_link_status:up/.test(replica.cli('INFO', 'replication'))) {
+    if (Date.now() > deadline) throw new Error('the replica did not sync within 15 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Until the primary counts no connected replica (it notices a killed one at once). */
+async function primarySeesNoReplica(): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!/connected_slaves:0/.test(primary.cli('INFO', 'replication'))) {
+    if (Date.now() > deadline) throw new Error('the primary still lists its replica after 15 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  await ensureCliBuilt();
+  primary = await startOwnRedisServer();
+  replica = await startOwnRedisServer(['--replicaof', '127.0.0.1', String(primary.port)]);
+  redis = new Redis(primary.url);
+}, 150_000);
+
+afterAll(async () => {
+  redis?.disconnect();
+  await replica?.stop();
+  await primary?.stop();
+});
+
+beforeEach(async () => {
+  await replica.restart();
+  await replicaSynced();
+});
+
+afterEach(async () => {
+  await svc?.stop();
+  await svc?.cleanup(redis);
+  svc = undefined;
+});
+
+const start = (env: Record<string, string>, splits?: unknown) =>
+  startServiceUnderTest({ redisUrl: primary.url, env, splits }).then((s) => (svc = s));
+
+describe('REDIS_WRITE_REPLICAS on a real primary and replica', () => {
+  test('when the replica is up, then a write answers 200 and the replica already holds it', async () => {
+    const s = await start({
+      REDIS_WRITE_REPLICAS: '1',
+      REDIS_WRITE_TIMEOUT_MS: String(TIMEOUT_MS),
+    });
+    await request(s.app)
+      .post('/api/v1/splits/council/scale')
+      .set(AUTH)
+      .send({ percent: 25 })
+      .expect(200);
+    expect(replica.cli('HGET', `${s.prefix}weights:council`, 'canary').trim()).toBe('25');
+  });
+
+  test('when the replica is down, then the write answers 504 WRITE_NOT_REPLICATED within the timeout, and stands on the primary', async () => {
+    const s = await start({
+      REDIS_WRITE_REPLICAS: '1',
+      REDIS_WRITE_TIMEOUT_MS: String(TIMEOUT_MS),
+    });
+    await replica.kill();
+    await primarySeesNoReplica();
+
+    const started = Date.now();
+    const res = await request(s.app)
+      .post('/api/v1/splits/council/scale')
+      .set(AUTH)
+      .send({ percent: 40, reason: 'replica down' })
+      .expect(504);
+    const took = Date.now() - started;
+
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({
+      type: 'https://traefik-canary-provider.dev/problems/write-not-replicated',
+      title: 'WRITE_NOT_REPLICATED',
+      status: 504,
+      replicasWanted: 1,
+      replicasConfirmed: 0,
+    });
+    expect(res.body.detail).toContain('reached the Redis primary and is served');
+    expect(res.body.detail).toContain(`within ${TIMEOUT_MS} ms`);
+    // It waited for the replica, and not much longer than it was told to (generous: loaded CI).
+    expect(took).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+    expect(took).toBeLessThan(TIMEOUT_MS + 5_000);
+    // The write is on the primary, audited, and served.
+    expect(await redis.hgetall(`${s.prefix}weights:council`)).toEqual({ main: '60', canary: '40' });
+    const [[, fields]] = await redis.xrevrange(`${s.prefix}events:council`, '+', '-', 'COUNT', 1);
+    expect(fields).toEqual(expect.arrayContaining(['reason', 'replica down']));
+    expect(res.headers.etag).toMatch(/^"/);
+    const traefik = await request(s.listener).get('/traefik').expect(200);
+    const weighted = traefik.body.http.services.council.weighted.services as {
+      name: string;
+      weight: number;
+    }[];
+    expect(weighted).toEqual([
+      { name: 'council-canary', weight: 40 },
+      { name: 'council-main', weight: 60 },
+    ]);
+  });
+
+  test('when the replica is down and no replica is asked for, then the write answers 200 at once', async () => {
+    const s = await start({});
+    await replica.kill();
+    await primarySeesNoReplica();
+    await request(s.app)
+      .post('/api/v1/splits/council/scale')
+      .set(AUTH)
+      .send({ percent: 10 })
+      .expect(200);
+    expect(await redis.hget(`${s.prefix}weights:council`, 'canary')).toBe('10');
+  });
+
+  test('when the replica is down, then canaryctl says written but not replicated and exits 7', async () => {
+    const s = await start({
+      REDIS_WRITE_REPLICAS: '1',
+      REDIS_WRITE_TIMEOUT_MS: String(TIMEOUT_MS),
+    });
+    await replica.kill();
+    await primarySeesNoReplica();
+    const run = await runCli(['scale', 'council', '30'], {
+      CANARY_URL: s.url,
+      CANARY_TOKEN: ADMIN_TOKEN,
+    });
+    expect(run.code).toBe(7);
+    expect(run.stderr).toContain('written, but not replicated:');
+    expect(run.stderr).toContain('0 of the 1 replica(s)');
+    expect(run.stderr).toContain('canaryctl status');
+    expect(run.stdout).toBe('');
+    expect(await redis.hget(`${s.prefix}weights:council`, 'canary')).toBe('30');
+  });
+
+  test('when the replica is down, then a rollout start answers 504 WRITE_NOT_REPLICATED, the rollout is written and the controller goes on', async () => {
+    const s = await start(
+      { REDIS_WRITE_REPLICAS: '1', REDIS_WRITE_TIMEOUT_MS: String(TIMEOUT_MS) },
+      SPLITS_WITH_ROLLOUT,
+    );
+    await replica.kill();
+    await primarySeesNoReplica();
+    const res = await request(s.app)
+      .post('/api/v1/splits/council/rollout')
+      .set(AUTH)
+      .send({ version: '1.5.0' })
+      .expect(504);
+    expect(res.body).toMatchObject({ title: 'WRITE_NOT_REPLICATED', replicasWanted: 1 });
+    expect(res.body.detail).toContain('rollout transition of "council"');
+    expect(await redis.hget(`${s.prefix}rollout:council`, 'status')).toBe('progressing');
+    // The controller writes the first step; not replicated either, it stands and is served.
+    const deadline = Date.now() + 15_000;
+    while ((await redis.hget(`${s.prefix}weights:council`, 'canary')) !== '5') {
+      if (Date.now() > deadline) throw new Error('the controller did not write the first step');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await redis.hget(`${s.prefix}weights:council`, 'main')).toBe('95');
+  });
+});
