@@ -16,6 +16,8 @@ import { WeightsWatcher } from './store/weights-watcher';
 import { HeldPolls } from './traefik/held-polls';
 import { PropagationMonitor } from './traefik/propagation-monitor';
 import { ConfigProvider } from './traefik/provider';
+import { readSnapshotFile, splitsHashOf } from './traefik/snapshot-file';
+import { SnapshotKeeper } from './traefik/snapshot-keeper';
 
 export interface RunningService {
   url: string;
@@ -115,8 +117,29 @@ export async function startService(
         valid: state.valid,
         problems: state.problems,
       }),
-    onPublish: (_body, noticedAt) => heldPolls.releaseAll(noticedAt),
+    onPublish: (_body, noticedAt) => {
+      heldPolls.releaseAll(noticedAt);
+      snapshots?.changed();
+    },
   });
+  const splitsHash = splitsHashOf(splits);
+  const snapshots =
+    env.SNAPSHOT_FILE === undefined
+      ? undefined
+      : new SnapshotKeeper({
+          file: env.SNAPSHOT_FILE,
+          splitsHash,
+          log: log.child({ component: 'snapshot' }),
+          take: () => {
+            const body = provider.current();
+            // What was read from Redis only: the snapshot itself is on disk already.
+            if (body === undefined || provider.snapshot) return undefined;
+            const served = Object.fromEntries(
+              provider.allStates().map((s) => [s.split.name, s.served]),
+            );
+            return { body: body.json, served };
+          },
+        });
   // A dropped connection is stale at once, not at the next read; reconnected, read at once.
   for (const event of ['close', 'end', 'error'] as const) {
     redis.on(event, (err?: Error) =>
@@ -206,6 +229,14 @@ export async function startService(
     ),
   );
   await provider.refresh();
+  if (provider.current() === undefined && env.SNAPSHOT_FILE !== undefined) {
+    await seedFromSnapshot(
+      provider,
+      env.SNAPSHOT_FILE,
+      splitsHash,
+      log.child({ component: 'snapshot' }),
+    );
+  }
   const versions = deploymentVersions(splits, rollouts, metrics, log);
   const resync = setInterval(() => {
     void provider.resyncSlice(env.RESYNC_BATCH);
@@ -261,11 +292,51 @@ export async function startService(
       propagation.stop();
       await rollouts.stop();
       watcher.stop();
+      await snapshots?.close();
       server.closeAllConnections();
       await closed;
       for (const [conn] of connections) conn.disconnect();
     },
   };
+}
+
+/**
+ * Redis did not answer at start: serve the last-good snapshot, if one was written for these very
+ * splits, rather than nothing (Traefik would get no routes at all). Anything else is logged and
+ * left alone: the service then answers 503 until Redis does.
+ */
+async function seedFromSnapshot(
+  provider: ConfigProvider,
+  file: string,
+  splitsHash: string,
+  log: Logger,
+): Promise<void> {
+  const read = await readSnapshotFile(file, splitsHash);
+  switch (read.kind) {
+    case 'missing':
+      log.info({ file }, 'Redis unreachable at start and no last-good snapshot: answering 503');
+      return;
+    case 'corrupt':
+      log.warn(
+        { file, reason: read.reason },
+        `ignored the last-good snapshot: it ${read.reason}; it is rewritten once Redis answers`,
+      );
+      return;
+    case 'other-splits':
+      log.warn(
+        { file, snapshotSplitsHash: read.splitsHash, splitsHash, writtenAt: read.writtenAt },
+        'ignored the last-good snapshot: it was written for another splits file',
+      );
+      return;
+    case 'ok':
+      if (provider.seed(read.snapshot)) {
+        const ageSeconds = Math.round((Date.now() - Date.parse(read.snapshot.writtenAt)) / 1000);
+        log.warn(
+          { file, writtenAt: read.snapshot.writtenAt, ageSeconds },
+          'Redis unreachable at start: serving the last-good snapshot until it answers',
+        );
+      }
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import type { StoredRead, WeightsStore } from '../store/weights-store';
 import YAML from 'yaml';
 import { IncrementalSerializer } from './incremental-serializer';
 import { configEtag, type SerializedConfiguration } from './serialize';
+import type { Snapshot } from './snapshot-file';
 
 /** Where the weights a split serves come from. */
 export type WeightsSource = 'redis' | 'default' | 'last-valid';
@@ -65,6 +66,8 @@ export class ConfigProvider {
   /** When the first refresh request of the pending batch was made. */
   private pendingSince: number | undefined;
   private redisOk = false;
+  /** Set while the body served is the last-good snapshot read at start, until Redis answers. */
+  private seeded: Pick<Snapshot, 'writtenAt' | 'served'> | undefined;
   lastSuccessAt: number | undefined;
   lastError: string | undefined;
 
@@ -82,6 +85,23 @@ export class ConfigProvider {
     return !this.redisOk;
   }
 
+  /**
+   * Serves a last-good snapshot until Redis answers; only when no body exists yet (a body read
+   * from Redis always wins). Returns whether it was taken.
+   */
+  seed(snapshot: Snapshot): boolean {
+    if (this.body !== undefined) return false;
+    this.body = servedBody(snapshot.body);
+    this.seeded = { writtenAt: snapshot.writtenAt, served: snapshot.served };
+    this.options.metrics.configStale.set(1);
+    return true;
+  }
+
+  /** The snapshot served, while no read of Redis has succeeded since it was taken. */
+  get snapshot(): Pick<Snapshot, 'writtenAt' | 'served'> | undefined {
+    return this.seeded;
+  }
+
   state(split: string): SplitState | undefined {
     return this.states.get(split);
   }
@@ -96,7 +116,7 @@ export class ConfigProvider {
    * calling always sees its write.
    */
   refresh(splits?: readonly string[]): Promise<void> {
-    if (splits === undefined || this.body === undefined) this.pending = 'all';
+    if (splits === undefined || this.body === undefined || this.seeded) this.pending = 'all';
     else if (this.pending !== 'all') for (const s of splits) this.pending.add(s);
     this.pendingSince ??= performance.now();
     if (this.queued) return this.queued;
@@ -153,6 +173,13 @@ export class ConfigProvider {
     }
     if (!this.redisOk && this.lastSuccessAt !== undefined)
       log.info('Redis is back: serving fresh weights');
+    if (this.seeded) {
+      log.info(
+        { snapshotWrittenAt: this.seeded.writtenAt },
+        'Redis answered: serving fresh weights instead of the last-good snapshot',
+      );
+      this.seeded = undefined;
+    }
     this.redisOk = true;
     this.lastError = undefined;
     this.lastSuccessAt = Date.now();
@@ -230,17 +257,7 @@ export class ConfigProvider {
     const json = this.serializer.json();
     const etag = configEtag(json);
     const changed = this.body?.etag !== etag;
-    if (changed) {
-      let gz: Buffer | undefined;
-      let yaml: Buffer | undefined;
-      this.body = {
-        json,
-        etag,
-        yaml: () =>
-          (yaml ??= Buffer.from(YAML.stringify(JSON.parse(json.toString()), { lineWidth: 0 }))),
-        gzip: () => (gz ??= zlib.gzipSync(json)),
-      };
-    }
+    if (changed) this.body = servedBody(json, etag);
     this.options.metrics.renderDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (changed && this.body) this.options.onPublish?.(this.body, since);
   }
@@ -292,4 +309,17 @@ export class ConfigProvider {
       this.options.log.warn({ err, split }, 'could not record an external change');
     }
   }
+}
+
+/** A body to serve: the JSON bytes, with YAML and gzip built on first use. */
+function servedBody(json: Buffer, etag: string = configEtag(json)): ServedBody {
+  let gz: Buffer | undefined;
+  let yaml: Buffer | undefined;
+  return {
+    json,
+    etag,
+    yaml: () =>
+      (yaml ??= Buffer.from(YAML.stringify(JSON.parse(json.toString()), { lineWidth: 0 }))),
+    gzip: () => (gz ??= zlib.gzipSync(json)),
+  };
 }

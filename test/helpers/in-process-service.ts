@@ -54,6 +54,8 @@ export async function startTestService(options: {
     KEY_PREFIX: prefix,
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Tests that want a snapshot name their own file; none shares the repository's ./data.
+    SNAPSHOT_FILE: 'off',
     ...options.env,
   });
   const doc = typeof options.splits === 'string' ? YAML.parse(options.splits) : options.splits;

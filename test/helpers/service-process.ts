@@ -63,6 +63,8 @@ export async function startServiceProcess(
         PORT: String(port),
         HOST: '127.0.0.1',
         LOG_LEVEL: 'info',
+        // Tests that want a snapshot name their own file; none shares the repository's ./data.
+        SNAPSHOT_FILE: 'off',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@ import type { HeldPolls } from '../../traefik/held-polls';
 import type { ConfigProvider } from '../../traefik/provider';
 
 export interface HealthDeps {
-  provider: Pick<ConfigProvider, 'current' | 'lastSuccessAt' | 'lastError' | 'stale'>;
+  provider: Pick<ConfigProvider, 'current' | 'lastSuccessAt' | 'lastError' | 'stale' | 'snapshot'>;
   /** Its warnings (Traefik settings that defeat held polls) are listed by /ready. */
   heldPolls?: Pick<HeldPolls, 'activeWarnings'>;
   registry: Registry;
@@ -24,7 +24,21 @@ export function healthRoutes(deps: HealthDeps): Router {
   router.get('/ready', (_req, res) => {
     const { provider, readyWithinMs } = deps;
     const reasons: string[] = [];
+    const snapshot = provider.snapshot;
+    const source = snapshot
+      ? 'snapshot'
+      : provider.current() === undefined
+        ? 'none'
+        : provider.stale
+          ? 'last-good'
+          : 'redis';
     if (provider.current() === undefined) reasons.push('no configuration has been built yet');
+    const ageSeconds = snapshot && Math.round((now() - Date.parse(snapshot.writtenAt)) / 1000);
+    if (snapshot) {
+      reasons.push(
+        `serving the last-good snapshot written at ${snapshot.writtenAt} (${ageSeconds}s ago): Redis has not answered since the start`,
+      );
+    }
     if (provider.lastSuccessAt === undefined) {
       reasons.push(
         `Redis has not answered yet${provider.lastError ? `: ${provider.lastError}` : ''}`,
@@ -41,9 +55,13 @@ export function healthRoutes(deps: HealthDeps): Router {
     }
     const warnings = deps.heldPolls?.activeWarnings() ?? [];
     if (reasons.length > 0) {
-      res
-        .status(503)
-        .json({ status: 'not ready', reasons, ...(warnings.length > 0 && { warnings }) });
+      res.status(503).json({
+        status: 'not ready',
+        source,
+        ...(snapshot && { snapshot: { writtenAt: snapshot.writtenAt, ageSeconds } }),
+        reasons,
+        ...(warnings.length > 0 && { warnings }),
+      });
       return;
     }
     res.json({ status: 'ready', ...(warnings.length > 0 && { warnings }) });

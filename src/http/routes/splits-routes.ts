@@ -18,7 +18,7 @@ import { jsonBody, originOf, parseBody, requireJson } from '../request-body';
 export interface SplitsRoutesDeps {
   splits: SplitsConfig;
   store: Pick<WeightsStore, 'write' | 'history'>;
-  provider: Pick<ConfigProvider, 'state' | 'refresh' | 'stale'>;
+  provider: Pick<ConfigProvider, 'state' | 'refresh' | 'stale' | 'snapshot'>;
   metrics: Metrics;
   requireAdmin: express.RequestHandler;
   /** Extra facts about a split for its status (e.g. what each Traefik applied). */
@@ -89,7 +89,9 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
 
   const status = async (split: SplitConfig) => {
     const state = provider.state(split.name);
-    const served = state?.served ?? null;
+    // Until Redis answers after a start from the last-good snapshot, its weights are served.
+    const snapshot = state ? undefined : provider.snapshot;
+    const served = state?.served ?? snapshot?.served[split.name] ?? null;
     return {
       name: split.name,
       stable: split.stable,
@@ -109,11 +111,17 @@ export function splitsRoutes(deps: SplitsRoutesDeps): Router {
             : 'none'
         : null,
       shares: served ? sharesOf(served) : null,
-      source: state?.source ?? null,
+      source: state?.source ?? (snapshot ? 'snapshot' : null),
       valid: state?.valid ?? null,
       problems: (state?.problems ?? []).slice(0, MAX_PROBLEMS + 1),
       etag: state?.etag ?? null,
       stale: provider.stale,
+      ...(snapshot && {
+        snapshot: {
+          writtenAt: snapshot.writtenAt,
+          ageSeconds: Math.round((Date.now() - Date.parse(snapshot.writtenAt)) / 1000),
+        },
+      }),
       ...((await deps.describe?.(split.name)) ?? {}),
     };
   };
