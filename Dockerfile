@@ -27,6 +27,7 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=9500 \
     SPLITS_FILE=/app/splits.yaml \
+    DATA_DIR=/app/data \
     MALLOC_MMAP_THRESHOLD_=131072 \
     NODE_OPTIONS=--max-old-space-size=160
 WORKDIR /app
@@ -37,6 +38,8 @@ COPY --from=build /app/dist/src ./dist/src
 COPY ui ./ui
 # canaryctl on the PATH: docker compose exec provider canaryctl status council
 RUN ln -s /app/dist/src/cli/canaryctl.js /usr/local/bin/canaryctl && chmod 755 dist/src/cli/canaryctl.js
+# The last-good snapshot (SNAPSHOT_FILE): writable by the service; mount a volume to keep it.
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 9500
 # Node's own fetch: the slim image has no curl. /health answers while the process is up; /ready

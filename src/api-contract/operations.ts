@@ -22,6 +22,14 @@ export const readySchema = z
 export const notReadySchema = z
   .looseObject({
     status: z.literal('not ready'),
+    source: z.enum(['redis', 'last-good', 'snapshot', 'none']).meta({
+      description:
+        'what GET /traefik serves now: `redis` (fresh, but Redis answered too long ago), `last-good` (the last body read from Redis, while Redis is away), `snapshot` (the last-good snapshot read from SNAPSHOT_FILE at start, until Redis answers), `none` (it answers 503)',
+    }),
+    snapshot: z
+      .object({ writtenAt: z.string().meta({ format: 'date-time' }), ageSeconds: z.number().int() })
+      .optional()
+      .meta({ description: 'present while the last-good snapshot is served' }),
     reasons: z.array(z.string()),
     warnings: holdWarningsSchema.optional(),
   })

@@ -68,7 +68,7 @@ export const splitCoreStatusSchema = z.looseObject({
   }),
   shares: sharesSchema.nullable(),
   source: z
-    .enum(['redis', 'default', 'last-valid'])
+    .enum(['redis', 'default', 'last-valid', 'snapshot'])
     .nullable()
     .meta({ description: 'where the served weights come from' }),
   valid: z.boolean().nullable().meta({
@@ -79,6 +79,13 @@ export const splitCoreStatusSchema = z.looseObject({
   stale: z
     .boolean()
     .meta({ description: 'Redis is unreachable and the last good state is served' }),
+  snapshot: z
+    .object({ writtenAt: z.string().meta({ format: 'date-time' }), ageSeconds: z.number().int() })
+    .optional()
+    .meta({
+      description:
+        'present (with `source: snapshot`) while the service serves the last-good snapshot it read at start because Redis did not answer; gone once Redis answers',
+    }),
 });
 
 export const splitStatusSchema = splitCoreStatusSchema

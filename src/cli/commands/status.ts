@@ -19,7 +19,8 @@ export const statusCommand: Command = {
   description:
     'Shows every split, or one, as the service serves it to Traefik: per backend the weight\n' +
     'stored in Redis, the weight served and its share; where the served weights come from\n' +
-    '(redis, default, last-valid), whether the stored weights are valid (and why not), and\n' +
+    '(redis, default, last-valid, or snapshot: the last-good snapshot served at a start without\n' +
+    'Redis), whether the stored weights are valid (and why not), and\n' +
     'whether the service is serving a stale configuration because Redis is unreachable.\n' +
     'Then a progress line per rollout, and what each Traefik applied (TRAEFIK_API_URLS).\n' +
     'With one split it also prints the ETag to pass to --if-match.',
