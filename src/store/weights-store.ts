@@ -235,7 +235,7 @@ export class WeightsStore {
     const event = await this.eventById(split.name, id);
     const result: WriteResult = { etag: `"${etag}"`, weights, event };
     try {
-      await awaitReplicas(this.redis, this.acks, `the write to split "${split.name}"`);
+      await awaitReplicas(this.writer, this.acks, `the write to split "${split.name}"`);
     } catch (err) {
       throw err instanceof WriteNotReplicatedError ? err.withWritten(result) : err;
     }
@@ -262,7 +262,7 @@ export class WeightsStore {
     if (reply[0] !== 'RECORDED') return undefined;
     const event = await this.eventById(split, reply[1] as string);
     try {
-      await awaitReplicas(this.redis, this.acks, `the record of an external change to "${split}"`);
+      await awaitReplicas(this.writer, this.acks, `the record of an external change to "${split}"`);
     } catch (err) {
       throw err instanceof WriteNotReplicatedError ? err.withWritten(event) : err;
     }

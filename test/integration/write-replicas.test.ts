@@ -127,6 +127,28 @@ describe('REDIS_WRITE_REPLICAS on a real primary and replica', () => {
     ]);
   });
 
+  test('when the replica is frozen (SIGSTOP) but still connected, then the write answers 504 WRITE_NOT_REPLICATED and stands', async () => {
+    const s = await start({
+      REDIS_WRITE_REPLICAS: '1',
+      REDIS_WRITE_TIMEOUT_MS: String(TIMEOUT_MS),
+    });
+    // Frozen, it stays connected to the primary but acknowledges nothing new.
+    const pid = Number(/process_id:(\d+)/.exec(replica.cli('INFO', 'server'))?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const res = await request(s.app)
+        .post('/api/v1/splits/council/scale')
+        .set(AUTH)
+        .send({ percent: 35 })
+        .expect(504);
+      expect(res.body).toMatchObject({ title: 'WRITE_NOT_REPLICATED', replicasConfirmed: 0 });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect(await redis.hget(`${s.prefix}weights:council`, 'canary')).toBe('35');
+  });
+
   test('when the replica is down and no replica is asked for, then the write answers 200 at once', async () => {
     const s = await start({});
     await replica.kill();
