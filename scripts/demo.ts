@@ -10,6 +10,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { loadEnv } from '../src/config/env';
@@ -118,7 +119,12 @@ async function main(): Promise<void> {
     }
     const splits = parseSplitsDocument(doc, 'traefik/splits.example.yaml (demo ports)');
 
+    // The last-good snapshot goes with the rest of the demo's state, not into the repository's
+    // ./data (its backends' ports change every run, so an old one would not match anyway).
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-demo-data-'));
+    cleanup.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
     const env = loadEnv({
+      DATA_DIR: dataDir,
       ...process.env,
       REDIS_URL: redisUrl,
       ADMIN_TOKEN: adminToken,
