@@ -1,5 +1,5 @@
 import { loadEnv } from './config/env';
-import { AppError } from './errors';
+import { StartupError } from './errors';
 import { createLogger } from './log/logger';
 import { startService } from './service';
 
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
   } catch (err) {
-    if (err instanceof AppError && err.code === 'CONFIG_INVALID') {
+    if (err instanceof StartupError) {
       process.stderr.write(`traefik-canary-provider: ${err.message}\n`);
       process.exit(2);
     }

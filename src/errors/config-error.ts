@@ -1,8 +1,8 @@
-import { AppError } from './app-error';
+import { StartupError } from './startup-error';
 
 /** Bad environment or splits file: the process must not start. */
-export class ConfigError extends AppError {
+export class ConfigError extends StartupError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('CONFIG_INVALID', 500, message, options);
+    super('CONFIG_INVALID', message, options);
   }
 }

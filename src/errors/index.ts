@@ -1,4 +1,5 @@
 export { AppError } from './app-error';
+export { StartupError } from './startup-error';
 export { ConfigError } from './config-error';
 export { ValidationError, type FieldProblem } from './validation-error';
 export { NotFoundError } from './not-found-error';
@@ -8,3 +9,4 @@ export { RedisUnavailableError } from './redis-unavailable-error';
 export { CorruptDataError } from './corrupt-data-error';
 export { BusyError } from './busy-error';
 export { WriteNotReplicatedError } from './write-not-replicated-error';
+export { LeaseLostError } from './lease-lost-error';

@@ -61,8 +61,8 @@ function fromExpress(err: ExpressBodyError): AppError | undefined {
 }
 
 /**
- * Redis answered but a key holds the wrong type, or a stored rollout state is not one: the data
- * is corrupt, Redis is fine; say so and how to clear it rather than 503 or 500.
+ * Redis answered but a key holds the wrong type: the data is corrupt, Redis is fine; say so and how
+ * to clear it rather than 503 or 500.
  */
 function fromCorruptData(err: unknown): AppError | undefined {
   const cause: unknown = err instanceof RedisUnavailableError ? err.cause : undefined;
@@ -74,13 +74,6 @@ function fromCorruptData(err: unknown): AppError | undefined {
         { cause: err },
       );
     }
-  }
-  if (
-    err instanceof Error &&
-    !(err instanceof AppError) &&
-    (err as { code?: unknown }).code === 'ROLLOUT_STATE_INVALID'
-  ) {
-    return new AppError('ROLLOUT_STATE_INVALID', 409, err.message, { cause: err });
   }
   return undefined;
 }

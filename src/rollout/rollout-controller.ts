@@ -1,9 +1,11 @@
 import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type { SplitConfig, SplitsConfig } from '../config/splits';
+import { AppError, LeaseLostError } from '../errors';
 import type { Logger } from '../log/logger';
 import type { Observation } from './check-evaluation';
 import { runCheck } from './check-runner';
+import { isConcurrentChange } from './concurrent-change';
 import { traefikServicesOf } from './traefik-checks';
 import { Lease } from './lease';
 import { LeaseKeeper } from './lease-keeper';
@@ -37,9 +39,9 @@ export interface RolloutControllerOptions {
   now?: () => number;
 }
 
+/** The metrics label of an error: its stable code, or INTERNAL for one raised by accident. */
 function codeOf(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : 'INTERNAL';
+  return err instanceof AppError ? err.code : 'INTERNAL';
 }
 
 /**
@@ -180,13 +182,13 @@ export class RolloutController {
   }
 
   private onSplitError(split: string, err: unknown): void {
-    const code = codeOf(err);
-    if (code === 'LEASE_LOST') {
+    if (err instanceof LeaseLostError) {
       this.keeper.lost();
       this.log.warn({ split }, 'a write was refused: another replica holds the rollout lease');
       return;
     }
-    if (code === 'STALE_REVISION' || code === 'PRECONDITION_FAILED') {
+    const code = codeOf(err);
+    if (isConcurrentChange(err)) {
       // Someone (an operator) changed the rollout or the weights meanwhile: look again next tick.
       this.log.debug(
         { split, code },

@@ -3,6 +3,7 @@ import { traefikServicesOf } from './traefik-checks';
 import { NotFoundError } from '../errors';
 import type { ChangeSource } from '../store/types';
 import type { RolloutPlan } from './plan-schema';
+import { isConcurrentChange } from './concurrent-change';
 import { RolloutConflictError } from './rollout-conflict-error';
 import type { Actor, CurrentWeights, RolloutExecutor } from './rollout-executor';
 import type { VersionedState } from './rollout-state';
@@ -115,12 +116,7 @@ export class RolloutService {
       try {
         return { vs: await this.deps.executor.run(vs, t, current, who), plan };
       } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (
-          (code !== 'STALE_REVISION' && code !== 'PRECONDITION_FAILED') ||
-          attempt >= MAX_ATTEMPTS
-        )
-          throw err;
+        if (!isConcurrentChange(err) || attempt >= MAX_ATTEMPTS) throw err;
       }
     }
   }

@@ -1,16 +1,18 @@
 import type { Redis } from 'ioredis';
-import { AppError, RedisUnavailableError, WriteNotReplicatedError } from '../errors';
+import { LeaseLostError, RedisUnavailableError, WriteNotReplicatedError } from '../errors';
 import { awaitReplicas, type ReplicaAcks } from '../store/replica-acks';
 import { compareBytes, type StoredWeights } from '../store/stored-weights';
 import { ROLLOUT_TRANSITION } from '../store/transition-lua';
 import type { ChangeAction, ChangeSource, Weights } from '../store/types';
-import { LeaseLostError } from '../store/weights-store';
 import {
   stateFromJson,
   stateToJson,
   type RolloutState,
   type VersionedState,
 } from './rollout-state';
+import { CorruptStateError } from './corrupt-state-error';
+import { StaleRevisionError } from './stale-revision-error';
+import { WeightsChangedError } from './weights-changed-error';
 
 /**
  * KEYS: state, lease. ARGV: fence token ('' = none), expected revision ('' = any, '0' = absent),
@@ -25,26 +27,6 @@ rev = rev + 1
 redis.call('HSET', KEYS[1], 'revision', rev, 'status', ARGV[3], 'step', ARGV[4], 'state', ARGV[5])
 return {'OK', rev}
 `;
-
-/** Thrown when the stored revision is not the one the writer read: someone else changed it. */
-export class StaleRevisionError extends Error {
-  readonly code = 'STALE_REVISION';
-  constructor(readonly current: number) {
-    super(`the rollout state changed (now at revision ${current})`);
-  }
-}
-
-/** Thrown when the stored state is not a rollout state (hand-edited, or from another version). */
-export class CorruptStateError extends Error {
-  readonly code = 'ROLLOUT_STATE_INVALID';
-}
-
-/** Thrown when the weights changed since they were read: the transition was not applied. */
-export class WeightsChangedError extends AppError {
-  constructor(message: string) {
-    super('PRECONDITION_FAILED', 412, message);
-  }
-}
 
 /** The weights half of a transition: written in the same script as the state. */
 export interface TransitionWeights {

@@ -3,6 +3,7 @@ import type { SplitsConfig } from '../config/splits';
 import {
   AppError,
   CorruptDataError,
+  LeaseLostError,
   NotFoundError,
   PreconditionFailedError,
   RedisUnavailableError,
@@ -59,11 +60,6 @@ export interface StoredRead {
   stored: StoredWeights;
   canonical: string;
   etag: string;
-}
-
-/** Thrown when a controller's write is refused because its lease is gone (fencing). */
-export class LeaseLostError extends Error {
-  readonly code = 'LEASE_LOST';
 }
 
 /**
