@@ -1,4 +1,4 @@
-import { formatDuration } from '../rollout/duration';
+import { formatDuration } from '../shared/duration';
 
 /** Erases the current terminal line (carriage return, then erase to its end). */
 export const CLEAR_LINE = '\r\x1b[K';

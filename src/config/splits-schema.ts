@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../rollout/duration';
+import { parseDuration } from '../shared/duration';
 import { MAX_WEIGHT, NAME_PATTERN } from '../api-contract/limits';
 import { rolloutPlanSchema } from '../rollout/plan-schema';
 

@@ -1,6 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from '../log/logger';
-import { describeFailure } from './http-failure';
+import { describeFailure } from '../shared/http-failure';
 import type { NotificationTargets } from './plan-schema';
 
 export type TransitionKind =

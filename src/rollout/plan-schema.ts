@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatDuration, parseDuration } from './duration';
+import { formatDuration, parseDuration } from '../shared/duration';
 
 /**
  * The `rollout` section of a split in splits.yaml. Durations are written as text ("30s", "5m",

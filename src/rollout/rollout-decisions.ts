@@ -1,7 +1,7 @@
 import type { SplitConfig } from '../config/splits';
 import type { Weights } from '../store/types';
 import type { CheckState } from './check-evaluation';
-import { formatDuration } from './duration';
+import { formatDuration } from '../shared/duration';
 import type { RolloutCheck, RolloutPlan } from './plan-schema';
 import type { RolloutState } from './rollout-state';
 

@@ -1,5 +1,5 @@
 import type { Verdict } from './check-evaluation';
-import { formatDuration } from './duration';
+import { formatDuration } from '../shared/duration';
 import type { RolloutCheck, RolloutPlan } from './plan-schema';
 import { bakedOf, decide } from './rollout-decisions';
 import {

@@ -1,7 +1,7 @@
 import type { SplitConfig } from '../config/splits';
 import { childServiceName } from '../traefik/render';
 import type { CheckRule, Observation } from './check-evaluation';
-import { formatDuration } from './duration';
+import { formatDuration } from '../shared/duration';
 import type { Comparator, RolloutCheck, TraefikCheck } from './plan-schema';
 
 /**

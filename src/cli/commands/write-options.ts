@@ -1,4 +1,4 @@
-import { parseDuration } from '../../rollout/duration';
+import { parseDuration } from '../../shared/duration';
 import type { ApiRequest } from '../api-client';
 import { stringOption, type OptionSpec, type ParsedArgs } from '../args';
 import { UsageError } from '../cli-error';
