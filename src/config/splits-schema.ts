@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../shared/duration';
 import { MAX_WEIGHT, NAME_PATTERN } from '../api-contract/limits';
-import { rolloutPlanSchema } from '../rollout/plan-schema';
+import { rolloutPlanSchema } from './rollout-plan-schema';
 
 // The API's contract and splits.yaml name and weigh backends alike.
 export { MAX_WEIGHT, NAME_PATTERN };

@@ -1,5 +1,10 @@
 import { worstOf, type Observation } from './check-evaluation';
-import type { ComparisonCheck, RolloutCheck, ThresholdCheck, TraefikCheck } from './plan-schema';
+import type {
+  ComparisonCheck,
+  RolloutCheck,
+  ThresholdCheck,
+  TraefikCheck,
+} from '../config/rollout-plan-schema';
 import { PrometheusError } from './prometheus-error';
 import type { PromQuerier, PromSample } from './prometheus-client';
 import {

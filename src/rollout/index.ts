@@ -18,7 +18,7 @@ import { createRolloutMetrics, type RolloutMetrics } from './rollout-metrics';
 import { RolloutService } from './rollout-service';
 import { RolloutStateStore } from './rollout-state-store';
 
-export { rolloutPlanSchema, type RolloutPlan } from './plan-schema';
+export { rolloutPlanSchema, type RolloutPlan } from '../config/rollout-plan-schema';
 export type { RolloutStatusView } from './rollout-status';
 export { formatProgressLine } from './rollout-status';
 

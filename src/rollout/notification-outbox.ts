@@ -1,7 +1,7 @@
 import type { SplitConfig, SplitsConfig } from '../config/splits';
 import type { Logger } from '../log/logger';
 import type { Notifier, RolloutTransition, TransitionKind } from './notifier';
-import type { NotificationTargets } from './plan-schema';
+import type { NotificationTargets } from '../config/rollout-plan-schema';
 import { targetPercent, type PendingNotification, type RolloutState } from './rollout-state';
 import type { RolloutStateStore } from './rollout-state-store';
 import { traefikCheckQueries, traefikServicesOf } from './traefik-checks';

@@ -10,7 +10,7 @@ import { traefikServicesOf } from './traefik-checks';
 import { Lease } from './lease';
 import { LeaseKeeper } from './lease-keeper';
 import type { NotificationOutbox } from './notification-outbox';
-import type { RolloutPlan } from './plan-schema';
+import type { RolloutPlan } from '../config/rollout-plan-schema';
 import type { PromQuerier } from './prometheus-client';
 import type { Actor, RolloutExecutor } from './rollout-executor';
 import type { RolloutMetrics } from './rollout-metrics';

@@ -2,7 +2,7 @@ import type { SplitConfig } from '../config/splits';
 import type { Weights } from '../store/types';
 import type { CheckState } from './check-evaluation';
 import { formatDuration } from '../shared/duration';
-import type { RolloutCheck, RolloutPlan } from './plan-schema';
+import type { RolloutCheck, RolloutPlan } from '../config/rollout-plan-schema';
 import type { RolloutState } from './rollout-state';
 
 /** The weights that give the canary `percent` % and the stable the rest; other backends get 0. */

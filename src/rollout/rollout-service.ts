@@ -2,7 +2,7 @@ import type { SplitConfig, SplitsConfig } from '../config/splits';
 import { traefikServicesOf } from './traefik-checks';
 import { NotFoundError } from '../errors';
 import type { ChangeSource } from '../store/types';
-import type { RolloutPlan } from './plan-schema';
+import type { RolloutPlan } from '../config/rollout-plan-schema';
 import { isConcurrentChange } from './concurrent-change';
 import { RolloutConflictError } from './rollout-conflict-error';
 import type { Actor, CurrentWeights, RolloutExecutor } from './rollout-executor';

@@ -1,6 +1,6 @@
 import type { Verdict } from './check-evaluation';
 import { formatDuration } from '../shared/duration';
-import type { RolloutCheck, RolloutPlan } from './plan-schema';
+import type { RolloutCheck, RolloutPlan } from '../config/rollout-plan-schema';
 import { bakedOf, decide } from './rollout-decisions';
 import {
   targetPercent,

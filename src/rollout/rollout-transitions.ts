@@ -7,7 +7,7 @@ import {
   type Observation,
 } from './check-evaluation';
 import type { TransitionKind } from './notifier';
-import type { RolloutPlan } from './plan-schema';
+import type { RolloutPlan } from '../config/rollout-plan-schema';
 import { canaryPercentOf, decide, servesPercent } from './rollout-decisions';
 import { RolloutConflictError } from './rollout-conflict-error';
 import { isActive, targetPercent, type RollbackTrigger, type RolloutState } from './rollout-state';

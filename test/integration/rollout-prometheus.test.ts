@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runCheck } from '../../src/rollout/check-runner';
-import { createRolloutPlanSchema, type RolloutCheck } from '../../src/rollout/plan-schema';
+import { createRolloutPlanSchema, type RolloutCheck } from '../../src/config/rollout-plan-schema';
 import { PrometheusClient } from '../../src/rollout/prometheus-client';
 import { PrometheusError } from '../../src/rollout/prometheus-error';
 import { loadSplitsFile } from '../../src/config/splits';

@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import YAML from 'yaml';
 import { loadSplitsFile } from '../../src/config/splits';
 import { createMetrics } from '../../src/metrics/metrics';
-import type { TraefikCheck } from '../../src/rollout/plan-schema';
+import type { TraefikCheck } from '../../src/config/rollout-plan-schema';
 import { traefikCheckQueries } from '../../src/rollout/traefik-checks';
 
 /**

@@ -1,6 +1,6 @@
 import type { SplitConfig } from '../../src/config/splits';
 import { INITIAL_CHECK_STATE, type CheckState } from '../../src/rollout/check-evaluation';
-import { createRolloutPlanSchema, type RolloutPlan } from '../../src/rollout/plan-schema';
+import { createRolloutPlanSchema, type RolloutPlan } from '../../src/config/rollout-plan-schema';
 import {
   canaryPercentOf,
   decide,

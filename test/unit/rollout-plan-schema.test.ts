@@ -2,7 +2,7 @@ import path from 'node:path';
 import { formatIssues, loadSplitsFile } from '../../src/config/splits';
 import { ConfigError } from '../../src/errors';
 import { formatDuration, parseDuration } from '../../src/shared/duration';
-import { createRolloutPlanSchema, type Environment } from '../../src/rollout/plan-schema';
+import { createRolloutPlanSchema, type Environment } from '../../src/config/rollout-plan-schema';
 
 const schemaWith = (env: Environment = {}) => createRolloutPlanSchema(() => env);
 

@@ -1,6 +1,6 @@
 import { formatIssues, type SplitConfig } from '../../src/config/splits';
 import { observe, INITIAL_CHECK_STATE } from '../../src/rollout/check-evaluation';
-import { createRolloutPlanSchema, type TraefikCheck } from '../../src/rollout/plan-schema';
+import { createRolloutPlanSchema, type TraefikCheck } from '../../src/config/rollout-plan-schema';
 import {
   checkRule,
   judgeTraefik,

@@ -2,7 +2,7 @@ import type { SplitConfig, SplitsConfig } from '../../src/config/splits';
 import type { Observation } from '../../src/rollout/check-evaluation';
 import { createLogger } from '../../src/log/logger';
 import { NotificationOutbox } from '../../src/rollout/notification-outbox';
-import { createRolloutPlanSchema, type RolloutPlan } from '../../src/rollout/plan-schema';
+import { createRolloutPlanSchema, type RolloutPlan } from '../../src/config/rollout-plan-schema';
 import type { RolloutState } from '../../src/rollout/rollout-state';
 import type { RolloutStateStore } from '../../src/rollout/rollout-state-store';
 import {
