@@ -6,6 +6,7 @@ import type { Env } from './config/env';
 import { loadSplitsFile, type SplitsConfig } from './config/splits';
 import { createApp, createRequestListener, type AppDeps } from './http/app';
 import { ChangeFeed } from './http/change-feed';
+import { rolloutRouter } from './http/routes/rollout-routes';
 import { createRollouts, type Rollouts } from './rollout';
 import type { Logger } from './log/logger';
 import { createMetrics, createRegistry, initSplitCounters, type Metrics } from './metrics/metrics';
@@ -196,7 +197,7 @@ export async function startService(
     heldPolls,
     adminToken: env.ADMIN_TOKEN,
     readyWithinMs: Math.max(5_000, env.RESYNC_INTERVAL_MS * 3),
-    apiRouters: [rollouts.router],
+    apiRouters: [rolloutRouter(rollouts.service, splits)],
     openReads: {
       concurrency: env.OPEN_READ_CONCURRENCY,
       queue: env.OPEN_READ_QUEUE,

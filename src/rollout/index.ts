@@ -1,9 +1,7 @@
-import type { RequestHandler, Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { SplitsConfig } from '../config/splits';
 import { ConfigError } from '../errors';
-import { rolloutRoutes } from '../http/routes/rollout-routes';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
 import { createKeys } from '../store/keys';
@@ -65,8 +63,6 @@ export interface Rollouts {
   metrics: RolloutMetrics;
   /** The split's rollout for its status: `{rollout}`, or nothing without a plan or a rollout. */
   describe(split: string): Promise<Record<string, unknown>>;
-  /** For createApp's `apiRouters`. */
-  router(requireAdmin: RequestHandler): Router;
   /** Starts the controller (it acts only while it holds the lease). */
   start(): void;
   /** Stops the controller, gives the lease up, waits for notifications in flight. */
@@ -172,12 +168,6 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     notifier,
     outbox,
     metrics,
-    router: (requireAdmin) =>
-      rolloutRoutes({
-        rollouts: service,
-        requireAdmin,
-        isDeclared: (split) => options.splits.byName.has(split),
-      }),
     describe: async (split) => {
       if (!options.splits.byName.get(split)?.rollout) return {};
       try {

@@ -7,6 +7,7 @@ import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { createApp } from '../../src/http/app';
+import { rolloutRouter } from '../../src/http/routes/rollout-routes';
 import { createLogger } from '../../src/log/logger';
 import { createMetrics, createRegistry } from '../../src/metrics/metrics';
 import { createRollouts } from '../../src/rollout';
@@ -198,7 +199,7 @@ export async function startAppWithRollouts(options: {
     log,
     adminToken: ADMIN_TOKEN,
     readyWithinMs: 5_000,
-    apiRouters: [rollouts.router],
+    apiRouters: [rolloutRouter(rollouts.service, splits)],
     describe: rollouts.describe,
   });
   const server = http.createServer(app);

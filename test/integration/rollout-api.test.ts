@@ -5,6 +5,7 @@ import request from 'supertest';
 import { parseSplitsDocument, type SplitsConfig } from '../../src/config/splits';
 import { requireBearer } from '../../src/http/bearer-token';
 import { errorHandler } from '../../src/http/error-handler';
+import { rolloutRouter } from '../../src/http/routes/rollout-routes';
 import { createLogger } from '../../src/log/logger';
 import { createMetrics } from '../../src/metrics/metrics';
 import { createRollouts, type Rollouts } from '../../src/rollout';
@@ -88,7 +89,10 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     });
     if (start) rollouts.start();
     app = express();
-    app.use('/api/v1', rollouts.router(requireBearer(TOKEN, 'set ADMIN_TOKEN')));
+    app.use(
+      '/api/v1',
+      rolloutRouter(rollouts.service, splits)(requireBearer(TOKEN, 'set ADMIN_TOKEN')),
+    );
     app.use(errorHandler(log));
   }
 

@@ -1,5 +1,6 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import { reasonBodySchema, rolloutStartBodySchema } from '../../api-contract';
+import type { SplitsConfig } from '../../config/splits';
 import { NotFoundError } from '../../errors';
 import { RolloutConflictError } from '../../rollout/rollout-conflict-error';
 import { jsonBody, originOf, parseBody, requireJson } from '../request-body';
@@ -86,4 +87,16 @@ export function rolloutRoutes(deps: RolloutRoutesDeps): Router {
   router.post(...command('promote', 202));
 
   return router;
+}
+
+/**
+ * For createApp's `apiRouters`: the rollout routes in front of `rollouts`, where a split declared
+ * in `splits` without a rollout yet answers 409 to a command rather than 404.
+ */
+export function rolloutRouter(
+  rollouts: RolloutRoutesDeps['rollouts'],
+  splits: Pick<SplitsConfig, 'byName'>,
+): (requireAdmin: RequestHandler) => Router {
+  return (requireAdmin) =>
+    rolloutRoutes({ rollouts, requireAdmin, isDeclared: (split) => splits.byName.has(split) });
 }
