@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics/metrics';
 import { createKeys } from '../store/keys';
 import type { ReplicaAcks } from '../store/replica-acks';
 import type { WeightsStore } from '../store/weights-store';
+import { rolloutLeaseKey } from './lease-key';
 import { NotificationOutbox } from './notification-outbox';
 import { Notifier } from './notifier';
 import { PrometheusClient, type PromQuerier } from './prometheus-client';
@@ -86,6 +87,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
   }
   const log = options.log.child({ component: 'rollouts' });
   const keys = createKeys(options.keyPrefix);
+  const leaseKey = rolloutLeaseKey(options.keyPrefix);
   const metrics = createRolloutMetrics(options.registry, options.metricsPrefix);
   const ownClient = options.prometheusUrl
     ? new PrometheusClient({ url: options.prometheusUrl, timeoutMs: options.prometheusTimeoutMs })
@@ -101,7 +103,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
   const states = new RolloutStateStore({
     redis: options.redis,
     stateKey: keys.rollout,
-    leaseKey: keys.rolloutLease(),
+    leaseKey,
     weightsKey: keys.weights,
     eventsKey: keys.events,
     recordedKey: keys.recorded,
@@ -112,7 +114,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     ? new RolloutStateStore({
         redis: options.openReadRedis,
         stateKey: keys.rollout,
-        leaseKey: keys.rolloutLease(),
+        leaseKey,
         weightsKey: keys.weights,
         eventsKey: keys.events,
         recordedKey: keys.recorded,
@@ -138,7 +140,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
   });
   const controller = new RolloutController({
     redis: options.leaseRedis ?? options.redis,
-    leaseKey: keys.rolloutLease(),
+    leaseKey,
     splits: options.splits,
     executor,
     states,
@@ -157,9 +159,7 @@ export function createRollouts(options: RolloutsOptions): Rollouts {
     statusStates,
     executor,
     leaseHolder: () =>
-      options.openReadRedis
-        ? options.openReadRedis.get(keys.rolloutLease())
-        : controller.lease.holder(),
+      options.openReadRedis ? options.openReadRedis.get(leaseKey) : controller.lease.holder(),
     now: options.now,
   });
   return {

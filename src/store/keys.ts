@@ -1,6 +1,7 @@
 /**
  * The Redis key layout: a documented contract (docs/redis-keys.md) that operators type by hand.
- * Change nothing here without changing that document.
+ * Change nothing here without changing that document. The rollout lease is named by rollout
+ * (src/rollout/lease-key.ts): the store only checks a fence key it is given.
  */
 export function createKeys(prefix: string) {
   return {
@@ -13,8 +14,6 @@ export function createKeys(prefix: string) {
     recorded: (split: string) => `${prefix}recorded:${split}`,
     /** HASH: rollout state of the split. */
     rollout: (split: string) => `${prefix}rollout:${split}`,
-    /** STRING: token of the replica that currently runs rollouts. */
-    rolloutLease: () => `${prefix}rollout-lease`,
     /** Prefix the change notifications subscribe to. */
     weightsPrefix: () => `${prefix}weights:`,
   };

@@ -91,7 +91,7 @@ end
 `;
 
 /**
- * KEYS: weights, events, recorded, lease. ARGV: the If-Match condition ('' = any, '*' = the key exists, else
+ * KEYS: weights, events, recorded, fence key (any key when unfenced). ARGV: the If-Match condition ('' = any, '*' = the key exists, else
  * the space-separated strong tags that match; see ifMatchCondition), maxlen, action, source, actor,
  * reason, details, fence token ('' = none), then field/value pairs sorted by field.
  * Returns {'OK', etag, event id, external event id or ''}, {'PRECONDITION', etag} or {'FENCED'}.

@@ -45,3 +45,12 @@ export interface WriteResult {
   weights: Weights;
   event: AuditEvent;
 }
+
+/**
+ * A fenced write: made only while `key` still holds `token`, so a writer whose lease has passed to
+ * another never writes (the write is refused with LeaseLostError).
+ */
+export interface Fence {
+  key: string;
+  token: string;
+}

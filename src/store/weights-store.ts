@@ -27,6 +27,7 @@ import type {
   AuditEvent,
   ChangeAction,
   ChangeSource,
+  Fence,
   Weights,
   WriteRequest,
   WriteResult,
@@ -141,7 +142,7 @@ export class WeightsStore {
    * nothing is written when the request is wrong. With replica acknowledgements configured, throws
    * WriteNotReplicatedError (carrying the WriteResult) when too few replicas confirm in time.
    */
-  async write(req: WriteRequest, fenceToken?: string): Promise<WriteResult> {
+  async write(req: WriteRequest, fence?: Fence): Promise<WriteResult> {
     const split = this.splits.byName.get(req.split);
     if (!split)
       throw new NotFoundError(`split "${req.split}" is not declared in ${this.splits.file}`);
@@ -179,7 +180,7 @@ export class WeightsStore {
         this.keys.weights(split.name),
         this.keys.events(split.name),
         this.keys.recorded(split.name),
-        this.keys.rolloutLease(),
+        fence?.key ?? this.keys.weights(split.name),
         ifMatchCondition(req.ifMatch),
         this.maxLen,
         req.action,
@@ -187,7 +188,7 @@ export class WeightsStore {
         req.actor,
         req.reason ?? '',
         req.details ? JSON.stringify(req.details) : '',
-        fenceToken ?? '',
+        fence?.token ?? '',
         ...pairs,
       );
     } catch (cause) {
@@ -218,8 +219,9 @@ export class WeightsStore {
         `"${reply[1]}"`,
       );
     }
-    if (reply[0] === 'FENCED')
-      throw new LeaseLostError('the rollout lease is held by another replica');
+    if (reply[0] === 'FENCED') {
+      throw new LeaseLostError(`${fence?.key} is held by another writer; nothing was changed`);
+    }
     const [, etag, id, externalId] = reply as string[];
     if (externalId)
       this.log.info(

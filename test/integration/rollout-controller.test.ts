@@ -10,6 +10,7 @@ import { createKeys } from '../../src/store/keys';
 import { createRedis } from '../../src/store/redis-client';
 import type { AuditEvent } from '../../src/store/types';
 import { WeightsStore } from '../../src/store/weights-store';
+import { rolloutLeaseKey } from '../../src/rollout/lease-key';
 import { waitUntil } from '../helpers/free-port';
 import { p95Query } from '../helpers/council-metrics';
 import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
@@ -157,7 +158,7 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
       await new RolloutStateStore({
         redis: admin,
         stateKey: keys().rollout,
-        leaseKey: keys().rolloutLease(),
+        leaseKey: rolloutLeaseKey(prefix),
       }).read('council')
     )?.state;
   const weights = async () => admin.hgetall(keys().weights('council'));
@@ -525,7 +526,7 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
     const b = await startReplica('replica-b', splits);
     await sleep(600);
     expect(b.rollouts.controller.isLeader).toBe(false);
-    expect(await admin.get(keys().rolloutLease())).toBe(a.rollouts.controller.lease.token);
+    expect(await admin.get(rolloutLeaseKey(prefix))).toBe(a.rollouts.controller.lease.token);
 
     const stoppedAt = Date.now();
     await a.stop();

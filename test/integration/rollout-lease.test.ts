@@ -7,6 +7,7 @@ import type { RolloutState } from '../../src/rollout/rollout-state';
 import { RolloutStateStore } from '../../src/rollout/rollout-state-store';
 import { createKeys } from '../../src/store/keys';
 import { WeightsStore } from '../../src/store/weights-store';
+import { rolloutLeaseKey } from '../../src/rollout/lease-key';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 
 const splits = parseSplitsDocument(
@@ -87,7 +88,7 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
   });
 
   const lease = (identity: string, ttlMs = 1_000) =>
-    new Lease({ redis, key: keys.rolloutLease(), identity, ttlMs });
+    new Lease({ redis, key: rolloutLeaseKey(prefix), identity, ttlMs });
 
   test('when two replicas compete, then exactly one holds the lease and its token names it', async () => {
     const a = lease('replica-a');
@@ -95,13 +96,13 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
     const results = await Promise.all([a.acquireOrRenew(), b.acquireOrRenew()]);
     expect(results.filter(Boolean)).toHaveLength(1);
     const winner = results[0] ? a : b;
-    expect(await redis.get(keys.rolloutLease())).toBe(winner.token);
+    expect(await redis.get(rolloutLeaseKey(prefix))).toBe(winner.token);
     expect(winner.token).toMatch(/^replica-[ab]\/[0-9a-f-]{36}$/);
     // Renewing keeps the same token and pushes the expiry out again.
     const token = winner.token;
     expect(await winner.acquireOrRenew()).toBe(true);
     expect(winner.token).toBe(token);
-    expect(await redis.pttl(keys.rolloutLease())).toBeGreaterThan(900);
+    expect(await redis.pttl(rolloutLeaseKey(prefix))).toBeGreaterThan(900);
   });
 
   test('when the holder releases, then the other acquires at once; release never deletes another’s lease', async () => {
@@ -113,7 +114,7 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
     expect(a.isHeld()).toBe(false);
     expect(await b.acquireOrRenew()).toBe(true);
     await a.release();
-    expect(await redis.get(keys.rolloutLease())).toBe(b.token);
+    expect(await redis.get(rolloutLeaseKey(prefix))).toBe(b.token);
   });
 
   test('when the holder stops renewing, then the lease expires and another replica takes it', async () => {
@@ -148,7 +149,7 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
           source: 'controller',
           actor: 'replica-a',
         },
-        staleToken,
+        { key: rolloutLeaseKey(prefix), token: staleToken },
       );
       // a is paused long enough for its lease to expire and b to take over.
       await new Promise((r) => setTimeout(r, 400));
@@ -162,7 +163,7 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
           source: 'controller',
           actor: 'replica-a',
         },
-        staleToken,
+        { key: rolloutLeaseKey(prefix), token: staleToken },
       );
       expect(await codeOf(write)).toBe('LEASE_LOST');
       expect(await redis.hgetall(keys.weights('council'))).toEqual({ main: '95', canary: '5' });
@@ -173,12 +174,12 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
       const states = new RolloutStateStore({
         redis,
         stateKey: keys.rollout,
-        leaseKey: keys.rolloutLease(),
+        leaseKey: rolloutLeaseKey(prefix),
       });
       const a = lease('replica-a');
       expect(await a.acquireOrRenew()).toBe(true);
       expect(await states.write(stateOf(), { expectRevision: 0, fenceToken: a.token })).toBe(1);
-      await redis.set(keys.rolloutLease(), 'replica-b/other');
+      await redis.set(rolloutLeaseKey(prefix), 'replica-b/other');
       expect(
         await codeOf(
           states.write(stateOf({ step: 0, status: 'paused' }), {
@@ -196,7 +197,7 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
       const states = new RolloutStateStore({
         redis,
         stateKey: keys.rollout,
-        leaseKey: keys.rolloutLease(),
+        leaseKey: rolloutLeaseKey(prefix),
       });
       expect(await states.read('council')).toBeNull();
       expect(await states.write(stateOf(), { expectRevision: 0 })).toBe(1);
@@ -209,7 +210,7 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
       const states = new RolloutStateStore({
         redis,
         stateKey: keys.rollout,
-        leaseKey: keys.rolloutLease(),
+        leaseKey: rolloutLeaseKey(prefix),
       });
       await states.write(stateOf(), { expectRevision: 0 });
       const [first, second] = await Promise.allSettled([
@@ -230,7 +231,7 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
       const states = new RolloutStateStore({
         redis,
         stateKey: keys.rollout,
-        leaseKey: keys.rolloutLease(),
+        leaseKey: rolloutLeaseKey(prefix),
       });
       await redis.hset(keys.rollout('council'), 'state', '{"status":"weird"}', 'revision', '3');
       await expect(states.read('council')).rejects.toThrow(

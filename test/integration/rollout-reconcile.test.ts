@@ -9,6 +9,7 @@ import { RolloutStateStore } from '../../src/rollout/rollout-state-store';
 import { createKeys } from '../../src/store/keys';
 import { createRedis } from '../../src/store/redis-client';
 import { WeightsStore } from '../../src/store/weights-store';
+import { rolloutLeaseKey } from '../../src/rollout/lease-key';
 import { freePort } from '../helpers/free-port';
 import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
 import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
@@ -117,7 +118,7 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
       await new RolloutStateStore({
         redis: admin,
         stateKey: keys().rollout,
-        leaseKey: keys().rolloutLease(),
+        leaseKey: rolloutLeaseKey(prefix),
       }).read('council')
     )?.state;
   const lastEvent = async () => {
@@ -193,7 +194,7 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
     const store = new RolloutStateStore({
       redis: admin,
       stateKey: keys().rollout,
-      leaseKey: keys().rolloutLease(),
+      leaseKey: rolloutLeaseKey(prefix),
     });
     const before = await store.read('council');
     const etag10 = (

@@ -11,6 +11,7 @@ import type { RolloutState } from '../../src/rollout/rollout-state';
 import { createKeys } from '../../src/store/keys';
 import { createRedis } from '../../src/store/redis-client';
 import { WeightsStore } from '../../src/store/weights-store';
+import { rolloutLeaseKey } from '../../src/rollout/lease-key';
 import { waitUntil } from '../helpers/free-port';
 import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
@@ -151,7 +152,7 @@ describe('built-in traefik checks against a real Prometheus and redis-server', (
       await new RolloutStateStore({
         redis: admin,
         stateKey: createKeys(prefix).rollout,
-        leaseKey: createKeys(prefix).rolloutLease(),
+        leaseKey: rolloutLeaseKey(prefix),
       }).read('council')
     )?.state;
   const waitForStatus = (status: RolloutState['status'], timeoutMs: number) =>
