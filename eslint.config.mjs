@@ -1,6 +1,50 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers of src/ (docs/architecture.md, "Code map"): each folder and what it may import.
+ * Imports run one way; src/service.ts and src/main.ts are the wiring and may import anything.
+ */
+export const LAYERS = {
+  errors: [],
+  shared: [],
+  log: [],
+  metrics: [],
+  config: ['errors', 'shared'],
+  store: ['config', 'errors', 'log', 'metrics', 'shared'],
+  traefik: ['store', 'config', 'errors', 'log', 'metrics', 'shared'],
+  rollout: ['traefik', 'store', 'config', 'errors', 'log', 'metrics', 'shared'],
+  http: ['rollout', 'traefik', 'store', 'config', 'errors', 'log', 'metrics', 'shared'],
+  // canaryctl is a client: it talks to the service over HTTP and shares only the neutral pieces.
+  cli: ['shared'],
+};
+const WIRING = ['service', 'main'];
+
+/** One no-restricted-imports block per folder: every other folder it may not reach, and the wiring. */
+function layerRules() {
+  const folders = Object.keys(LAYERS);
+  return Object.entries(LAYERS).map(([folder, allowed]) => {
+    const denied = [...folders.filter((f) => f !== folder && !allowed.includes(f)), ...WIRING];
+    const may = allowed.length > 0 ? allowed.join(', ') : 'no other folder';
+    return {
+      files: [`src/${folder}/**/*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              {
+                regex: `^(?:\\.\\./)+(?:${denied.join('|')})(?:/|$)`,
+                message: `layers: src/${folder} may import ${may} (see docs/architecture.md, "Code map").`,
+              },
+            ],
+          },
+        ],
+      },
+    };
+  });
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.cache/**', 'bench/results/**'] },
   js.configs.recommended,
@@ -12,6 +56,7 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  ...layerRules(),
   {
     files: ['**/*.js', '**/*.cjs'],
     languageOptions: {

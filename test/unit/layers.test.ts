@@ -1,0 +1,110 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/**
+ * ESLint's Node API, run on the repository's own eslint.config.mjs in a child Node (the config
+ * is an ES module, which Jest's module system does not load): every case linted as if it were a
+ * file at its path, answering the no-restricted-imports messages of each.
+ */
+const LINT = `
+import { ESLint } from 'eslint';
+const cases = JSON.parse(process.argv[1]);
+const eslint = new ESLint({ cwd: process.cwd() });
+const out = [];
+for (const [file, source] of cases) {
+  const [result] = await eslint.lintText(source, { filePath: file });
+  out.push(result.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message));
+}
+process.stdout.write(JSON.stringify(out));
+`;
+
+function lint(cases: [string, string][]): string[][] {
+  const out = execFileSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      LINT,
+      JSON.stringify(cases.map(([f, s]) => [path.join(ROOT, f), s])),
+    ],
+    { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+  );
+  return JSON.parse(out) as string[][];
+}
+
+/** Imports against the layers: [file, source, the folder the message names]. */
+const ACROSS: [string, string, string][] = [
+  [
+    'src/store/x.ts',
+    "import { Lease } from '../rollout/lease';\nexport const l = Lease;\n",
+    'src/store',
+  ],
+  [
+    'src/config/x.ts',
+    "import type { WeightsStore } from '../store/weights-store';\nexport type S = WeightsStore;\n",
+    'src/config',
+  ],
+  [
+    'src/rollout/x.ts',
+    "export { rolloutRoutes } from '../http/routes/rollout-routes';\n",
+    'src/rollout',
+  ],
+  [
+    'src/cli/commands/x.ts',
+    "import { createKeys } from '../../store/keys';\nexport const k = createKeys;\n",
+    'src/cli',
+  ],
+  [
+    'src/traefik/x.ts',
+    "import { startService } from '../service';\nexport const s = startService;\n",
+    'src/traefik',
+  ],
+];
+
+/** Imports along the layers: [file, source]. */
+const ALONG: [string, string][] = [
+  [
+    'src/http/routes/x.ts',
+    "import { RolloutConflictError } from '../../rollout/rollout-conflict-error';\nexport const e = RolloutConflictError;\n",
+  ],
+  [
+    'src/rollout/x.ts',
+    "import { createKeys } from '../store/keys';\nexport const k = createKeys;\n",
+  ],
+  [
+    'src/cli/x.ts',
+    "import { parseDuration } from '../shared/duration';\nexport const p = parseDuration;\n",
+  ],
+  [
+    'src/wiring.ts',
+    "import { rolloutRoutes } from './http/routes/rollout-routes';\nexport const r = rolloutRoutes;\n",
+  ],
+];
+
+describe('layers: npm run lint refuses an import against them', () => {
+  let across: string[][];
+  let along: string[][];
+  beforeAll(() => {
+    const all = lint([...ACROSS.map(([f, s]): [string, string] => [f, s]), ...ALONG]);
+    across = all.slice(0, ACROSS.length);
+    along = all.slice(ACROSS.length);
+  }, 120_000);
+
+  test.each(ACROSS.map((c, i) => [c[0], i, c[2]] as const))(
+    'when %s imports across the layers, then lint reports it',
+    (_file, i, folder) => {
+      expect(across[i]).toHaveLength(1);
+      expect(across[i][0]).toContain(`layers: ${folder} may import`);
+      expect(across[i][0]).toContain('docs/architecture.md');
+    },
+  );
+
+  test.each(ALONG.map((c, i) => [c[0], i] as const))(
+    'when %s imports along the layers, then lint has nothing to say',
+    (_file, i) => {
+      expect(along[i]).toEqual([]);
+    },
+  );
+});
