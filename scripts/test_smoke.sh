@@ -79,7 +79,7 @@ if [[ "$STATUS" != 200 ]]; then
 elif grep -qi '^x-config-stale: *true' "$headers_file"; then
   fail "GET /traefik: X-Config-Stale: true, the provider cannot read Redis and serves its last good body"
 else
-  # Each weighted child must carry an explicit integer weight > 0 (DESIGN facts 5 and 6) and name a
+  # Each weighted child must carry an explicit integer weight > 0 (Traefik counts an omitted weight as 1 and builds a zero-weight child) and name a
   # service that exists: one defined in this body, or another provider's (name@provider).
   problems="$(jq -r --arg s "$SPLIT" '
     . as $root

@@ -115,7 +115,7 @@ const envObject = z.object({
     .regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$|^$/, 'must be a valid Prometheus metric name prefix')
     .default('swarm_'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Full re-read of every split, on top of Redis change notifications. */
+  /** How often a periodic re-read of RESYNC_BATCH splits runs, on top of Redis change notifications. */
   RESYNC_INTERVAL_MS: intFrom(1000, 50, 60_000),
   /** How many splits each periodic re-read covers (round robin). */
   RESYNC_BATCH: intFrom(1000, 1, 1_000_000),

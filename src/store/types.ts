@@ -8,7 +8,7 @@ export type ChangeAction = 'set' | 'scale' | 'rollback' | 'promote' | 'external'
 
 export interface WriteRequest {
   split: string;
-  /** Every backend of the split, explicitly (DESIGN fact 6). */
+  /** Every backend of the split, explicitly: Traefik counts an omitted weight as 1. */
   weights: Weights;
   action: ChangeAction;
   source: ChangeSource;

@@ -16,7 +16,7 @@ export interface WeightsWatcherOptions {
 
 /**
  * Tells the service when any weights key changes, whoever wrote it (redis-cli included), without
- * keyspace notifications (DESIGN fact 10: they need CONFIG SET, often refused on managed Redis).
+ * keyspace notifications (they need CONFIG SET, often refused on managed Redis).
  * It uses client-side-caching invalidations in broadcast mode: `CLIENT TRACKING ON BCAST PREFIX`,
  * redirected to a subscriber connection. Tracking is per connection, so it is set up again after
  * either connection reconnects.

@@ -58,7 +58,7 @@ function sameChildren(a: Record<string, number> | null, b: Record<string, number
 }
 
 /**
- * Confirms that Traefik really applied what the service serves (DESIGN fact 9): it reads each
+ * Confirms that Traefik really applied what the service serves, through Traefik's API: it reads each
  * Traefik's `/api/http/services/<split>@http` and compares the weighted children.
  */
 export class PropagationMonitor {
@@ -227,7 +227,7 @@ export class PropagationMonitor {
         };
         weights = {};
         for (const child of body.weighted?.services ?? []) {
-          // Traefik counts an omitted weight as 1 (DESIGN fact 6).
+          // Traefik counts an omitted weight as 1.
           weights[stripProvider(child.name)] = child.weight ?? 1;
         }
       }

@@ -52,7 +52,7 @@ export interface ProviderOptions {
  * The read side, in Traefik's own steps: fetch the stored weights, validate them split by split,
  * render, serialize. A refresh that changes nothing is detected by the stored values and skipped,
  * so Traefik sees the same bytes. A split whose stored weights are invalid keeps its last valid
- * weights; a failed read keeps the whole last good body (DESIGN "fail safe").
+ * weights; a failed read keeps the whole last good body (never an empty or partial configuration: docs/architecture.md).
  */
 export class ConfigProvider {
   private readonly states = new Map<string, SplitState>();

@@ -28,7 +28,7 @@ export interface SerializedConfiguration {
 }
 
 /**
- * Byte-deterministic serialization (DESIGN fact 2: Traefik hashes the body; equal state must give
+ * Byte-deterministic serialization (Traefik hashes the body; equal state must give
  * equal bytes): sorted keys, no timestamps, no volatile fields.
  */
 export function serialize(config: unknown): SerializedConfiguration {

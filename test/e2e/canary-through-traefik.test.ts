@@ -134,7 +134,7 @@ describe('canary routing through a real Traefik', () => {
           },
           router: { rule: 'Host(`council.localhost`)', entryPoints: ['web'] },
         },
-        // A canary that references a service no provider defines, at weight 0 (DESIGN fact 5).
+        // A canary that references a service no provider defines, at weight 0: Traefik builds it anyway.
         ghost: {
           stable: 'main',
           canary: 'missing',
@@ -420,7 +420,7 @@ describe('canary routing through a real Traefik', () => {
     await service.restart();
     const wrote = Date.now();
     redis.cli('HSET', `${prefix}weights:council`, 'main', '100', 'canary', '0');
-    // After failed polls Traefik's HTTP provider retries with exponential backoff (DESIGN fact 3),
+    // After failed polls Traefik's HTTP provider retries with exponential backoff,
     // so the first poll after a restart can come later than pollInterval.
     const ms = await msUntilOnly('council.localhost', 'main', wrote, 60_000);
     console.log(`service restarted: new weights routed after ${ms} ms`);

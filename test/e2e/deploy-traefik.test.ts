@@ -266,7 +266,7 @@ describeWithTraefik('the kit through a real Traefik', () => {
 
   it('when the service is stopped, then canary-rollback.sh zeroes the canary in Redis and Traefik follows once a provider answers', async () => {
     await service.stop();
-    // Traefik keeps routing with what it last applied (DESIGN fact 3).
+    // Traefik keeps routing with what it last applied.
     expect(await canaryShare(webUrl, 40)).toBeGreaterThan(0.1);
 
     const r = await run('scripts/canary-rollback.sh', [], env);
@@ -277,7 +277,7 @@ describeWithTraefik('the kit through a real Traefik', () => {
     );
 
     service = await startProvider();
-    // Traefik's retry backoff after failed polls can stretch to tens of seconds (DESIGN fact 3).
+    // Traefik's retry backoff after failed polls can stretch to tens of seconds.
     await waitUntil(
       'Traefik to drop the canary',
       async () => {
