@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_WEIGHT } from './limits';
+import { weightSchema } from './weight-rules';
 
 export const reasonSchema = z
   .string()
@@ -9,10 +9,7 @@ export const reasonSchema = z
 export const weightsBodySchema = z
   .object({
     weights: z
-      .record(
-        z.string(),
-        z.number().int('must be an integer').min(0, 'must be >= 0').max(MAX_WEIGHT),
-      )
+      .record(z.string(), weightSchema)
       .meta({ description: 'every backend of the split; at least one above 0' }),
     reason: reasonSchema.optional(),
   })

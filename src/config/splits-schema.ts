@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from '../shared/duration';
 import { MAX_WEIGHT, NAME_PATTERN } from '../api-contract/limits';
 import { rolloutPlanSchema } from './rollout-plan-schema';
+import { allZero, weightSchema } from '../api-contract/weight-rules';
 
 // The API's contract and splits.yaml name and weigh backends alike.
 export { MAX_WEIGHT, NAME_PATTERN };
@@ -20,12 +21,6 @@ const nameSchema = z
     NAME_PATTERN,
     'must start with a lowercase letter and hold lowercase letters, digits and inner dashes',
   );
-
-export const weightSchema = z
-  .number()
-  .int('must be an integer')
-  .min(0, 'must be >= 0')
-  .max(MAX_WEIGHT, `must be <= ${MAX_WEIGHT}`);
 
 /**
  * A duration as Traefik reads it (Go's `time.ParseDuration` units: ms, s, m, h), above 0 and at
@@ -264,8 +259,7 @@ const splitSchema = z
           });
         }
       }
-      const sum = Object.values(split.defaultWeights).reduce((a, b) => a + b, 0);
-      if (sum === 0) {
+      if (allZero(split.defaultWeights)) {
         ctx.addIssue({
           code: 'custom',
           path: ['defaultWeights'],

@@ -1,4 +1,4 @@
-import { MAX_WEIGHT } from '../config/splits-schema';
+import { MAX_WEIGHT } from '../api-contract/limits';
 
 /**
  * Lua run inside Redis. Each script is one atomic step: no other client sees a hash without its

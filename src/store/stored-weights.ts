@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { SplitConfig } from '../config/splits';
-import { MAX_WEIGHT } from '../config/splits-schema';
+import { MAX_WEIGHT } from '../api-contract/limits';
+import { allZero } from '../api-contract/weight-rules';
 import type { Weights } from './types';
 
 /** What a split's weights key holds, exactly as read from Redis. */
@@ -107,7 +108,7 @@ export function validateStoredWeights(split: SplitConfig, stored: StoredWeights)
   if (listed.length > MAX_PROBLEMS) {
     problems.push(`… and ${listed.length - MAX_PROBLEMS} more fields not checked`);
   }
-  if (problems.length === 0 && Object.values(weights).every((w) => w === 0)) {
+  if (problems.length === 0 && allZero(weights)) {
     problems.push('every weight is 0: Traefik would answer 503 to every request');
   }
   return problems.length > 0

@@ -1,5 +1,7 @@
 import { ReplyError, type Redis } from 'ioredis';
 import type { SplitsConfig } from '../config/splits';
+import { MAX_WEIGHT } from '../api-contract/limits';
+import { allZero, isWeight } from '../api-contract/weight-rules';
 import {
   AppError,
   CorruptDataError,
@@ -163,11 +165,14 @@ export class WeightsStore {
           path: `weights.${name}`,
           message: 'is required: give every backend a weight',
         });
-      else if (!Number.isInteger(w) || w < 0 || w > 1_000_000) {
-        problems.push({ path: `weights.${name}`, message: 'must be an integer from 0 to 1000000' });
+      else if (!isWeight(w)) {
+        problems.push({
+          path: `weights.${name}`,
+          message: `must be an integer from 0 to ${MAX_WEIGHT}`,
+        });
       }
     }
-    if (problems.length === 0 && names.every((n) => req.weights[n] === 0)) {
+    if (problems.length === 0 && allZero(req.weights)) {
       problems.push({ path: 'weights', message: 'at least one backend needs a weight above 0' });
     }
     if (problems.length > 0) throw new ValidationError('the weights are invalid', problems);
