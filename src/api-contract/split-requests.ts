@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationPattern, WAIT_TIMEOUT } from '../shared/duration';
 import { weightSchema } from './weight-rules';
 
 export const reasonSchema = z
@@ -51,7 +52,7 @@ export const waitQuerySchema = z
       }),
     timeout: z
       .string()
-      .regex(/^\d+(ms|s)$/, 'must be a duration like 500ms or 10s')
+      .regex(durationPattern(WAIT_TIMEOUT), 'must be a duration like 500ms or 10s')
       .optional()
       .meta({
         param: {

@@ -29,7 +29,7 @@ const nameSchema = z
 function traefikDuration(maxMs: number) {
   return z.string().refine(
     (text) => {
-      const ms = /d/.test(text) ? undefined : parseDuration(text);
+      const ms = parseDuration(text, { units: ['ms', 's', 'm', 'h'] });
       return ms !== undefined && ms > 0 && ms <= maxMs;
     },
     {

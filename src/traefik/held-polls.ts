@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { WATCH_PATTERN } from '../api-contract/limits';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
+import { parseDuration, WATCH_DURATION } from '../shared/duration';
 
 /** The longest `?watch=` accepted: Traefik must be told a `pollTimeout` longer than the hold. */
 export const MAX_WATCH_MS = 60_000;
@@ -194,13 +194,12 @@ export function watchOf(url: string): number | undefined | { error: string } {
   if (values.length === 0) return undefined;
   if (values.length > 1) return { error: '`watch` is given more than once' };
   const text = values[0];
-  const match = WATCH_PATTERN.exec(text);
-  if (!match) {
+  const ms = parseDuration(text, WATCH_DURATION);
+  if (ms === undefined) {
     return {
       error: `\`watch\` must be a duration such as 25s or 500ms (at most 60s), got ${JSON.stringify(text)}`,
     };
   }
-  const ms = Math.round(Number(match[1]) * { ms: 1, s: 1_000, m: 60_000 }[match[2] as 'ms']);
   if (ms > MAX_WATCH_MS) {
     return { error: `\`watch\` is at most 60s, got ${text}` };
   }

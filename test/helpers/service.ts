@@ -113,7 +113,7 @@ function sourcesOfCli(): string[] {
       const full = path.join(dir, e.name);
       return e.isDirectory() ? walk(full) : e.name.endsWith('.ts') ? [full] : [];
     });
-  return [...walk(path.join(ROOT, 'src/cli')), path.join(ROOT, 'src/rollout/duration.ts')];
+  return [...walk(path.join(ROOT, 'src/cli')), ...walk(path.join(ROOT, 'src/shared'))];
 }
 
 function staleOutputs(): string[] {

@@ -1,4 +1,4 @@
-import { parseDuration } from '../../shared/duration';
+import { parseDuration, WAIT_TIMEOUT } from '../../shared/duration';
 import type { ApiRequest } from '../api-client';
 import { stringOption, type OptionSpec, type ParsedArgs } from '../args';
 import { UsageError } from '../cli-error';
@@ -80,7 +80,7 @@ export function writeRequest(
         throw new UsageError(`--wait takes a duration such as 10s or 1m, got "${wait}"`, command);
       }
       // The service reads whole ms or s; other durations (1m) are sent in ms.
-      req.query.timeout = /^\d+(ms|s)$/.test(wait) ? wait : `${ms}ms`;
+      req.query.timeout = parseDuration(wait, WAIT_TIMEOUT) === undefined ? `${ms}ms` : wait;
       allowance = ms;
     }
     req.extraTimeoutMs = allowance;

@@ -9,6 +9,7 @@ import {
 import type { SplitConfig, SplitsConfig } from '../../config/splits';
 import { NotFoundError, ValidationError, WriteNotReplicatedError } from '../../errors';
 import type { Metrics } from '../../metrics/metrics';
+import { parseDuration, WAIT_TIMEOUT } from '../../shared/duration';
 import { clip, isWeightText, MAX_PROBLEMS, sharesOf } from '../../store/stored-weights';
 import type { ChangeAction, Weights, WriteResult } from '../../store/types';
 import type { WeightsStore } from '../../store/weights-store';
@@ -41,8 +42,7 @@ function parseWait(query: unknown): number | undefined {
     return undefined;
   }
   if (q.timeout === undefined) return 10_000;
-  const n = Number(q.timeout.replace(/(ms|s)$/, ''));
-  const ms = q.timeout.endsWith('ms') ? n : n * 1000;
+  const ms = parseDuration(q.timeout, WAIT_TIMEOUT) as number;
   if (ms < 1 || ms > 120_000) throw new ValidationError('timeout must be from 1ms to 120s');
   return ms;
 }
