@@ -20,29 +20,48 @@ export const LAYERS = {
 };
 const WIRING = ['service', 'main'];
 
-/** One no-restricted-imports block per folder: every other folder it may not reach, and the wiring. */
+/** Inside src/rollout the same: each part and the parts it may import (index.ts wires them). */
+export const ROLLOUT_PARTS = {
+  analysis: [],
+  notifications: [],
+  plan: ['analysis', 'notifications'],
+  engine: ['plan', 'analysis', 'notifications'],
+};
+
+/** A pattern that refuses `../`-relative imports of `denied`, with the message saying what may be. */
+function refuse(where, denied, allowed) {
+  const may = allowed.length > 0 ? allowed.join(', ') : 'no other folder';
+  return {
+    regex: `^(?:\\.\\./)+(?:${denied.join('|')})(?:/|$)`,
+    message: `layers: ${where} may import ${may} (see docs/architecture.md, "Code map").`,
+  };
+}
+
+/**
+ * One no-restricted-imports block per folder (and per part of src/rollout, whose block repeats
+ * the folder's pattern: a later block replaces the rule's options, it does not add to them).
+ */
 function layerRules() {
   const folders = Object.keys(LAYERS);
-  return Object.entries(LAYERS).map(([folder, allowed]) => {
-    const denied = [...folders.filter((f) => f !== folder && !allowed.includes(f)), ...WIRING];
-    const may = allowed.length > 0 ? allowed.join(', ') : 'no other folder';
-    return {
-      files: [`src/${folder}/**/*.ts`],
-      rules: {
-        'no-restricted-imports': [
-          'error',
-          {
-            patterns: [
-              {
-                regex: `^(?:\\.\\./)+(?:${denied.join('|')})(?:/|$)`,
-                message: `layers: src/${folder} may import ${may} (see docs/architecture.md, "Code map").`,
-              },
-            ],
-          },
-        ],
-      },
-    };
+  const folderPattern = (folder) =>
+    refuse(
+      `src/${folder}`,
+      [...folders.filter((f) => f !== folder && !LAYERS[folder].includes(f)), ...WIRING],
+      LAYERS[folder],
+    );
+  const block = (files, patterns) => ({
+    files,
+    rules: { 'no-restricted-imports': ['error', { patterns }] },
   });
+  const parts = Object.keys(ROLLOUT_PARTS);
+  return [
+    ...folders.map((folder) => block([`src/${folder}/**/*.ts`], [folderPattern(folder)])),
+    ...Object.entries(ROLLOUT_PARTS).map(([part, allowed]) => {
+      const denied = parts.filter((p) => p !== part && !allowed.includes(p));
+      const own = denied.length > 0 ? [refuse(`src/rollout/${part}`, denied, allowed)] : [];
+      return block([`src/rollout/${part}/**/*.ts`], [folderPattern('rollout'), ...own]);
+    }),
+  ];
 }
 
 export default tseslint.config(

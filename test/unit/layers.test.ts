@@ -57,6 +57,16 @@ const ACROSS: [string, string, string][] = [
     'src/cli',
   ],
   [
+    'src/rollout/analysis/x.ts',
+    "import { Lease } from '../engine/lease';\nexport const l = Lease;\n",
+    'src/rollout/analysis',
+  ],
+  [
+    'src/rollout/plan/x.ts',
+    "import { rolloutRoutes } from '../../http/routes/rollout-routes';\nexport const r = rolloutRoutes;\n",
+    'src/rollout',
+  ],
+  [
     'src/traefik/x.ts',
     "import { startService } from '../service';\nexport const s = startService;\n",
     'src/traefik',
@@ -72,6 +82,10 @@ const ALONG: [string, string][] = [
   [
     'src/rollout/x.ts',
     "import { createKeys } from '../store/keys';\nexport const k = createKeys;\n",
+  ],
+  [
+    'src/rollout/engine/x.ts',
+    "import { isActive } from '../plan/rollout-state';\nimport { createKeys } from '../../store/keys';\nexport const a = [isActive, createKeys];\n",
   ],
   [
     'src/cli/x.ts',
