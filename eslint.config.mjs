@@ -10,13 +10,26 @@ export const LAYERS = {
   shared: [],
   log: [],
   metrics: [],
-  config: ['errors', 'shared'],
-  store: ['config', 'errors', 'log', 'metrics', 'shared'],
-  traefik: ['store', 'config', 'errors', 'log', 'metrics', 'shared'],
-  rollout: ['traefik', 'store', 'config', 'errors', 'log', 'metrics', 'shared'],
-  http: ['rollout', 'traefik', 'store', 'config', 'errors', 'log', 'metrics', 'shared'],
-  // canaryctl is a client: it talks to the service over HTTP and shares only the neutral pieces.
-  cli: ['shared'],
+  // The HTTP contract (zod): the service's routes and canaryctl read the same schemas.
+  'api-contract': ['shared'],
+  config: ['api-contract', 'errors', 'shared'],
+  store: ['config', 'api-contract', 'errors', 'log', 'metrics', 'shared'],
+  traefik: ['store', 'config', 'api-contract', 'errors', 'log', 'metrics', 'shared'],
+  rollout: ['traefik', 'store', 'config', 'api-contract', 'errors', 'log', 'metrics', 'shared'],
+  http: [
+    'rollout',
+    'traefik',
+    'store',
+    'config',
+    'api-contract',
+    'errors',
+    'log',
+    'metrics',
+    'shared',
+  ],
+  // canaryctl is a client: it talks to the service over HTTP and shares only the contract and the
+  // neutral pieces.
+  cli: ['api-contract', 'shared'],
 };
 const WIRING = ['service', 'main'];
 
