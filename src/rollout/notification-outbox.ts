@@ -1,9 +1,11 @@
 import type { SplitConfig, SplitsConfig } from '../config/splits';
+import { WriteNotReplicatedError } from '../errors';
 import type { Logger } from '../log/logger';
 import type { Notifier, RolloutTransition, TransitionKind } from './notifier';
 import type { NotificationTargets } from '../config/rollout-plan-schema';
 import { targetPercent, type PendingNotification, type RolloutState } from './rollout-state';
 import type { RolloutStateStore } from './rollout-state-store';
+import { StaleRevisionError } from './stale-revision-error';
 import { traefikCheckQueries, traefikServicesOf } from './traefik-checks';
 
 /** The query a check of the split's plan runs, for the announcement of its failure. */
@@ -209,13 +211,12 @@ export class NotificationOutbox {
         await this.options.states.write({ ...vs.state, outbox }, { expectRevision: vs.revision });
         return;
       } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (code === 'WRITE_NOT_REPLICATED') {
+        if (err instanceof WriteNotReplicatedError) {
           // Written on the primary; if a failover loses it, a notification is sent once more.
           this.options.log.warn({ err, split }, 'the settled outbox is not yet replicated');
           return;
         }
-        if (code !== 'STALE_REVISION') throw err;
+        if (!(err instanceof StaleRevisionError)) throw err;
       }
     }
   }

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type { SplitConfig, SplitsConfig } from '../config/splits';
-import { AppError, LeaseLostError } from '../errors';
+import { AppError, LeaseLostError, WriteNotReplicatedError } from '../errors';
 import type { Logger } from '../log/logger';
 import type { Observation } from './check-evaluation';
 import { runCheck } from './check-runner';
@@ -198,7 +198,7 @@ export class RolloutController {
       return;
     }
     this.options.metrics.errors.inc({ split, code });
-    if (code === 'WRITE_NOT_REPLICATED') {
+    if (err instanceof WriteNotReplicatedError) {
       // The step stands on the primary and the next tick goes on from it.
       this.log.warn({ split, err }, 'rollout step written but not yet replicated');
       return;
