@@ -7,19 +7,19 @@ import type { Metrics } from '../metrics/metrics';
 import { createKeys } from '../store/keys';
 import type { ReplicaAcks } from '../store/replica-acks';
 import type { WeightsStore } from '../store/weights-store';
-import { rolloutLeaseKey } from './lease-key';
-import { NotificationOutbox } from './notification-outbox';
-import { Notifier } from './notifier';
-import { PrometheusClient, type PromQuerier } from './prometheus-client';
-import { RolloutController } from './rollout-controller';
-import { RolloutExecutor } from './rollout-executor';
-import { createRolloutMetrics, type RolloutMetrics } from './rollout-metrics';
-import { RolloutService } from './rollout-service';
-import { RolloutStateStore } from './rollout-state-store';
+import { rolloutLeaseKey } from './engine/lease-key';
+import { NotificationOutbox } from './engine/notification-outbox';
+import { Notifier } from './notifications/notifier';
+import { PrometheusClient, type PromQuerier } from './analysis/prometheus-client';
+import { RolloutController } from './engine/rollout-controller';
+import { RolloutExecutor } from './engine/rollout-executor';
+import { createRolloutMetrics, type RolloutMetrics } from './engine/rollout-metrics';
+import { RolloutService } from './engine/rollout-service';
+import { RolloutStateStore } from './plan/rollout-state-store';
 
 export { rolloutPlanSchema, type RolloutPlan } from '../config/rollout-plan-schema';
-export type { RolloutStatusView } from './rollout-status';
-export { formatProgressLine } from './rollout-status';
+export type { RolloutStatusView } from './plan/rollout-status';
+export { formatProgressLine } from './plan/rollout-status';
 
 export interface RolloutsOptions {
   /** A command connection (not a subscriber) for the rollout states and their transitions. */

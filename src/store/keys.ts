@@ -1,7 +1,7 @@
 /**
  * The Redis key layout: a documented contract (docs/redis-keys.md) that operators type by hand.
  * Change nothing here without changing that document. The rollout lease is named by rollout
- * (src/rollout/lease-key.ts): the store only checks a fence key it is given.
+ * (src/rollout/engine/lease-key.ts): the store only checks a fence key it is given.
  */
 export function createKeys(prefix: string) {
   return {

@@ -9,8 +9,8 @@ import { z } from 'zod';
 import { NAME_PATTERN, rolloutStatusSchema } from '../../src/api-contract';
 import { paths } from '../../src/api-contract/paths';
 import { parseSplitsDocument } from '../../src/config/splits';
-import type { RolloutState } from '../../src/rollout/rollout-state';
-import { describeRollout } from '../../src/rollout/rollout-status';
+import type { RolloutState } from '../../src/rollout/plan/rollout-state';
+import { describeRollout } from '../../src/rollout/plan/rollout-status';
 import { OPENAPI_PATH, renderOpenApi } from '../../scripts/lib/openapi-document';
 import { freePort } from '../helpers/free-port';
 import {

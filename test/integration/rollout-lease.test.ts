@@ -1,13 +1,13 @@
 import { Redis } from 'ioredis';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
-import { INITIAL_CHECK_STATE } from '../../src/rollout/check-evaluation';
-import { Lease } from '../../src/rollout/lease';
-import type { RolloutState } from '../../src/rollout/rollout-state';
-import { RolloutStateStore } from '../../src/rollout/rollout-state-store';
+import { INITIAL_CHECK_STATE } from '../../src/rollout/analysis/check-evaluation';
+import { Lease } from '../../src/rollout/engine/lease';
+import type { RolloutState } from '../../src/rollout/plan/rollout-state';
+import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
 import { createKeys } from '../../src/store/keys';
 import { WeightsStore } from '../../src/store/weights-store';
-import { rolloutLeaseKey } from '../../src/rollout/lease-key';
+import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 
 const splits = parseSplitsDocument(

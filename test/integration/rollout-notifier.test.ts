@@ -1,5 +1,9 @@
 import { createLogger } from '../../src/log/logger';
-import { Notifier, slackText, type RolloutTransition } from '../../src/rollout/notifier';
+import {
+  Notifier,
+  slackText,
+  type RolloutTransition,
+} from '../../src/rollout/notifications/notifier';
 import { freePort } from '../helpers/free-port';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 

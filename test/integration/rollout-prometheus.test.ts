@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runCheck } from '../../src/rollout/check-runner';
+import { runCheck } from '../../src/rollout/analysis/check-runner';
 import { createRolloutPlanSchema, type RolloutCheck } from '../../src/config/rollout-plan-schema';
-import { PrometheusClient } from '../../src/rollout/prometheus-client';
-import { PrometheusError } from '../../src/rollout/prometheus-error';
+import { PrometheusClient } from '../../src/rollout/analysis/prometheus-client';
+import { PrometheusError } from '../../src/rollout/analysis/prometheus-error';
 import { loadSplitsFile } from '../../src/config/splits';
 import path from 'node:path';
 import { freePort } from '../helpers/free-port';

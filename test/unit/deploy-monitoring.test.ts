@@ -5,7 +5,7 @@ import YAML from 'yaml';
 import { loadSplitsFile } from '../../src/config/splits';
 import { createMetrics } from '../../src/metrics/metrics';
 import type { TraefikCheck } from '../../src/config/rollout-plan-schema';
-import { traefikCheckQueries } from '../../src/rollout/traefik-checks';
+import { traefikCheckQueries } from '../../src/rollout/analysis/traefik-checks';
 
 /**
  * The dashboard and the alert rules: the guide's panels and thresholds are there, and every PromQL
@@ -213,7 +213,7 @@ describe('docs/metrics.md', () => {
   });
 
   it('when it lists rollout controller metrics, then the controller exports them', async () => {
-    const file = path.join(ROOT, 'src/rollout/rollout-metrics.ts');
+    const file = path.join(ROOT, 'src/rollout/engine/rollout-metrics.ts');
     const listed = [...docs]
       .filter(([, d]) => d.section === 'Rollout controller metrics')
       .map(([name, d]) => [name, d.type]);

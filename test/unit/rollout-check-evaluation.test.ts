@@ -6,7 +6,7 @@ import {
   worstOf,
   type CheckRule,
   type Observation,
-} from '../../src/rollout/check-evaluation';
+} from '../../src/rollout/analysis/check-evaluation';
 
 const rule = (over: Partial<CheckRule> = {}): CheckRule => ({
   comparator: '>',

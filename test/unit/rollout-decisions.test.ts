@@ -1,19 +1,19 @@
 import type { SplitConfig } from '../../src/config/splits';
-import { INITIAL_CHECK_STATE, type CheckState } from '../../src/rollout/check-evaluation';
+import { INITIAL_CHECK_STATE, type CheckState } from '../../src/rollout/analysis/check-evaluation';
 import { createRolloutPlanSchema, type RolloutPlan } from '../../src/config/rollout-plan-schema';
 import {
   canaryPercentOf,
   decide,
   servesPercent,
   weightsFor,
-} from '../../src/rollout/rollout-decisions';
+} from '../../src/rollout/plan/rollout-decisions';
 import {
   stateFromJson,
   stateToJson,
   targetPercent,
   type RolloutState,
-} from '../../src/rollout/rollout-state';
-import { describeRollout, leaderIdentity } from '../../src/rollout/rollout-status';
+} from '../../src/rollout/plan/rollout-state';
+import { describeRollout, leaderIdentity } from '../../src/rollout/plan/rollout-status';
 
 const split: SplitConfig = {
   name: 'council',

@@ -5,8 +5,8 @@ import { requireBearer } from '../../src/http/bearer-token';
 import { errorHandler } from '../../src/http/error-handler';
 import { rolloutRoutes, type RolloutRoutesDeps } from '../../src/http/routes/rollout-routes';
 import { createLogger } from '../../src/log/logger';
-import { CorruptStateError } from '../../src/rollout/corrupt-state-error';
-import { StaleRevisionError } from '../../src/rollout/stale-revision-error';
+import { CorruptStateError } from '../../src/rollout/plan/corrupt-state-error';
+import { StaleRevisionError } from '../../src/rollout/plan/stale-revision-error';
 
 const TOKEN = 'route-errors-admin-token-0123456789';
 

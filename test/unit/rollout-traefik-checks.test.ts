@@ -1,5 +1,5 @@
 import { formatIssues, type SplitConfig } from '../../src/config/splits';
-import { observe, INITIAL_CHECK_STATE } from '../../src/rollout/check-evaluation';
+import { observe, INITIAL_CHECK_STATE } from '../../src/rollout/analysis/check-evaluation';
 import { createRolloutPlanSchema, type TraefikCheck } from '../../src/config/rollout-plan-schema';
 import {
   checkRule,
@@ -7,7 +7,7 @@ import {
   traefikCheckQueries,
   traefikServiceName,
   traefikServicesOf,
-} from '../../src/rollout/traefik-checks';
+} from '../../src/rollout/analysis/traefik-checks';
 
 const schema = createRolloutPlanSchema(() => ({}));
 

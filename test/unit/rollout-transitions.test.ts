@@ -1,10 +1,10 @@
 import type { SplitConfig, SplitsConfig } from '../../src/config/splits';
-import type { Observation } from '../../src/rollout/check-evaluation';
+import type { Observation } from '../../src/rollout/analysis/check-evaluation';
 import { createLogger } from '../../src/log/logger';
-import { NotificationOutbox } from '../../src/rollout/notification-outbox';
+import { NotificationOutbox } from '../../src/rollout/engine/notification-outbox';
 import { createRolloutPlanSchema, type RolloutPlan } from '../../src/config/rollout-plan-schema';
-import type { RolloutState } from '../../src/rollout/rollout-state';
-import type { RolloutStateStore } from '../../src/rollout/rollout-state-store';
+import type { RolloutState } from '../../src/rollout/plan/rollout-state';
+import type { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
 import {
   abort,
   finalise,
@@ -15,7 +15,7 @@ import {
   start,
   type TransitionContext,
   type WeightsView,
-} from '../../src/rollout/rollout-transitions';
+} from '../../src/rollout/plan/rollout-transitions';
 
 const split = {
   name: 'council',

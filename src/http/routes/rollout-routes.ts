@@ -2,10 +2,10 @@ import { Router, type Request, type RequestHandler } from 'express';
 import { reasonBodySchema, rolloutStartBodySchema } from '../../api-contract';
 import type { SplitsConfig } from '../../config/splits';
 import { NotFoundError } from '../../errors';
-import { RolloutConflictError } from '../../rollout/rollout-conflict-error';
+import { RolloutConflictError } from '../../rollout/plan/rollout-conflict-error';
 import { jsonBody, originOf, parseBody, requireJson } from '../request-body';
-import type { Operator, RolloutService } from '../../rollout/rollout-service';
-import type { RolloutStatusView } from '../../rollout/rollout-status';
+import type { Operator, RolloutService } from '../../rollout/engine/rollout-service';
+import type { RolloutStatusView } from '../../rollout/plan/rollout-status';
 
 export interface RolloutRoutesDeps {
   rollouts: Pick<

@@ -1,16 +1,16 @@
-import type { SplitConfig, SplitsConfig } from '../config/splits';
-import { WriteNotReplicatedError } from '../errors';
-import type { Logger } from '../log/logger';
-import type { Metrics } from '../metrics/metrics';
-import { validateStoredWeights, type StoredWeights } from '../store/stored-weights';
-import type { ChangeSource } from '../store/types';
-import type { WeightsStore } from '../store/weights-store';
+import type { SplitConfig, SplitsConfig } from '../../config/splits';
+import { WriteNotReplicatedError } from '../../errors';
+import type { Logger } from '../../log/logger';
+import type { Metrics } from '../../metrics/metrics';
+import { validateStoredWeights, type StoredWeights } from '../../store/stored-weights';
+import type { ChangeSource } from '../../store/types';
+import type { WeightsStore } from '../../store/weights-store';
 import type { NotificationOutbox } from './notification-outbox';
-import { weightsFor } from './rollout-decisions';
+import { weightsFor } from '../plan/rollout-decisions';
 import type { RolloutMetrics } from './rollout-metrics';
-import { targetPercent, type RolloutState, type VersionedState } from './rollout-state';
-import type { RolloutStateStore, TransitionResult } from './rollout-state-store';
-import type { Transition, WeightsView } from './rollout-transitions';
+import { targetPercent, type RolloutState, type VersionedState } from '../plan/rollout-state';
+import type { RolloutStateStore, TransitionResult } from '../plan/rollout-state-store';
+import type { Transition, WeightsView } from '../plan/rollout-transitions';
 
 /** The weights a split holds now: the provider's validated view, and the raw value it came from. */
 export interface CurrentWeights {

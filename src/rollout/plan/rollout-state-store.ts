@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
-import { LeaseLostError, RedisUnavailableError, WriteNotReplicatedError } from '../errors';
-import { awaitReplicas, type ReplicaAcks } from '../store/replica-acks';
-import { compareBytes, type StoredWeights } from '../store/stored-weights';
-import { ROLLOUT_TRANSITION } from '../store/transition-lua';
-import type { ChangeAction, ChangeSource, Weights } from '../store/types';
+import { LeaseLostError, RedisUnavailableError, WriteNotReplicatedError } from '../../errors';
+import { awaitReplicas, type ReplicaAcks } from '../../store/replica-acks';
+import { compareBytes, type StoredWeights } from '../../store/stored-weights';
+import { ROLLOUT_TRANSITION } from '../../store/transition-lua';
+import type { ChangeAction, ChangeSource, Weights } from '../../store/types';
 import {
   stateFromJson,
   stateToJson,

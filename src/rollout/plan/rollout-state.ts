@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { CheckState } from './check-evaluation';
-import type { RolloutTransition, TransitionKind } from './notifier';
+import type { CheckState } from '../analysis/check-evaluation';
+import type { RolloutTransition, TransitionKind } from '../notifications/notifier';
 
 export const ROLLOUT_STATUSES = [
   'progressing',

@@ -1,12 +1,12 @@
-import type { SplitConfig, SplitsConfig } from '../config/splits';
-import { WriteNotReplicatedError } from '../errors';
-import type { Logger } from '../log/logger';
-import type { Notifier, RolloutTransition, TransitionKind } from './notifier';
-import type { NotificationTargets } from '../config/rollout-plan-schema';
-import { targetPercent, type PendingNotification, type RolloutState } from './rollout-state';
-import type { RolloutStateStore } from './rollout-state-store';
-import { StaleRevisionError } from './stale-revision-error';
-import { traefikCheckQueries, traefikServicesOf } from './traefik-checks';
+import type { SplitConfig, SplitsConfig } from '../../config/splits';
+import { WriteNotReplicatedError } from '../../errors';
+import type { Logger } from '../../log/logger';
+import type { Notifier, RolloutTransition, TransitionKind } from '../notifications/notifier';
+import type { NotificationTargets } from '../../config/rollout-plan-schema';
+import { targetPercent, type PendingNotification, type RolloutState } from '../plan/rollout-state';
+import type { RolloutStateStore } from '../plan/rollout-state-store';
+import { StaleRevisionError } from '../plan/stale-revision-error';
+import { traefikCheckQueries, traefikServicesOf } from '../analysis/traefik-checks';
 
 /** The query a check of the split's plan runs, for the announcement of its failure. */
 function queryOf(split: SplitConfig, name: string): { query?: string } {

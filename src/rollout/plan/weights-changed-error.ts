@@ -1,4 +1,4 @@
-import { AppError } from '../errors';
+import { AppError } from '../../errors';
 
 /** Thrown when the weights changed since they were read: the transition was not applied. */
 export class WeightsChangedError extends AppError {

@@ -1,4 +1,4 @@
-import type { Comparator, NoDataPolicy } from '../config/rollout-plan-schema';
+import type { Comparator, NoDataPolicy } from '../../config/rollout-plan-schema';
 
 /**
  * What one check says about the canary right now.

@@ -1,8 +1,8 @@
-import type { SplitConfig } from '../config/splits';
-import type { Weights } from '../store/types';
-import type { CheckState } from './check-evaluation';
-import { formatDuration } from '../shared/duration';
-import type { RolloutCheck, RolloutPlan } from '../config/rollout-plan-schema';
+import type { SplitConfig } from '../../config/splits';
+import type { Weights } from '../../store/types';
+import type { CheckState } from '../analysis/check-evaluation';
+import { formatDuration } from '../../shared/duration';
+import type { RolloutCheck, RolloutPlan } from '../../config/rollout-plan-schema';
 import type { RolloutState } from './rollout-state';
 
 /** The weights that give the canary `percent` % and the stable the rest; other backends get 0. */

@@ -1,4 +1,4 @@
-import { AppError } from '../errors';
+import { AppError } from '../../errors';
 
 /**
  * Stable codes of the ways a PromQL query can fail:

@@ -1,8 +1,8 @@
-import type { SplitConfig } from '../config/splits';
-import { childServiceName } from '../traefik/render';
+import type { SplitConfig } from '../../config/splits';
+import { childServiceName } from '../../traefik/render';
 import type { CheckRule, Observation } from './check-evaluation';
-import { formatDuration } from '../shared/duration';
-import type { Comparator, RolloutCheck, TraefikCheck } from '../config/rollout-plan-schema';
+import { formatDuration } from '../../shared/duration';
+import type { Comparator, RolloutCheck, TraefikCheck } from '../../config/rollout-plan-schema';
 
 /**
  * Built-in checks over the metrics Traefik itself exports per service (with

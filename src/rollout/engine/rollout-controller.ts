@@ -1,22 +1,22 @@
 import os from 'node:os';
 import type { Redis } from 'ioredis';
-import type { SplitConfig, SplitsConfig } from '../config/splits';
-import { AppError, LeaseLostError, WriteNotReplicatedError } from '../errors';
-import type { Logger } from '../log/logger';
-import type { Observation } from './check-evaluation';
-import { runCheck } from './check-runner';
-import { isConcurrentChange } from './concurrent-change';
-import { traefikServicesOf } from './traefik-checks';
+import type { SplitConfig, SplitsConfig } from '../../config/splits';
+import { AppError, LeaseLostError, WriteNotReplicatedError } from '../../errors';
+import type { Logger } from '../../log/logger';
+import type { Observation } from '../analysis/check-evaluation';
+import { runCheck } from '../analysis/check-runner';
+import { isConcurrentChange } from '../plan/concurrent-change';
+import { traefikServicesOf } from '../analysis/traefik-checks';
 import { Lease } from './lease';
 import { LeaseKeeper } from './lease-keeper';
 import type { NotificationOutbox } from './notification-outbox';
-import type { RolloutPlan } from '../config/rollout-plan-schema';
-import type { PromQuerier } from './prometheus-client';
+import type { RolloutPlan } from '../../config/rollout-plan-schema';
+import type { PromQuerier } from '../analysis/prometheus-client';
 import type { Actor, RolloutExecutor } from './rollout-executor';
 import type { RolloutMetrics } from './rollout-metrics';
-import { isActive, ROLLOUT_STATUSES, type RolloutState } from './rollout-state';
-import type { RolloutStateStore } from './rollout-state-store';
-import { reconcile } from './rollout-transitions';
+import { isActive, ROLLOUT_STATUSES, type RolloutState } from '../plan/rollout-state';
+import type { RolloutStateStore } from '../plan/rollout-state-store';
+import { reconcile } from '../plan/rollout-transitions';
 
 export interface RolloutControllerOptions {
   /** The lease's connection (the states and weights go through `states` and `executor`). */

@@ -1,4 +1,4 @@
-import { AppError } from '../errors';
+import { AppError } from '../../errors';
 
 /**
  * The stored rollout revision is not the one the writer read: someone else changed the rollout

@@ -1,4 +1,4 @@
-import { AppError } from '../errors';
+import { AppError } from '../../errors';
 
 /**
  * The stored state is not a rollout state (hand-edited, or from another version). Redis is fine,

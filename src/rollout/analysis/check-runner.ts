@@ -4,7 +4,7 @@ import type {
   RolloutCheck,
   ThresholdCheck,
   TraefikCheck,
-} from '../config/rollout-plan-schema';
+} from '../../config/rollout-plan-schema';
 import { PrometheusError } from './prometheus-error';
 import type { PromQuerier, PromSample } from './prometheus-client';
 import {

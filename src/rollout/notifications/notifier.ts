@@ -1,7 +1,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import type { Logger } from '../log/logger';
-import { describeFailure } from '../shared/http-failure';
-import type { NotificationTargets } from '../config/rollout-plan-schema';
+import type { Logger } from '../../log/logger';
+import { describeFailure } from '../../shared/http-failure';
+import type { NotificationTargets } from '../../config/rollout-plan-schema';
 
 export type TransitionKind =
   'started' | 'promoted' | 'paused' | 'resumed' | 'rolled_back' | 'completed' | 'finalised';

@@ -1,16 +1,16 @@
-import type { SplitConfig, SplitsConfig } from '../config/splits';
-import { traefikServicesOf } from './traefik-checks';
-import { NotFoundError } from '../errors';
-import type { ChangeSource } from '../store/types';
-import type { RolloutPlan } from '../config/rollout-plan-schema';
-import { isConcurrentChange } from './concurrent-change';
-import { RolloutConflictError } from './rollout-conflict-error';
+import type { SplitConfig, SplitsConfig } from '../../config/splits';
+import { traefikServicesOf } from '../analysis/traefik-checks';
+import { NotFoundError } from '../../errors';
+import type { ChangeSource } from '../../store/types';
+import type { RolloutPlan } from '../../config/rollout-plan-schema';
+import { isConcurrentChange } from '../plan/concurrent-change';
+import { RolloutConflictError } from '../plan/rollout-conflict-error';
 import type { Actor, CurrentWeights, RolloutExecutor } from './rollout-executor';
-import type { VersionedState } from './rollout-state';
-import type { RolloutStateStore } from './rollout-state-store';
-import * as transitions from './rollout-transitions';
-import type { Transition, TransitionContext } from './rollout-transitions';
-import { describeRollout, leaderIdentity, type RolloutStatusView } from './rollout-status';
+import type { VersionedState } from '../plan/rollout-state';
+import type { RolloutStateStore } from '../plan/rollout-state-store';
+import * as transitions from '../plan/rollout-transitions';
+import type { Transition, TransitionContext } from '../plan/rollout-transitions';
+import { describeRollout, leaderIdentity, type RolloutStatusView } from '../plan/rollout-status';
 
 export interface RolloutServiceDeps {
   splits: SplitsConfig;

@@ -1,5 +1,5 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import { describeFailure, transportFailure } from '../shared/http-failure';
+import { describeFailure, transportFailure } from '../../shared/http-failure';
 import { PrometheusError } from './prometheus-error';
 
 /** One series of an instant query's answer. */

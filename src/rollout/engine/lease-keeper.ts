@@ -1,4 +1,4 @@
-import type { Logger } from '../log/logger';
+import type { Logger } from '../../log/logger';
 import type { Lease } from './lease';
 
 export interface LeaseKeeperOptions {

@@ -1,6 +1,6 @@
-import type { Verdict } from './check-evaluation';
-import { formatDuration } from '../shared/duration';
-import type { RolloutCheck, RolloutPlan } from '../config/rollout-plan-schema';
+import type { Verdict } from '../analysis/check-evaluation';
+import { formatDuration } from '../../shared/duration';
+import type { RolloutCheck, RolloutPlan } from '../../config/rollout-plan-schema';
 import { bakedOf, decide } from './rollout-decisions';
 import {
   targetPercent,
@@ -8,7 +8,7 @@ import {
   type RolloutState,
   type RolloutStatus,
 } from './rollout-state';
-import { checkRule, traefikCheckQueries, type TraefikServices } from './traefik-checks';
+import { checkRule, traefikCheckQueries, type TraefikServices } from '../analysis/traefik-checks';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 

@@ -1,4 +1,4 @@
-import { AppError } from '../errors';
+import { AppError } from '../../errors';
 
 /**
  * The rollout is not in a state that allows the request (start while one runs, resume a rollout

@@ -1,17 +1,17 @@
-import type { SplitConfig } from '../config/splits';
-import type { ChangeAction, Weights } from '../store/types';
+import type { SplitConfig } from '../../config/splits';
+import type { ChangeAction, Weights } from '../../store/types';
 import {
   INITIAL_CHECK_STATE,
   observe,
   type CheckState,
   type Observation,
-} from './check-evaluation';
-import type { TransitionKind } from './notifier';
-import type { RolloutPlan } from '../config/rollout-plan-schema';
+} from '../analysis/check-evaluation';
+import type { TransitionKind } from '../notifications/notifier';
+import type { RolloutPlan } from '../../config/rollout-plan-schema';
 import { canaryPercentOf, decide, servesPercent } from './rollout-decisions';
 import { RolloutConflictError } from './rollout-conflict-error';
 import { isActive, targetPercent, type RollbackTrigger, type RolloutState } from './rollout-state';
-import { checkRule } from './traefik-checks';
+import { checkRule } from '../analysis/traefik-checks';
 
 /**
  * Every rollout transition as a pure function of (state, observation): the new state, the weights
