@@ -48,7 +48,7 @@ export const errorResponses = {
   ),
   rolloutConflict: errorResponse(
     'RolloutConflict',
-    'The rollout is not in a state that allows this (start while one runs, resume one that is not paused, a command for a split that has had no rollout), or the split has no rollout plan (problem type `rollout-conflict`); or the stored rollout state is not one or its key has the wrong type (`rollout-state-invalid`, `corrupt-data`: the detail names the key and how to clear it).',
+    'The rollout is not in a state that allows this (start while one runs, resume one that is not paused, a command for a split that has had no rollout), or the split has no rollout plan (problem type `rollout-conflict`); or the stored rollout state is not one or its key has the wrong type (`rollout-state-invalid`, `corrupt-data`: the detail names the key and how to clear it); or the rollout kept changing under the command, another writer winning each retry (`stale-revision`: nothing was written, send it again).',
   ),
   corruptData: errorResponse(
     'CorruptData',
