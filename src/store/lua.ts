@@ -1,141 +1,81 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
 import { MAX_WEIGHT } from '../api-contract/limits';
 
 /**
- * Lua run inside Redis. Each script is one atomic step: no other client sees a hash without its
- * audit event, or an event without its hash.
+ * The one loader of the Lua run inside Redis. Each script lives in `lua/<name>.lua` (shipped next
+ * to the compiled loader by `npm run build`) and is one atomic step: no other client sees a hash
+ * without its audit event, or an event without its hash.
+ *
+ * Scripts are registered with ioredis `defineCommand`, so they run by EVALSHA; a connection sends
+ * a script's text only the first time, and again only when Redis answers NOSCRIPT (after a
+ * `SCRIPT FLUSH`, a restart, or a failover to a replica that never ran it).
  */
+
+const LUA_DIR = path.join(__dirname, 'lua');
+
+/** Values the Lua shares with the TypeScript side, defined as locals at the top of every script. */
+const CONSTANTS: Record<string, number> = { MAX_WEIGHT };
+
+/** `--!include read.lua` on a line of its own is replaced by that file (once per script). */
+const INCLUDE = /^--!include ([a-z][a-z0-9-]*\.lua)[ \t]*$/gm;
+
+/** Every script, by the command name it is registered under. */
+export const SCRIPTS = {
+  writeWeights: { file: 'write-weights.lua', numberOfKeys: 4 },
+  recordExternal: { file: 'record-external.lua', numberOfKeys: 3 },
+  rolloutTransition: { file: 'rollout-transition.lua', numberOfKeys: 5 },
+  writeRolloutState: { file: 'write-rollout-state.lua', numberOfKeys: 2 },
+  leaseRenew: { file: 'lease-renew.lua', numberOfKeys: 1 },
+  leaseRelease: { file: 'lease-release.lua', numberOfKeys: 1 },
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+/** A Redis connection with every script registered as a command. */
+export type ScriptedRedis = Redis & Record<ScriptName, ScriptCall>;
+
+function readLua(file: string, included: readonly string[]): string {
+  if (included.includes(file)) {
+    throw new Error(`Lua include cycle: ${[...included, file].join(' -> ')}`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(path.join(LUA_DIR, file), 'utf8');
+  } catch (cause) {
+    throw new Error(`cannot read the Lua script ${path.join(LUA_DIR, file)}`, { cause });
+  }
+  return text.replace(INCLUDE, (_line, name: string) => readLua(name, [...included, file]));
+}
+
+const sources = new Map<ScriptName, string>();
+
+/** The full text of a script as Redis runs it: constants, then the file with its includes. */
+export function luaSource(name: ScriptName): string {
+  let source = sources.get(name);
+  if (source === undefined) {
+    const constants = Object.entries(CONSTANTS)
+      .map(([k, v]) => `local ${k} = ${v}\n`)
+      .join('');
+    source = constants + readLua(SCRIPTS[name].file, []);
+    sources.set(name, source);
+  }
+  return source;
+}
 
 /**
- * Reads a weights key as canonical text (see canonicalStored) and as a field -> stored text table.
- * Stored values stay text: whatever an operator typed (`inf`, `nan`, a 400-digit number) must never
- * make a write, the rollback included, fail. Only a weight as the service writes it becomes a JSON
- * number in an audit event; anything else is recorded as the text it was.
+ * Registers every script on this connection (once; later calls return it as it is) and returns it
+ * typed with the script commands.
  */
-export const READ = `
-local function is_weight(v)
-  return #v <= 7 and (v == '0' or string.match(v, '^[1-9][0-9]*$') ~= nil) and tonumber(v) <= ${MAX_WEIGHT}
-end
-
-local function canonical_line(f, v)
-  return #f .. ':' .. f .. '=' .. #v .. ':' .. v .. '\\n'
-end
-
-local function read_weights(key)
-  local t = redis.call('TYPE', key)['ok']
-  if t == 'none' then return '', nil end
-  if t ~= 'hash' then return '!' .. t, nil end
-  local flat = redis.call('HGETALL', key)
-  local fields = {}
-  for i = 1, #flat, 2 do fields[#fields + 1] = flat[i] end
-  table.sort(fields)
-  local map = {}
-  for i = 1, #flat, 2 do map[flat[i]] = flat[i + 1] end
-  local parts = {}
-  for _, f in ipairs(fields) do parts[#parts + 1] = canonical_line(f, map[f]) end
-  return table.concat(parts), map
-end
-
--- Weights for an audit event: a weight as a number, any other stored text as that text.
-local function weights_json(map)
-  local out = {}
-  for f, v in pairs(map) do
-    if is_weight(v) then out[f] = tonumber(v) else out[f] = v end
-  end
-  return cjson.encode(out)
-end
-
--- The field -> text table of a canonical text; nil when it is not one (e.g. an older format).
-local function decode_canonical(canon)
-  local out = {}
-  local i = 1
-  while i <= #canon do
-    local c1 = string.find(canon, ':', i, true)
-    if not c1 then return nil end
-    local n = tonumber(string.sub(canon, i, c1 - 1))
-    if not n then return nil end
-    local f = string.sub(canon, c1 + 1, c1 + n)
-    local j = c1 + n + 1
-    if string.sub(canon, j, j) ~= '=' then return nil end
-    local c2 = string.find(canon, ':', j + 1, true)
-    if not c2 then return nil end
-    local m = tonumber(string.sub(canon, j + 1, c2 - 1))
-    if not m then return nil end
-    local v = string.sub(canon, c2 + 1, c2 + m)
-    if string.sub(canon, c2 + m + 1, c2 + m + 1) ~= '\\n' then return nil end
-    out[f] = v
-    i = c2 + m + 2
-  end
-  return out
-end
-
-local function canonical_to_json(canon)
-  if canon == '' or string.sub(canon, 1, 1) == '!' then return '' end
-  local map = decode_canonical(canon)
-  if map == nil then return '' end
-  return weights_json(map)
-end
-
-local function record_external(weights_key, events_key, recorded_key, maxlen)
-  local canon, map = read_weights(weights_key)
-  local recorded = redis.call('GET', recorded_key) or ''
-  if recorded == canon then return canon, map, nil end
-  local after = ''
-  if map ~= nil then after = weights_json(map) end
-  local id = redis.call('XADD', events_key, 'MAXLEN', '~', maxlen, '*',
-    'action', 'external', 'source', 'external', 'actor', 'external', 'reason',
-    'changed outside the service', 'before', canonical_to_json(recorded), 'after', after,
-    'details', '')
-  redis.call('SET', recorded_key, canon)
-  return canon, map, id
-end
-`;
-
-/**
- * KEYS: weights, events, recorded, fence key (any key when unfenced). ARGV: the If-Match condition ('' = any, '*' = the key exists, else
- * the space-separated strong tags that match; see ifMatchCondition), maxlen, action, source, actor,
- * reason, details, fence token ('' = none), then field/value pairs sorted by field.
- * Returns {'OK', etag, event id, external event id or ''}, {'PRECONDITION', etag} or {'FENCED'}.
- */
-export const WRITE_WEIGHTS = `${READ}
-if ARGV[8] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[8] then return {'FENCED'} end
-local canon0 = read_weights(KEYS[1])
-local tag0 = redis.sha1hex(canon0)
-if ARGV[1] == '*' then
-  if canon0 == '' then return {'PRECONDITION', tag0} end
-elseif ARGV[1] ~= '' and string.find(' ' .. ARGV[1] .. ' ', ' ' .. tag0 .. ' ', 1, true) == nil then
-  return {'PRECONDITION', tag0}
-end
-local canon, map, external_id = record_external(KEYS[1], KEYS[2], KEYS[3], ARGV[2])
-local before = ''
-if map ~= nil then before = weights_json(map) end
-local fields = {}
-local parts = {}
-local after = {}
-for i = 9, #ARGV, 2 do
-  fields[#fields + 1] = ARGV[i]
-  fields[#fields + 1] = ARGV[i + 1]
-  parts[#parts + 1] = canonical_line(ARGV[i], ARGV[i + 1])
-  after[ARGV[i]] = ARGV[i + 1]
-end
-local new_canon = table.concat(parts)
--- The event first: it is the only call that can fail (a key of the wrong type), and a failure
--- must leave the hash untouched. DEL, HSET and SET below cannot fail.
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
-  'action', ARGV[3], 'source', ARGV[4], 'actor', ARGV[5], 'reason', ARGV[6],
-  'before', before, 'after', weights_json(after), 'details', ARGV[7])
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(fields))
-redis.call('SET', KEYS[3], new_canon)
-return {'OK', redis.sha1hex(new_canon), id, external_id or ''}
-`;
-
-/**
- * KEYS: weights, events, recorded. ARGV: maxlen.
- * Records a change made outside the service exactly once, however many replicas notice it.
- * Returns {'RECORDED', id} or {'UNCHANGED'}.
- */
-export const RECORD_EXTERNAL = `${READ}
-local _, _, id = record_external(KEYS[1], KEYS[2], KEYS[3], ARGV[1])
-if id == nil then return {'UNCHANGED'} end
-return {'RECORDED', id}
-`;
+export function withScripts(redis: Redis): ScriptedRedis {
+  const scripted = redis as ScriptedRedis;
+  for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+    if (typeof scripted[name] !== 'function') {
+      redis.defineCommand(name, { numberOfKeys: SCRIPTS[name].numberOfKeys, lua: luaSource(name) });
+    }
+  }
+  return scripted;
+}

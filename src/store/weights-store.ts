@@ -14,7 +14,7 @@ import {
 } from '../errors';
 import type { Logger } from '../log/logger';
 import { createKeys, type Keys } from './keys';
-import { RECORD_EXTERNAL, WRITE_WEIGHTS } from './lua';
+import { withScripts, type ScriptedRedis } from './lua';
 import { ifMatchCondition } from './if-match';
 import { awaitReplicas, type ReplicaAcks } from './replica-acks';
 import {
@@ -36,11 +36,6 @@ import type {
 } from './types';
 
 type ScriptReply = (string | null)[];
-
-interface ScriptedRedis extends Redis {
-  writeWeights(...args: (string | number)[]): Promise<ScriptReply>;
-  recordExternal(...args: (string | number)[]): Promise<ScriptReply>;
-}
 
 export interface WeightsStoreOptions {
   /** The reads that feed /traefik and change tracking. */
@@ -86,13 +81,8 @@ export class WeightsStore {
     this.splits = options.splits;
     this.log = options.log;
     this.maxLen = options.auditMaxLen ?? 10_000;
-    const writer = (options.writer ?? options.redis) as ScriptedRedis;
-    if (typeof writer.writeWeights !== 'function') {
-      writer.defineCommand('writeWeights', { numberOfKeys: 4, lua: WRITE_WEIGHTS });
-      writer.defineCommand('recordExternal', { numberOfKeys: 3, lua: RECORD_EXTERNAL });
-    }
     this.redis = options.redis;
-    this.writer = writer;
+    this.writer = withScripts(options.writer ?? options.redis);
     this.historyReader = options.historyReader ?? options.redis;
   }
 
@@ -181,7 +171,7 @@ export class WeightsStore {
     const pairs = sorted.flatMap((n) => [n, String(req.weights[n])]);
     let reply: ScriptReply;
     try {
-      reply = await this.writer.writeWeights(
+      reply = (await this.writer.writeWeights(
         this.keys.weights(split.name),
         this.keys.events(split.name),
         this.keys.recorded(split.name),
@@ -195,7 +185,7 @@ export class WeightsStore {
         req.details ? JSON.stringify(req.details) : '',
         fence?.token ?? '',
         ...pairs,
-      );
+      )) as ScriptReply;
     } catch (cause) {
       if (cause instanceof ReplyError && (cause as Error).message.includes('WRONGTYPE')) {
         throw new CorruptDataError(
@@ -253,12 +243,12 @@ export class WeightsStore {
   async recordExternal(split: string): Promise<AuditEvent | undefined> {
     let reply: ScriptReply;
     try {
-      reply = await this.writer.recordExternal(
+      reply = (await this.writer.recordExternal(
         this.keys.weights(split),
         this.keys.events(split),
         this.keys.recorded(split),
         this.maxLen,
-      );
+      )) as ScriptReply;
     } catch (cause) {
       throw new RedisUnavailableError('could not record an external change', { cause });
     }

@@ -1,18 +1,6 @@
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
-
-const RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-`;
-
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
+import { withScripts } from '../store/lua';
 
 export interface LeaseOptions {
   redis: Redis;
@@ -67,7 +55,7 @@ export class Lease {
     const started = Date.now();
     if (this.tokenValue !== undefined) {
       const renewed =
-        (await this.redis.eval(RENEW, 1, this.key, this.tokenValue, this.ttlMs)) === 1;
+        (await withScripts(this.redis).leaseRenew(this.key, this.tokenValue, this.ttlMs)) === 1;
       if (renewed) {
         this.validUntil = started + this.ttlMs - this.margin();
         return true;
@@ -95,7 +83,7 @@ export class Lease {
   async release(): Promise<void> {
     const token = this.tokenValue;
     this.drop();
-    if (token !== undefined) await this.redis.eval(RELEASE, 1, this.key, token);
+    if (token !== undefined) await withScripts(this.redis).leaseRelease(this.key, token);
   }
 
   /** The token in Redis now (whoever holds it), or null. */

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { LeaseLostError, RedisUnavailableError, WriteNotReplicatedError } from '../../errors';
 import { awaitReplicas, type ReplicaAcks } from '../../store/replica-acks';
+import { withScripts } from '../../store/lua';
 import { compareBytes, type StoredWeights } from '../../store/stored-weights';
-import { ROLLOUT_TRANSITION } from '../../store/transition-lua';
 import type { ChangeAction, ChangeSource, Weights } from '../../store/types';
 import {
   stateFromJson,
@@ -13,20 +13,6 @@ import {
 import { CorruptStateError } from './corrupt-state-error';
 import { StaleRevisionError } from './stale-revision-error';
 import { WeightsChangedError } from './weights-changed-error';
-
-/**
- * KEYS: state, lease. ARGV: fence token ('' = none), expected revision ('' = any, '0' = absent),
- * status, step, state JSON. The hash keeps `status` and `step` beside the JSON so that
- * `HGET <key> status` answers an operator directly.
- */
-const WRITE_STATE = `
-if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return {'FENCED'} end
-local rev = tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')
-if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= rev then return {'CONFLICT', rev} end
-rev = rev + 1
-redis.call('HSET', KEYS[1], 'revision', rev, 'status', ARGV[3], 'step', ARGV[4], 'state', ARGV[5])
-return {'OK', rev}
-`;
 
 /** The weights half of a transition: written in the same script as the state. */
 export interface TransitionWeights {
@@ -104,9 +90,7 @@ export class RolloutStateStore {
       : [];
     let reply: (string | number)[];
     try {
-      reply = (await this.options.redis.eval(
-        ROLLOUT_TRANSITION,
-        5,
+      reply = (await withScripts(this.options.redis).rolloutTransition(
         weightsKey(state.split),
         eventsKey(state.split),
         recordedKey(state.split),
@@ -196,9 +180,7 @@ export class RolloutStateStore {
   ): Promise<number> {
     let reply: (string | number)[];
     try {
-      reply = (await this.options.redis.eval(
-        WRITE_STATE,
-        2,
+      reply = (await withScripts(this.options.redis).writeRolloutState(
         this.options.stateKey(state.split),
         this.options.leaseKey,
         options.fenceToken ?? '',

@@ -1,24 +1,22 @@
-import { READ } from './lua';
+-- One rollout transition as one atomic, fenced step: the split's weights, their audit event and
+-- the rollout state are written together or not at all, so no reader ever sees weights without
+-- the state that explains them (or the reverse).
+--
+-- Stored weight values are treated as opaque text here: they are compared, copied and quoted,
+-- never turned into numbers, so whatever a hand-edit left in the hash (`inf`, `nan`, 400 digits)
+-- cannot make the write fail, and a rollback always goes through.
+--
+-- KEYS: weights, events, recorded, lease, state.
+-- ARGV: 1 fence token ('' = none), 2 expected state revision ('0' = absent),
+--   3 expected weights ('*' = any; else '' = key absent, '!' = not a hash, or the JSON object of
+--   the hash's fields exactly as read), 4 write weights ('1' / '0'), 5 audit maxlen, 6 action,
+--   7 source, 8 actor, 9 reason, 10 details JSON ('' = none), 11 status, 12 step, 13 state JSON,
+--   then field/value pairs of the new weights sorted by field.
+-- Returns {'OK', revision, event id or '', external event id or '', weights before as JSON or ''},
+--   {'FENCED'}, {'CONFLICT', revision} or {'PRECONDITION'}.
 
-/**
- * One rollout transition as one atomic, fenced step inside Redis: the split's weights, their audit
- * event and the rollout state are written together or not at all, so no reader ever sees weights
- * without the state that explains them (or the reverse).
- *
- * Stored weight values are treated as opaque text here: they are compared, copied and quoted, never
- * turned into numbers, so whatever a hand-edit left in the hash (`inf`, `nan`, 400 digits) cannot
- * make the write fail, and a rollback always goes through.
- *
- * KEYS: weights, events, recorded, lease, state.
- * ARGV: 1 fence token ('' = none), 2 expected state revision ('0' = absent),
- *   3 expected weights ('*' = any; else '' = key absent, '!' = not a hash, or the JSON object of
- *   the hash's fields exactly as read), 4 write weights ('1' / '0'), 5 audit maxlen, 6 action,
- *   7 source, 8 actor, 9 reason, 10 details JSON ('' = none), 11 status, 12 step, 13 state JSON,
- *   then field/value pairs of the new weights sorted by field.
- * Returns {'OK', revision, event id or '', external event id or '', weights before as JSON or ''},
- *   {'FENCED'}, {'CONFLICT', revision} or {'PRECONDITION'}.
- */
-export const ROLLOUT_TRANSITION = `${READ}
+--!include read.lua
+
 if ARGV[1] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[1] then return {'FENCED'} end
 local rev = tonumber(redis.call('HGET', KEYS[5], 'revision') or '0')
 if tonumber(ARGV[2]) ~= rev then return {'CONFLICT', rev} end
@@ -74,4 +72,3 @@ end
 rev = rev + 1
 redis.call('HSET', KEYS[5], 'revision', rev, 'status', ARGV[11], 'step', ARGV[12], 'state', ARGV[13])
 return {'OK', rev, id, external_id, before}
-`;
