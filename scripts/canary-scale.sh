@@ -2,8 +2,8 @@
 # Moves a canary's share of traffic: one write through the provider's API, which Traefik picks up on
 # its next poll. Replaces the guide's "sed COUNCIL_TRAFFIC_PERCENT + kill -HUP" step.
 set -euo pipefail
-# shellcheck source=lib.sh source-path=SCRIPTDIR
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=lib/common.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {
   cat <<USAGE

@@ -2,8 +2,8 @@
 # Live sanity through Traefik: sends N requests to the council's route, counts the answers per
 # backend, and (with --expect) checks that the canary's share matches what the provider serves.
 set -euo pipefail
-# shellcheck source=lib.sh source-path=SCRIPTDIR
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=lib/common.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 : "${TRAEFIK_URL:=http://127.0.0.1:80}"
 : "${COUNCIL_HOST:=council.localhost}"

@@ -3,8 +3,8 @@
 # split with explicit positive weights, the split's stored weights are valid, and (when asked) the
 # canary answers its health check and Traefik shows the split. No cloud API is called.
 set -euo pipefail
-# shellcheck source=lib.sh source-path=SCRIPTDIR
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=lib/common.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {
   cat <<USAGE

@@ -21,7 +21,7 @@ function requireBinary(name: string, install: string): void {
 describe('shell scripts', () => {
   beforeAll(() => requireBinary('shellcheck', 'Debian/Ubuntu: apt-get install -y shellcheck'));
 
-  it.each([...SCRIPTS, 'scripts/lib.sh', 'traefik/compose-entrypoint.sh'])(
+  it.each([...SCRIPTS, 'scripts/lib/common.sh', 'traefik/compose-entrypoint.sh'])(
     'when %s is checked, then shellcheck reports nothing',
     (script) => {
       const r = spawnSync('shellcheck', ['-x', '--severity=style', script], {
