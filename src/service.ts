@@ -34,6 +34,14 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+export interface StartServiceOptions {
+  /**
+   * false: every part is built, the rollout API included, but the rollout controller never
+   * starts, so nothing moves a rollout on its own (tests that drive the API step by step).
+   */
+  controller?: boolean;
+}
+
 /**
  * Wires the service from a parsed environment and starts listening. Used by main.ts, the demo and
  * the tests, so all three run the same thing.
@@ -42,6 +50,7 @@ export async function startService(
   env: Env,
   log: Logger,
   splitsOverride?: SplitsConfig,
+  options: StartServiceOptions = {},
 ): Promise<RunningService> {
   const splits = splitsOverride ?? loadSplitsFile(env.SPLITS_FILE);
   warnIfHeapIsTight(splits.splits.length, log);
@@ -246,7 +255,7 @@ export async function startService(
   resync.unref();
   propagation.start();
   // No plan, no controller: it would only hold a lease for nothing.
-  if (splits.splits.some((s) => s.rollout)) rollouts.start();
+  if (options.controller !== false && splits.splits.some((s) => s.rollout)) rollouts.start();
   await versions();
 
   // Timeouts are enforced at each check of the connections: once a second, not Node's 30 s.

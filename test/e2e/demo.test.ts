@@ -7,6 +7,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { buildDist } from '../../scripts/lib/build-dist';
 import { requireTraefikBinary } from '../helpers/traefik';
 
 jest.setTimeout(90_000);
@@ -113,14 +114,10 @@ afterAll(async () => {
   }
 });
 
-beforeAll(() => {
+beforeAll(async () => {
   // The demo is run from dist/, as `npm run demo` does after its build.
-  const r = spawnSync(
-    process.execPath,
-    [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
+  const result = await buildDist();
+  if (!result.ok) throw new Error(`build failed:\n${result.output}`);
 }, 120_000);
 
 describe('npm run demo', () => {

@@ -2,7 +2,7 @@ import YAML from 'yaml';
 import { loadEnv } from '../../src/config/env';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
-import { startService, type RunningService } from '../../src/service';
+import { startService, type RunningService, type StartServiceOptions } from '../../src/service';
 import { uniquePrefix } from './redis-server';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -41,12 +41,14 @@ export interface TestService extends RunningService {
 }
 
 /** Starts the real service in this process on port 0, under its own key prefix. */
-export async function startTestService(options: {
-  redisUrl: string;
-  splits?: unknown;
-  env?: Record<string, string>;
-  prefix?: string;
-}): Promise<TestService> {
+export async function startTestService(
+  options: {
+    redisUrl: string;
+    splits?: unknown;
+    env?: Record<string, string>;
+    prefix?: string;
+  } & StartServiceOptions,
+): Promise<TestService> {
   const prefix = options.prefix ?? uniquePrefix('svc');
   const env = loadEnv({
     PORT: '0',
@@ -60,6 +62,8 @@ export async function startTestService(options: {
   });
   const doc = typeof options.splits === 'string' ? YAML.parse(options.splits) : options.splits;
   const splits = parseSplitsDocument(doc ?? TEST_SPLITS, 'test splits');
-  const service = await startService(env, createLogger(env.LOG_LEVEL), splits);
+  const service = await startService(env, createLogger(env.LOG_LEVEL), splits, {
+    controller: options.controller,
+  });
   return Object.assign(service, { prefix });
 }

@@ -1,34 +1,16 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { buildDist, staleOutputs } from '../../scripts/lib/build-dist';
 import { waitUntil } from './free-port';
 
 const ROOT = path.resolve(__dirname, '../..');
 const MAIN = path.join(ROOT, 'dist/src/main.js');
 
-function tsFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const full = path.join(dir, e.name);
-    return e.isDirectory() ? tsFiles(full) : e.name.endsWith('.ts') ? [full] : [];
-  });
-}
-
-/** Builds dist/ when any compiled file of src/ is missing or older than its source. */
-export function ensureServiceBuilt(): void {
-  const stale = tsFiles(path.join(ROOT, 'src')).some((src) => {
-    const out = path.join(ROOT, 'dist', path.relative(ROOT, src)).replace(/\.ts$/, '.js');
-    return !fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs;
-  });
-  if (!stale) return;
-  const r = spawnSync(
-    process.execPath,
-    [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-    },
-  );
-  if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
+/** Builds dist/ when any compiled file of src/ (or a script it ships) is missing or older. */
+export async function ensureServiceBuilt(): Promise<void> {
+  if (staleOutputs(['src']).length === 0) return;
+  const result = await buildDist();
+  if (!result.ok) throw new Error(`npm run build failed:\n${result.output}`);
 }
 
 export interface ServiceProcess {
@@ -52,7 +34,7 @@ export async function startServiceProcess(
   port: number,
   env: Record<string, string>,
 ): Promise<ServiceProcess> {
-  ensureServiceBuilt();
+  await ensureServiceBuilt();
   let child: ChildProcess | undefined;
   let out = '';
   const url = `http://127.0.0.1:${port}`;

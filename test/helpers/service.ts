@@ -1,22 +1,11 @@
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import http, { type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
-import { parseSplitsDocument } from '../../src/config/splits';
-import { createApp } from '../../src/http/app';
-import { rolloutRouter } from '../../src/http/routes/rollout-routes';
-import { createLogger } from '../../src/log/logger';
-import { createMetrics, createRegistry } from '../../src/metrics/metrics';
-import { createRollouts } from '../../src/rollout';
 import type { RunningService } from '../../src/service';
-import { createRedis } from '../../src/store/redis-client';
-import { WeightsStore } from '../../src/store/weights-store';
-import { ConfigProvider } from '../../src/traefik/provider';
+import { buildDist, staleOutputs } from '../../scripts/lib/build-dist';
 import { startTestService, TEST_SPLITS } from './in-process-service';
-import { uniquePrefix } from './redis-server';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const CLI_BIN = path.join(ROOT, 'dist/src/cli/canaryctl.js');
@@ -53,10 +42,12 @@ export async function startServiceUnderTest(options: {
   redisUrl: string;
   env?: Record<string, string>;
   splits?: unknown;
+  controller?: boolean;
 }): Promise<ServiceUnderTest> {
   const service = await startTestService({
     redisUrl: options.redisUrl,
     splits: options.splits ?? SPLITS_DOCUMENT,
+    controller: options.controller,
     env: { ADMIN_TOKEN, RESYNC_INTERVAL_MS: '200', ...options.env },
   });
   return Object.assign(service, {
@@ -107,49 +98,17 @@ export function runCli(
   });
 }
 
-function sourcesOfCli(): string[] {
-  const walk = (dir: string): string[] =>
-    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-      const full = path.join(dir, e.name);
-      return e.isDirectory() ? walk(full) : e.name.endsWith('.ts') ? [full] : [];
-    });
-  return [...walk(path.join(ROOT, 'src/cli')), ...walk(path.join(ROOT, 'src/shared'))];
-}
-
-function staleOutputs(): string[] {
-  return sourcesOfCli().filter((src) => {
-    const out = path.join(ROOT, 'dist', path.relative(ROOT, src)).replace(/\.ts$/, '.js');
-    return !fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs;
-  });
-}
-
 /**
  * Builds dist/ when the CLI's compiled files are missing or older than their sources. A type
  * error elsewhere in the tree (tsc still emits) does not stop the CLI tests; a stale CLI does.
  */
 export async function ensureCliBuilt(): Promise<void> {
-  if (staleOutputs().length === 0) return;
-  const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-  const stale = staleOutputs();
+  const sources = ['src/cli', 'src/shared'];
+  if (staleOutputs(sources).length === 0) return;
+  const result = await buildDist();
+  const stale = staleOutputs(sources);
   if (stale.length > 0) {
-    throw new Error(
-      `the build left canaryctl stale (${stale.map((s) => path.relative(ROOT, s)).join(', ')}):\n${result.output}`,
-    );
+    throw new Error(`the build left canaryctl stale (${stale.join(', ')}):\n${result.output}`);
   }
 }
 
@@ -162,64 +121,23 @@ export interface AppWithRollouts {
 }
 
 /**
- * createApp with the real rollout router mounted through `apiRouters`, as `createRollouts` offers
- * it, but no controller running: nothing applies a step on its own, so every answer of the rollout
- * API is deterministic.
+ * The real service with a rollout plan on council and the rollout API mounted, but no controller
+ * running: nothing applies a step on its own, so every answer of the rollout API is deterministic.
  */
 export async function startAppWithRollouts(options: {
   redisUrl: string;
   splits?: unknown;
 }): Promise<AppWithRollouts> {
-  const prefix = uniquePrefix('rollout');
-  const splits = parseSplitsDocument(options.splits ?? SPLITS_WITH_ROLLOUT, 'test splits');
-  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const registry = createRegistry('');
-  const metrics = createMetrics(registry, '');
-  const redis = createRedis(options.redisUrl, 'rollout-test');
-  const store = new WeightsStore({ redis, keyPrefix: prefix, splits, log });
-  const provider = new ConfigProvider({ splits, store, metrics, log });
-  const rollouts = createRollouts({
-    redis,
-    keyPrefix: prefix,
-    splits,
-    store,
-    registry,
-    metricsPrefix: '',
-    metrics,
-    log,
+  const service = await startServiceUnderTest({
+    redisUrl: options.redisUrl,
+    splits: options.splits ?? SPLITS_WITH_ROLLOUT,
+    controller: false,
   });
-  await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
-  await provider.refresh();
-  const app = createApp({
-    splits,
-    provider,
-    store,
-    metrics,
-    registry,
-    log,
-    adminToken: ADMIN_TOKEN,
-    readyWithinMs: 5_000,
-    apiRouters: [rolloutRouter(rollouts.service, splits)],
-    describe: rollouts.describe,
-  });
-  const server = http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
-    app,
-    prefix,
-    stop: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await rollouts.stop();
-      redis.disconnect();
-    },
-    cleanup: async (conn: Redis) => {
-      const keys = await conn.keys(`${prefix}*`);
-      if (keys.length > 0) await conn.del(...keys);
-    },
+    url: service.url,
+    app: service.app,
+    prefix: service.prefix,
+    stop: () => service.stop(),
+    cleanup: (redis) => service.cleanup(redis),
   };
 }
