@@ -7,60 +7,23 @@
 import { Redis } from 'ioredis';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
-import { INITIAL_CHECK_STATE } from '../../src/rollout/check-evaluation';
 import { Lease } from '../../src/rollout/lease';
-import type { RolloutState } from '../../src/rollout/rollout-state';
 import { RolloutStateStore } from '../../src/rollout/rollout-state-store';
 import { createKeys } from '../../src/store/keys';
 import { WeightsStore } from '../../src/store/weights-store';
+import { TEST_SPLITS } from '../helpers/in-process-service';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import { rolloutStateOf } from '../helpers/rollout-state';
 
-const splits = parseSplitsDocument(
-  {
-    splits: {
-      council: {
-        stable: 'main',
-        canary: 'canary',
-        backends: {
-          main: { servers: ['http://127.0.0.1:9000'] },
-          canary: { servers: ['http://127.0.0.1:9001'] },
-        },
-      },
-    },
-  },
-  'test splits',
-);
-
-function stateAt(step: number): RolloutState {
-  return {
-    split: 'council',
-    status: 'progressing',
+const splits = parseSplitsDocument(TEST_SPLITS, 'test splits');
+const stateAt = (step: number) =>
+  rolloutStateOf({
     step,
     steps: [
       { percent: 5, bakeTime: 1_000 },
       { percent: 50, bakeTime: 1_000 },
     ],
-    applied: true,
-    announce: null,
-    basedOn: null,
-    stepStartedAt: 1_000,
-    bakedMs: 0,
-    bakeMark: null,
-    decideAfter: 1_000,
-    version: null,
-    startedAt: 1_000,
-    startedBy: 'test',
-    updatedAt: 1_000,
-    finishedAt: null,
-    reason: 'test',
-    pausedBy: null,
-    checks: { p95: { ...INITIAL_CHECK_STATE } },
-    lastAnalysisAt: null,
-    rollback: null,
-    stableVersion: null,
-    outbox: [],
-  };
-}
+  });
 
 interface Sent {
   command: string;

@@ -1,13 +1,12 @@
 import { Redis } from 'ioredis';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
-import { INITIAL_CHECK_STATE } from '../../src/rollout/analysis/check-evaluation';
 import { Lease } from '../../src/rollout/engine/lease';
-import type { RolloutState } from '../../src/rollout/plan/rollout-state';
 import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
 import { createKeys } from '../../src/store/keys';
 import { WeightsStore } from '../../src/store/weights-store';
 import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
+import { rolloutStateOf as stateOf } from '../helpers/rollout-state';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 
 const splits = parseSplitsDocument(
@@ -25,35 +24,6 @@ const splits = parseSplitsDocument(
   },
   'test splits',
 );
-
-function stateOf(over: Partial<RolloutState> = {}): RolloutState {
-  return {
-    split: 'council',
-    status: 'progressing',
-    step: 0,
-    steps: [{ percent: 5, bakeTime: 1_000 }],
-    applied: true,
-    announce: null,
-    basedOn: null,
-    stepStartedAt: 1_000,
-    bakedMs: 0,
-    bakeMark: null,
-    decideAfter: 1_000,
-    version: null,
-    startedAt: 1_000,
-    startedBy: 'test',
-    updatedAt: 1_000,
-    finishedAt: null,
-    reason: 'test',
-    pausedBy: null,
-    checks: { p95: { ...INITIAL_CHECK_STATE, verdict: 'fail', value: Infinity, threshold: 0.7 } },
-    lastAnalysisAt: null,
-    rollback: null,
-    stableVersion: null,
-    outbox: [],
-    ...over,
-  };
-}
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
