@@ -23,9 +23,14 @@ import {
   waitQuiet,
   type NodeChild,
 } from './lib/proc';
-import { PrerequisiteError, startRedis } from './lib/redis-server';
+import { MissingToolError } from '../scripts/lib/child-process';
+import { startOwnRedisServer } from '../scripts/lib/redis-process';
 import { splitName, generatedSplits } from './lib/splits';
-import { resolveTraefik, traefikVersion } from './lib/traefik';
+import {
+  resolveTraefikBinary,
+  traefikMissingReason,
+  traefikVersion,
+} from '../scripts/lib/traefik-process';
 import { measureFreshness } from './parts/freshness';
 import { measureIdle, type IdleCost } from './parts/idle';
 import { measureRouting, type RoutingResult } from './parts/routing';
@@ -230,13 +235,14 @@ async function routing(): Promise<{ outcome: Outcome<RoutingResult>; traefik: st
   if (process.env.BENCH_SKIP_ROUTING === '1') {
     return { outcome: { skipped: 'BENCH_SKIP_ROUTING=1' }, traefik: 'not used' };
   }
-  const found = resolveTraefik();
-  if ('missing' in found) return { outcome: { skipped: found.missing }, traefik: 'missing' };
-  const version = traefikVersion(found.bin);
+  const bin = resolveTraefikBinary();
+  if (bin === undefined)
+    return { outcome: { skipped: traefikMissingReason() }, traefik: 'missing' };
+  const version = traefikVersion(bin);
   log(`Traefik ${version}: write to routing, Redis restart, key deletion`);
   try {
     const ok = await measureRouting(
-      found.bin,
+      bin,
       {
         writes: settings.routingWrites,
         boundMs: settings.routingBoundMs,
@@ -253,16 +259,12 @@ async function routing(): Promise<{ outcome: Outcome<RoutingResult>; traefik: st
 
 async function idle(): Promise<Outcome<IdleCost[]>> {
   if (process.env.BENCH_SKIP_ROUTING === '1') return { skipped: 'BENCH_SKIP_ROUTING=1' };
-  const found = resolveTraefik();
-  if ('missing' in found) return { skipped: found.missing };
+  const bin = resolveTraefikBinary();
+  if (bin === undefined) return { skipped: traefikMissingReason() };
   log(`idle cost over ${settings.idleSec} s: held polls and plain polling`);
   try {
     return {
-      ok: await measureIdle(
-        found.bin,
-        { sizes: settings.idleSizes, idleSec: settings.idleSec },
-        log,
-      ),
+      ok: await measureIdle(bin, { sizes: settings.idleSizes, idleSec: settings.idleSec }, log),
     };
   } catch (err) {
     console.error(err);
@@ -285,7 +287,7 @@ async function main(): Promise<void> {
   // Read before the build output is used: what this run measures.
   const code = codeUnderTest();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-bench-'));
-  const redisServer = await startRedis(['--appendonly', 'no']);
+  const redisServer = await startOwnRedisServer(['--appendonly', 'no']);
   const redis = new Redis(redisServer.url);
   const sizes: SizeResult[] = [];
   try {
@@ -331,7 +333,7 @@ watchdog.unref();
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    console.error(err instanceof PrerequisiteError ? `npm run bench: ${err.message}` : err);
+    console.error(err instanceof MissingToolError ? `npm run bench: ${err.message}` : err);
     process.exit(1);
   },
 );

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { redisVersion } from './redis-server';
+import { redisVersion } from '../../scripts/lib/redis-process';
 
 export interface Machine {
   date: string;

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cpuSecondsOf, sleep, startNodeChild, type NodeChild } from '../lib/proc';
-import { startRedis } from '../lib/redis-server';
+import { startOwnRedisServer } from '../../scripts/lib/redis-process';
 import { generatedSplits } from '../lib/splits';
-import { startTraefik } from '../lib/traefik';
+import { startTraefik } from '../../scripts/lib/traefik-process';
 
 export interface IdleCost {
   splits: number;
@@ -35,7 +35,7 @@ export async function measureIdle(
 ): Promise<IdleCost[]> {
   const out: IdleCost[] = [];
   for (const count of options.sizes) {
-    const redisServer = await startRedis(['--appendonly', 'no']);
+    const redisServer = await startOwnRedisServer(['--appendonly', 'no']);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-bench-idle-'));
     let service: NodeChild<{ url: string }> | undefined;
     try {
@@ -85,9 +85,10 @@ export async function measureIdle(
           ]);
           continue;
         }
-        const traefik = await startTraefik(traefikBin, {
-          providersThrottleDuration: '200ms',
-          http,
+        const traefik = await startTraefik({
+          bin: traefikBin,
+          providers: { providersThrottleDuration: '200ms', http },
+          logLevel: 'INFO',
         });
         try {
           // Let Traefik fetch and apply the configuration once before the window opens.
@@ -100,12 +101,12 @@ export async function measureIdle(
             await sleep(200);
           }
           await sleep(3_000);
-          const t0 = cpuSecondsOf(traefik.pid);
+          const t0 = cpuSecondsOf(traefik.pid ?? -1);
           const s0 = cpuSecondsOf(service.pid);
           await sleep((options.idleSec * 1_000) / 2);
           const w = windows.get(mode) ?? [];
           w.push({
-            traefik: cpuSecondsOf(traefik.pid) - t0,
+            traefik: cpuSecondsOf(traefik.pid ?? -1) - t0,
             service: cpuSecondsOf(service.pid) - s0,
           });
           windows.set(mode, w);

@@ -7,11 +7,11 @@ import Redis from 'ioredis';
 import { startBackend, type Backend } from '../lib/backend';
 import { json, request } from '../lib/http';
 import { sleep, startNodeChild, type NodeChild } from '../lib/proc';
-import { startRedis, type RedisHandle } from '../lib/redis-server';
+import { startOwnRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
 import { writeDefaultCertificate } from '../../scripts/lib/default-certificate';
 import { routedSplit } from '../lib/splits';
 import { summarize, type Summary } from '../lib/stats';
-import { startTraefik, type TraefikHandle } from '../lib/traefik';
+import { startTraefik, type TraefikHandle } from '../../scripts/lib/traefik-process';
 
 export type ProviderName = 'ours' | 'ours-held' | 'ours-held-hset' | 'traefik-redis';
 
@@ -195,7 +195,7 @@ export async function measureRouting(
     const backends: Backend[] = [await startBackend('main'), await startBackend('canary')];
     cleanup.push(async () => void (await Promise.all(backends.map((b) => b.stop()))));
     const [main, canary] = backends;
-    const redisServer: RedisHandle = await startRedis(settings.redis.split(' '));
+    const redisServer: RedisServerHandle = await startOwnRedisServer(settings.redis.split(' '));
     cleanup.push(() => redisServer.stop());
     const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1, lazyConnect: false });
     redis.on('error', () => undefined);
@@ -242,28 +242,40 @@ export async function measureRouting(
     );
 
     const throttle = settings.providersThrottleDuration;
-    const ours: TraefikHandle = await startTraefik(traefikBin, {
-      providersThrottleDuration: throttle,
-      http: {
-        endpoint: `${serviceUrl}/traefik`,
-        pollInterval: settings.pollInterval,
-        pollTimeout: settings.pollTimeout,
+    const ours: TraefikHandle = await startTraefik({
+      bin: traefikBin,
+      logLevel: 'INFO',
+      providers: {
+        providersThrottleDuration: throttle,
+        http: {
+          endpoint: `${serviceUrl}/traefik`,
+          pollInterval: settings.pollInterval,
+          pollTimeout: settings.pollTimeout,
+        },
       },
     });
     cleanup.push(() => ours.stop());
     // Held polls, as shipped: the same service, polled with ?watch= by a Traefik of its own.
-    const oursHeld: TraefikHandle = await startTraefik(traefikBin, {
-      providersThrottleDuration: throttle,
-      http: {
-        endpoint: `${serviceUrl}${settings.heldEndpoint}`,
-        pollInterval: settings.heldPollInterval,
-        pollTimeout: settings.heldPollTimeout,
+    const oursHeld: TraefikHandle = await startTraefik({
+      bin: traefikBin,
+      logLevel: 'INFO',
+      providers: {
+        providersThrottleDuration: throttle,
+        http: {
+          endpoint: `${serviceUrl}${settings.heldEndpoint}`,
+          pollInterval: settings.heldPollInterval,
+          pollTimeout: settings.heldPollTimeout,
+        },
       },
     });
     cleanup.push(() => oursHeld.stop());
-    const theirs: TraefikHandle = await startTraefik(traefikBin, {
-      providersThrottleDuration: throttle,
-      redis: { endpoints: [`127.0.0.1:${redisServer.port}`], rootKey: 'traefik' },
+    const theirs: TraefikHandle = await startTraefik({
+      bin: traefikBin,
+      logLevel: 'INFO',
+      providers: {
+        providersThrottleDuration: throttle,
+        redis: { endpoints: [`127.0.0.1:${redisServer.port}`], rootKey: 'traefik' },
+      },
     });
     cleanup.push(() => theirs.stop());
     // The same three again, each Traefik with a default TLS certificate in a dynamic file: without
@@ -297,7 +309,11 @@ export async function measureRouting(
         redis: { endpoints: [`127.0.0.1:${redisServer.port}`], rootKey: 'traefik' },
       },
     ]) {
-      const traefik = await startTraefik(traefikBin, withCert(providers));
+      const traefik = await startTraefik({
+        bin: traefikBin,
+        logLevel: 'INFO',
+        providers: withCert(providers),
+      });
       cleanup.push(() => traefik.stop());
       certTraefiks.push(traefik);
     }
@@ -479,7 +495,7 @@ export async function measureRouting(
       providerAnswers[answer] = (providerAnswers[answer] ?? 0) + 1;
       await sleep(100);
     }
-    await redisServer.start();
+    await redisServer.restart();
     const upAt = performance.now();
     const downForMs = Date.now() - killedAt;
     log(`  Redis was down ${downForMs} ms; both providers now get a change`);

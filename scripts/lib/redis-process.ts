@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { requireBinary, track, waitExit, which } from './child-process';
 import { freePort, waitForPort } from './ports';
 
 export interface RedisServerHandle {
@@ -17,21 +18,15 @@ export interface RedisServerHandle {
   cli(...args: string[]): string;
 }
 
-function requireBinary(name: string): string {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  const bin = found.stdout.trim();
-  if (found.status !== 0 || bin === '') {
-    throw new Error(
-      `${name} is not on PATH. Install it (Debian/Ubuntu: apt-get install -y redis-server) ` +
-        'or set REDIS_URL to a Redis to use.',
-    );
-  }
-  return bin;
-}
+const REDIS_HINT =
+  'Install it (Debian/Ubuntu: apt-get install -y redis-server) or set REDIS_URL to a Redis to use.';
 
-function waitExit(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
+/** The version of the redis-server on PATH, or `missing`. */
+export function redisVersion(): string {
+  const bin = which('redis-server');
+  if (!bin) return 'missing';
+  const out = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout;
+  return /v=(\S+)/.exec(out)?.[1] ?? out.trim();
 }
 
 /**
@@ -49,7 +44,7 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<RedisS
  * killed or restarted: tests that do that start their own with startOwnRedisServer.
  */
 function externalRedis(url: string): RedisServerHandle {
-  const cliBin = requireBinary('redis-cli');
+  const cliBin = requireBinary('redis-cli', REDIS_HINT);
   const refuse = async (): Promise<void> => {
     throw new Error(`the Redis at REDIS_URL (${url}) is not the harness's to kill or restart`);
   };
@@ -69,8 +64,8 @@ function externalRedis(url: string): RedisServerHandle {
 
 /** Always a throwaway redis-server of the harness's own, whatever REDIS_URL says. */
 export async function startOwnRedisServer(extraArgs: string[] = []): Promise<RedisServerHandle> {
-  const bin = requireBinary('redis-server');
-  const cliBin = requireBinary('redis-cli');
+  const bin = requireBinary('redis-server', REDIS_HINT);
+  const cliBin = requireBinary('redis-cli', REDIS_HINT);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -93,6 +88,7 @@ export async function startOwnRedisServer(extraArgs: string[] = []): Promise<Red
       ],
       { stdio: 'ignore' },
     );
+    track(child);
     await waitForPort(port, 10_000);
   };
   await launch();
@@ -102,7 +98,7 @@ export async function startOwnRedisServer(extraArgs: string[] = []): Promise<Red
     const c = child;
     child = undefined;
     c.kill('SIGKILL');
-    await waitExit(c);
+    await waitExit(c, 5_000);
   };
 
   return {

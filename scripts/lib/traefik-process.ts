@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { exited, track, waitExit } from './child-process';
 import { writeDefaultCertificate } from './default-certificate';
 import { freePort } from './ports';
 
@@ -53,19 +54,37 @@ export function resolveTraefikBinary(): string | undefined {
   return isExecutableFile(candidate) ? candidate : undefined;
 }
 
+/** The version a Traefik binary reports, e.g. `3.6.12`. */
+export function traefikVersion(bin: string): string {
+  const out = spawnSync(bin, ['version'], { encoding: 'utf8' }).stdout;
+  return /Version:\s+(\S+)/.exec(out)?.[1] ?? out.trim().split('\n')[0];
+}
+
+/** Why resolveTraefikBinary found nothing, and how to get the binary. */
+export function traefikMissingReason(): string {
+  const where = process.env.TRAEFIK_BIN
+    ? `TRAEFIK_BIN=${process.env.TRAEFIK_BIN} is not an executable file.`
+    : `No Traefik binary at ${cachedTraefikPath()}.`;
+  return `${where} ${TRAEFIK_MISSING_HINT}`;
+}
+
 /** Like resolveTraefikBinary, but throws an error that says how to get the binary. */
 export function requireTraefikBinary(): string {
   const bin = resolveTraefikBinary();
   if (bin !== undefined) return bin;
-  const where = process.env.TRAEFIK_BIN
-    ? `TRAEFIK_BIN=${process.env.TRAEFIK_BIN} is not an executable file.`
-    : `No Traefik binary at ${cachedTraefikPath()}.`;
-  throw new Error(`${where} ${TRAEFIK_MISSING_HINT}`);
+  throw new Error(traefikMissingReason());
 }
 
 export interface StartTraefikOptions {
+  /** The binary to run (default: requireTraefikBinary()). */
+  bin?: string;
   /** URL that Traefik's HTTP provider polls, e.g. `http://127.0.0.1:4000/traefik`. */
-  providerUrl: string;
+  providerUrl?: string;
+  /**
+   * The whole `providers` block instead of the HTTP provider built from providerUrl and the
+   * options below (e.g. Traefik's own Redis provider, to compare against).
+   */
+  providers?: Record<string, unknown>;
   /** Sent as `Authorization: Bearer <token>` on every poll. */
   providerToken?: string;
   /**
@@ -138,36 +157,6 @@ function deepMerge(base: PlainObject, override: PlainObject): PlainObject {
   return out;
 }
 
-// A crashed or interrupted jest run must not leave proxies listening: kill whatever is still alive
-// when this process exits. Registered once per process.
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of liveChildren) c.kill('SIGKILL');
-    });
-  }
-}
-
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (exited(child)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
 function readIfExists(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
@@ -210,26 +199,6 @@ export function buildStaticConfig(
 ): PlainObject {
   // Traefik waits up to graceTimeOut (default 10 s) on SIGTERM; tests want a quick stop.
   const lifeCycle = { graceTimeOut: '1s' };
-  const http: PlainObject = {
-    endpoint:
-      options.watch === undefined
-        ? options.providerUrl
-        : `${options.providerUrl}${options.providerUrl.includes('?') ? '&' : '?'}watch=${options.watch}`,
-    pollInterval: options.pollInterval ?? '1s',
-    pollTimeout: options.pollTimeout ?? '2s',
-  };
-  if (options.providerToken !== undefined) {
-    http.headers = { Authorization: `Bearer ${options.providerToken}` };
-  }
-  const providers: PlainObject = {
-    providersThrottleDuration: options.throttle ?? '200ms',
-    http,
-  };
-  if (options.fileProviderDir !== undefined) {
-    providers.file = { directory: options.fileProviderDir, watch: true };
-  } else if (dynamicFile !== undefined) {
-    providers.file = { filename: dynamicFile };
-  }
   const config: PlainObject = {
     // Both would phone home; tests stay on loopback.
     global: { checkNewVersion: false, sendAnonymousUsage: false },
@@ -237,7 +206,7 @@ export function buildStaticConfig(
       web: { address: `127.0.0.1:${ports.web}`, transport: { lifeCycle } },
       traefik: { address: `127.0.0.1:${ports.api}`, transport: { lifeCycle } },
     },
-    providers,
+    providers: options.providers ?? httpProviders(options, dynamicFile),
     // insecure: the API is served on the `traefik` entryPoint without a router of our own.
     api: { insecure: true, dashboard: false },
     ping: { entryPoint: 'traefik' },
@@ -261,13 +230,41 @@ export function buildStaticConfig(
   return options.extraStatic ? deepMerge(config, options.extraStatic) : config;
 }
 
+/** The HTTP provider polling providerUrl, with the file provider when a directory or file is given. */
+function httpProviders(options: StartTraefikOptions, dynamicFile: string | undefined): PlainObject {
+  if (options.providerUrl === undefined) {
+    throw new Error('startTraefik needs providerUrl (or a providers block of its own)');
+  }
+  const http: PlainObject = {
+    endpoint:
+      options.watch === undefined
+        ? options.providerUrl
+        : `${options.providerUrl}${options.providerUrl.includes('?') ? '&' : '?'}watch=${options.watch}`,
+    pollInterval: options.pollInterval ?? '1s',
+    pollTimeout: options.pollTimeout ?? '2s',
+  };
+  if (options.providerToken !== undefined) {
+    http.headers = { Authorization: `Bearer ${options.providerToken}` };
+  }
+  const providers: PlainObject = {
+    providersThrottleDuration: options.throttle ?? '200ms',
+    http,
+  };
+  if (options.fileProviderDir !== undefined) {
+    providers.file = { directory: options.fileProviderDir, watch: true };
+  } else if (dynamicFile !== undefined) {
+    providers.file = { filename: dynamicFile };
+  }
+  return providers;
+}
+
 /**
  * Starts the real Traefik with a static configuration written for this run: entryPoint `web` and
  * the API/ping entryPoint `traefik` on free loopback ports, the HTTP provider polling
  * `providerUrl`. Resolves once /ping answers 200; on failure the error carries the log tail.
  */
 export async function startTraefik(options: StartTraefikOptions): Promise<TraefikHandle> {
-  const bin = requireTraefikBinary();
+  const bin = options.bin ?? requireTraefikBinary();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-traefik-'));
   const logFile = path.join(dir, 'traefik.log');
   const outputFile = path.join(dir, 'output.log');
