@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { runProcess } from './child-process';
 
 /** The repository root, from the source tree or from dist/. */
 export const ROOT = ((): string => {
@@ -39,26 +39,11 @@ export function staleOutputs(dirs: readonly string[]): string[] {
 }
 
 /**
- * Runs `npm run build` (what the bench, the demo and the Dockerfile run): whether it succeeded
- * within `timeoutMs`, and its output.
+ * Runs `npm run build` (what the bench, the demo and the Dockerfile run): whether it succeeded,
+ * and its output. Rejects when it takes over `timeoutMs`.
  */
-export function buildDist(timeoutMs = 120_000): Promise<{ ok: boolean; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', 'build', '--silent'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ ok: code === 0, output: code === 0 ? output : `${output}\n(${code ?? signal})` });
-    });
-  });
+export async function buildDist(timeoutMs = 120_000): Promise<{ ok: boolean; output: string }> {
+  const run = await runProcess('npm', ['run', 'build', '--silent'], { cwd: ROOT, timeoutMs });
+  const output = run.stdout + run.stderr;
+  return { ok: run.code === 0, output: run.code === 0 ? output : `${output}\n(exit ${run.code})` };
 }

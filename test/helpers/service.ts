@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { RunningService } from '../../src/service';
 import { buildDist, staleOutputs } from '../../scripts/lib/build-dist';
+import { runProcess, type ProcessRun } from '../../scripts/lib/child-process';
 import { startTestService, TEST_SPLITS } from './in-process-service';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -59,11 +59,7 @@ export async function startServiceUnderTest(options: {
   });
 }
 
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliRun = ProcessRun;
 
 /**
  * Runs the built `canaryctl` as a child process, asynchronously (an in-process service must keep
@@ -74,27 +70,10 @@ export function runCli(
   env: Record<string, string> = {},
   timeoutMs = 20_000,
 ): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`canaryctl ${args.join(' ')} did not finish within ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+  return runProcess(process.execPath, [CLI_BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    timeoutMs,
+    label: `canaryctl ${args.join(' ')}`,
   });
 }
 

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { runProcess, type ProcessRun } from '../../scripts/lib/child-process';
 import { freePort } from '../helpers/free-port';
 import {
   startOwnRedisServer,
@@ -24,11 +24,7 @@ import { ADMIN_TOKEN, startServiceUnderTest, type ServiceUnderTest } from '../he
 const ROOT = path.resolve(__dirname, '../..');
 const PROVIDER_TOKEN = 'scripts-test-provider-token-0123';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ProcessRun;
 
 function run(
   file: string,
@@ -37,25 +33,11 @@ function run(
   timeoutMs = 20_000,
   cwd = ROOT,
 ): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(ROOT, file), args, {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${file} ${args.join(' ')} did not finish within ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+  return runProcess(path.join(ROOT, file), args, {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env },
+    timeoutMs,
+    label: `${file} ${args.join(' ')}`,
   });
 }
 
