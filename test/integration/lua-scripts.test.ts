@@ -7,8 +7,9 @@
 import { Redis } from 'ioredis';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
-import { Lease } from '../../src/rollout/lease';
-import { RolloutStateStore } from '../../src/rollout/rollout-state-store';
+import { Lease } from '../../src/rollout/engine/lease';
+import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
+import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
 import { createKeys } from '../../src/store/keys';
 import { WeightsStore } from '../../src/store/weights-store';
 import { TEST_SPLITS } from '../helpers/in-process-service';
@@ -85,11 +86,11 @@ describe('Lua scripts on a real redis-server', () => {
       eventsKey: keys.events,
       recordedKey: keys.recorded,
       stateKey: keys.rollout,
-      leaseKey: keys.rolloutLease(),
+      leaseKey: rolloutLeaseKey(prefix),
     });
     const lease = new Lease({
       redis,
-      key: keys.rolloutLease(),
+      key: rolloutLeaseKey(prefix),
       identity: 'replica-a',
       ttlMs: 5_000,
     });

@@ -2,8 +2,7 @@ import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import type { SplitsConfig } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
-import { createMetrics } from '../../src/metrics/metrics';
-import { createRollouts, type Rollouts } from '../../src/rollout';
+import type { Rollouts } from '../../src/rollout';
 import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
 import type { RolloutState } from '../../src/rollout/plan/rollout-state';
 import { createKeys } from '../../src/store/keys';
@@ -17,6 +16,7 @@ import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
 import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
+import { createRolloutReplica } from '../helpers/rollout-replica';
 import { councilWithRollout } from '../helpers/rollout-splits';
 
 const P95 = (variant: string): string => p95Query(variant);
@@ -105,21 +105,12 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
   }
 
   async function startReplica(identity: string, splits: SplitsConfig): Promise<Replica> {
-    const redis = createRedis(redisServer.url, identity);
-    redis.on('error', () => undefined);
-    await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
-    const registry = new Registry();
-    const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent').child({ replica: identity });
-    const store = new WeightsStore({ redis, keyPrefix: prefix, splits, log });
-    const rollouts = createRollouts({
-      redis,
-      keyPrefix: prefix,
+    const { rollouts, registry, redis } = await createRolloutReplica({
+      redisUrl: redisServer.url,
+      prefix,
       splits,
-      store,
-      registry,
-      metricsPrefix: 'swarm_',
-      metrics: createMetrics(registry, 'swarm_'),
-      log,
+      connectionName: identity,
+      log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent').child({ replica: identity }),
       prometheusUrl: prom.url,
       prometheusTimeoutMs: 800,
       identity,

@@ -2,8 +2,7 @@ import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import type { SplitsConfig } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
-import { createMetrics } from '../../src/metrics/metrics';
-import { createRollouts, type Rollouts } from '../../src/rollout';
+import type { Rollouts } from '../../src/rollout';
 import type { RolloutState } from '../../src/rollout/plan/rollout-state';
 import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
 import { createKeys } from '../../src/store/keys';
@@ -15,6 +14,7 @@ import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
 import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
+import { createRolloutReplica } from '../helpers/rollout-replica';
 import { councilWithRollout } from '../helpers/rollout-splits';
 
 const MIN = 60_000;
@@ -76,21 +76,10 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
     splits: SplitsConfig,
     options: { now?: () => number; prometheusUrl?: string } = {},
   ): Promise<{ rollouts: Rollouts; registry: Registry; tick: () => Promise<void> }> {
-    const redis = createRedis(redisServer.url, 'replica');
-    redis.on('error', () => undefined);
-    await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
-    const registry = new Registry();
-    const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-    const store = new WeightsStore({ redis, keyPrefix: prefix, splits, log });
-    const rollouts = createRollouts({
-      redis,
-      keyPrefix: prefix,
+    const { rollouts, registry, redis } = await createRolloutReplica({
+      redisUrl: redisServer.url,
+      prefix,
       splits,
-      store,
-      registry,
-      metricsPrefix: 'swarm_',
-      metrics: createMetrics(registry, 'swarm_'),
-      log,
       prometheusUrl: options.prometheusUrl ?? prom.url,
       prometheusTimeoutMs: 800,
       identity: 'replica-a',

@@ -1,21 +1,18 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import { Registry } from 'prom-client';
 import type { SplitsConfig } from '../../src/config/splits';
-import { createLogger } from '../../src/log/logger';
-import { createMetrics } from '../../src/metrics/metrics';
-import { createRollouts, type Rollouts } from '../../src/rollout';
+import type { Rollouts } from '../../src/rollout';
 import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
 import type { RolloutState } from '../../src/rollout/plan/rollout-state';
 import { createKeys } from '../../src/store/keys';
 import { createRedis } from '../../src/store/redis-client';
-import { WeightsStore } from '../../src/store/weights-store';
 import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { waitUntil } from '../helpers/free-port';
 import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import { createRolloutReplica } from '../helpers/rollout-replica';
 import { councilWithRollout } from '../helpers/rollout-splits';
 
 /** Requests per second and share of 500s of one Traefik service, as the test sets them. */
@@ -118,21 +115,10 @@ describe('built-in traefik checks against a real Prometheus and redis-server', (
   }
 
   async function start(splits: SplitsConfig): Promise<Rollouts> {
-    redis = createRedis(redisServer.url, 'replica');
-    redis.on('error', () => undefined);
-    await new Promise<void>((resolve) => redis?.once('ready', () => resolve()));
-    const registry = new Registry();
-    const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-    const store = new WeightsStore({ redis, keyPrefix: prefix, splits, log });
-    const r = createRollouts({
-      redis,
-      keyPrefix: prefix,
+    const replica = await createRolloutReplica({
+      redisUrl: redisServer.url,
+      prefix,
       splits,
-      store,
-      registry,
-      metricsPrefix: 'swarm_',
-      metrics: createMetrics(registry, 'swarm_'),
-      log,
       prometheusUrl: prom.url,
       prometheusTimeoutMs: 800,
       identity: 'replica',
@@ -141,6 +127,8 @@ describe('built-in traefik checks against a real Prometheus and redis-server', (
       notifierTimeoutMs: 1_000,
       notifierRetryDelayMs: 50,
     });
+    const r = replica.rollouts;
+    redis = replica.redis;
     r.start();
     rollouts = r;
     await waitUntil('the replica to lead', () => r.controller.isLeader, 5_000);

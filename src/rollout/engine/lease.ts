@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { withScripts } from '../store/lua';
+import { withScripts } from '../../store/lua';
 
 export interface LeaseOptions {
   redis: Redis;

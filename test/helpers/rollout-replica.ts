@@ -1,0 +1,57 @@
+import type { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import type { SplitsConfig } from '../../src/config/splits';
+import { createLogger, type Logger } from '../../src/log/logger';
+import { createMetrics } from '../../src/metrics/metrics';
+import { createRollouts, type Rollouts, type RolloutsOptions } from '../../src/rollout';
+import { createRedis } from '../../src/store/redis-client';
+import { WeightsStore } from '../../src/store/weights-store';
+
+/** What a test tunes of a replica's rollouts: timings, identity, Prometheus, clock. */
+export type ReplicaTuning = Omit<
+  RolloutsOptions,
+  'redis' | 'keyPrefix' | 'splits' | 'store' | 'registry' | 'metricsPrefix' | 'metrics' | 'log'
+>;
+
+export interface RolloutReplica {
+  rollouts: Rollouts;
+  registry: Registry;
+  /** The replica's own connection. */
+  redis: Redis;
+}
+
+/**
+ * One replica's rollouts wired as the service wires them (createRollouts on a store of its own),
+ * on a connection of its own under `prefix`, with metrics in a registry of its own. The controller
+ * is not started: the test starts it, or ticks it with `controller.runOnce()`.
+ */
+export async function createRolloutReplica(
+  options: {
+    redisUrl: string;
+    prefix: string;
+    splits: SplitsConfig;
+    /** The connection's name (CLIENT LIST). */
+    connectionName?: string;
+    log?: Logger;
+  } & ReplicaTuning,
+): Promise<RolloutReplica> {
+  const { redisUrl, prefix, splits, connectionName, log: given, ...tuning } = options;
+  const redis = createRedis(redisUrl, connectionName ?? 'replica');
+  redis.on('error', () => undefined);
+  await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+  const registry = new Registry();
+  const log = given ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const store = new WeightsStore({ redis, keyPrefix: prefix, splits, log });
+  const rollouts = createRollouts({
+    redis,
+    keyPrefix: prefix,
+    splits,
+    store,
+    registry,
+    metricsPrefix: 'swarm_',
+    metrics: createMetrics(registry, 'swarm_'),
+    log,
+    ...tuning,
+  });
+  return { rollouts, registry, redis };
+}
