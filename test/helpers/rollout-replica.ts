@@ -18,6 +18,7 @@ export interface RolloutReplica {
   registry: Registry;
   /** The replica's own connection. */
   redis: Redis;
+  store: WeightsStore;
 }
 
 /**
@@ -53,5 +54,5 @@ export async function createRolloutReplica(
     log,
     ...tuning,
   });
-  return { rollouts, registry, redis };
+  return { rollouts, registry, redis, store };
 }

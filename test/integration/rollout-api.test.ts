@@ -1,18 +1,18 @@
 import express from 'express';
 import type { Redis } from 'ioredis';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import request from 'supertest';
 import { parseSplitsDocument, type SplitsConfig } from '../../src/config/splits';
 import { requireBearer } from '../../src/http/bearer-token';
 import { errorHandler } from '../../src/http/error-handler';
 import { rolloutRouter } from '../../src/http/routes/rollout-routes';
 import { createLogger } from '../../src/log/logger';
-import { createMetrics } from '../../src/metrics/metrics';
-import { createRollouts, type Rollouts } from '../../src/rollout';
+import type { Rollouts } from '../../src/rollout';
 import { createKeys } from '../../src/store/keys';
 import { createRedis } from '../../src/store/redis-client';
-import { WeightsStore } from '../../src/store/weights-store';
+import type { WeightsStore } from '../../src/store/weights-store';
 import { waitUntil } from '../helpers/free-port';
+import { createRolloutReplica, type RolloutReplica } from '../helpers/rollout-replica';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 
@@ -29,6 +29,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   let rollouts: Rollouts;
   let store: WeightsStore;
   let app: express.Express;
+  let replica: RolloutReplica | undefined;
 
   beforeAll(async () => {
     redisServer = await startRedisServer();
@@ -70,23 +71,18 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   /** Builds the app as createApp mounts routers under /api/v1; `start` runs the controller. */
   async function setUp(rollout: Record<string, unknown> = {}, start = true): Promise<void> {
     const splits = splitsWith(rollout);
-    registry = new Registry();
     const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-    store = new WeightsStore({ redis, keyPrefix: prefix, splits, log });
-    rollouts = createRollouts({
-      redis,
-      keyPrefix: prefix,
+    replica = await createRolloutReplica({
+      redisUrl: redisServer.url,
+      prefix,
       splits,
-      store,
-      registry,
-      metricsPrefix: 'swarm_',
-      metrics: createMetrics(registry, 'swarm_'),
       log,
       identity: 'replica-a',
       leaseTtlMs: 1_500,
       tickMs: 50,
       notifierRetryDelayMs: 20,
     });
+    ({ registry, rollouts, store } = replica);
     if (start) rollouts.start();
     app = express();
     app.use(
@@ -105,6 +101,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   });
   afterEach(async () => {
     await rollouts?.stop();
+    replica?.redis.disconnect();
     await receiver.stop();
     const own = await redis.keys(`${prefix}*`);
     if (own.length > 0) await redis.del(...own);
