@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { waitUntil } from '../helpers/free-port';
 import { requireTraefikBinary, startTraefik, type TraefikHandle } from '../helpers/traefik';
@@ -190,11 +193,14 @@ describe('Traefik e2e harness (real Traefik binary)', () => {
     ]);
   });
 
-  test('when started with a default certificate, then Traefik applies configurations without generating one', async () => {
+  test('when started with a default certificate, then a configuration applied later generates none', async () => {
     const GENERATED = 'No default certificate, fallback to the internal generated certificate';
+    const count = (log: string): number => log.split(GENERATED).length - 1;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-harness-file-'));
     const withCert = await startTraefik({
       providerUrl: provider!.url,
       providerToken: TOKEN,
+      fileProviderDir: dir,
       defaultCertificate: true,
     });
     try {
@@ -202,13 +208,25 @@ describe('Traefik e2e harness (real Traefik binary)', () => {
         await backendOf(`${withCert.webUrl}/ready`);
         return true;
       });
-      // Every configuration Traefik applies rebuilds its TLS stores; without a default
-      // certificate it generates an RSA key pair for the default store each time.
-      expect(traefik!.readLog()).toContain(GENERATED);
-      expect(withCert.readLog()).toContain('Configuration received');
-      expect(withCert.readLog()).not.toContain(GENERATED);
+      // The first configurations may be applied before the file provider's arrives; every one
+      // after it has the default certificate. A new file is a new configuration to apply.
+      const before = count(withCert.readLog());
+      fs.writeFileSync(
+        path.join(dir, 'extra.yml'),
+        'http:\n  middlewares:\n    extra:\n      headers:\n        customResponseHeaders:\n          X-Extra: "1"\n',
+      );
+      await waitUntil('Traefik to apply the new file', async () => {
+        const res = await fetch(`${withCert.apiUrl}/api/http/middlewares/extra@file`);
+        await res.arrayBuffer();
+        return res.status === 200;
+      });
+      // Without a default certificate, Traefik generates an RSA key pair for the default store
+      // on every configuration it applies.
+      expect(count(traefik!.readLog())).toBeGreaterThanOrEqual(1);
+      expect(count(withCert.readLog())).toBe(before);
     } finally {
       await withCert.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
