@@ -93,12 +93,12 @@ export function createTraefikHandler(deps: TraefikRouteDeps) {
     if (heldPolls?.closing) res.setHeader('Connection', 'close');
     const url = req.url ?? '';
     const query = url.indexOf('?');
+    const accept = req.headers.accept;
+    const yamlQuality = accept === undefined ? 0 : qualityOf(accept, isYaml);
     const wantsYaml =
       (query >= 0 && /[?&]format=yaml(&|$)/.test(url.slice(query))) ||
       // YAML when Accept lists it (q > 0) at least as high as JSON.
-      (req.headers.accept !== undefined &&
-        qualityOf(req.headers.accept, isYaml) > 0 &&
-        qualityOf(req.headers.accept, isYaml) >= qualityOf(req.headers.accept, isJson));
+      (yamlQuality > 0 && yamlQuality >= qualityOf(accept ?? '', isJson));
     res.setHeader('ETag', body.etag);
     res.setHeader('Vary', 'Accept, Accept-Encoding');
     res.setHeader('Cache-Control', 'no-cache');
