@@ -13,7 +13,7 @@ import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
-import { writeSplitsFile } from '../helpers/splits-file';
+import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic, routeOnce } from '../../scripts/lib/traffic';
 
@@ -36,13 +36,7 @@ describe('a cold start with Redis down, through a real Traefik', () => {
     canary = await startBackend('canary');
     splits = writeSplitsFile({
       splits: {
-        council: {
-          stable: 'main',
-          canary: 'canary',
-          backends: { main: { servers: [main.url] }, canary: { servers: [canary.url] } },
-          defaultWeights: { main: 100, canary: 0 },
-          router: { rule: 'Host(`council.localhost`)', entryPoints: ['web'] },
-        },
+        council: routedCouncil(main, canary, { defaultWeights: { main: 100, canary: 0 } }),
       },
     });
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-e2e-data-'));

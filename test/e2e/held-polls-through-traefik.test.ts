@@ -8,7 +8,7 @@ import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
-import { writeSplitsFile } from '../helpers/splits-file';
+import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type StartTraefikOptions, type TraefikHandle } from '../helpers/traefik';
 
 jest.setTimeout(180_000);
@@ -103,12 +103,7 @@ describe('held polls through two real Traefik instances', () => {
     canary = await startBackend('canary');
     splits = writeSplitsFile({
       splits: {
-        council: {
-          stable: 'main',
-          canary: 'canary',
-          backends: { main: { servers: [main.url] }, canary: { servers: [canary.url] } },
-          router: { rule: 'Host(`council.localhost`)', entryPoints: ['web'] },
-        },
+        council: routedCouncil(main, canary),
       },
     });
     const servicePort = await freePort();

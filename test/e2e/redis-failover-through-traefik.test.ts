@@ -11,7 +11,7 @@ import { freePort, waitUntil } from '../helpers/free-port';
 import { startSentinelGroup, type SentinelGroupHandle } from '../helpers/redis-sentinel-group';
 import { uniquePrefix } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
-import { writeSplitsFile } from '../helpers/splits-file';
+import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic, shareOf, steadyLoad } from '../../scripts/lib/traffic';
 
@@ -64,12 +64,8 @@ describe('a Redis failover through a real Traefik', () => {
     council = await startCouncilMetrics();
     splits = writeSplitsFile({
       splits: {
-        council: {
-          stable: 'main',
-          canary: 'canary',
-          backends: { main: { servers: [main.url] }, canary: { servers: [canary.url] } },
+        council: routedCouncil(main, canary, {
           defaultWeights: { main: 100, canary: 0 },
-          router: { rule: 'Host(`council.localhost`)', entryPoints: ['web'] },
           rollout: {
             steps: [10, 30, 60, 100],
             bakeTime: '4s',
@@ -85,7 +81,7 @@ describe('a Redis failover through a real Traefik', () => {
               },
             ],
           },
-        },
+        }),
         search: {
           stable: 'blue',
           canary: 'green',

@@ -10,3 +10,22 @@ export function writeSplitsFile(document: unknown): { file: string; dir: string;
   fs.writeFileSync(file, YAML.stringify(document));
   return { file, dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * The council split the e2e tests route through Traefik: `main` and `canary` as servers we define,
+ * behind `Host(council.localhost)` on entryPoint `web`; `extra` adds or overrides fields
+ * (defaultWeights, rollout, …).
+ */
+export function routedCouncil(
+  main: { url: string },
+  canary: { url: string },
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    stable: 'main',
+    canary: 'canary',
+    backends: { main: { servers: [main.url] }, canary: { servers: [canary.url] } },
+    router: { rule: 'Host(`council.localhost`)', entryPoints: ['web'] },
+    ...extra,
+  };
+}
