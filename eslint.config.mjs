@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './eslint/layers.mjs';
 
 /**
  * The layers of src/ (docs/architecture.md, "Code map"): each folder and what it may import.
@@ -41,42 +42,6 @@ export const ROLLOUT_PARTS = {
   engine: ['plan', 'analysis', 'notifications'],
 };
 
-/** A pattern that refuses `../`-relative imports of `denied`, with the message saying what may be. */
-function refuse(where, denied, allowed) {
-  const may = allowed.length > 0 ? allowed.join(', ') : 'no other folder';
-  return {
-    regex: `^(?:\\.\\./)+(?:${denied.join('|')})(?:/|$)`,
-    message: `layers: ${where} may import ${may} (see docs/architecture.md, "Code map").`,
-  };
-}
-
-/**
- * One no-restricted-imports block per folder (and per part of src/rollout, whose block repeats
- * the folder's pattern: a later block replaces the rule's options, it does not add to them).
- */
-function layerRules() {
-  const folders = Object.keys(LAYERS);
-  const folderPattern = (folder) =>
-    refuse(
-      `src/${folder}`,
-      [...folders.filter((f) => f !== folder && !LAYERS[folder].includes(f)), ...WIRING],
-      LAYERS[folder],
-    );
-  const block = (files, patterns) => ({
-    files,
-    rules: { 'no-restricted-imports': ['error', { patterns }] },
-  });
-  const parts = Object.keys(ROLLOUT_PARTS);
-  return [
-    ...folders.map((folder) => block([`src/${folder}/**/*.ts`], [folderPattern(folder)])),
-    ...Object.entries(ROLLOUT_PARTS).map(([part, allowed]) => {
-      const denied = parts.filter((p) => p !== part && !allowed.includes(p));
-      const own = denied.length > 0 ? [refuse(`src/rollout/${part}`, denied, allowed)] : [];
-      return block([`src/rollout/${part}/**/*.ts`], [folderPattern('rollout'), ...own]);
-    }),
-  ];
-}
-
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.cache/**', 'bench/results/**'] },
   js.configs.recommended,
@@ -88,7 +53,13 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  ...layerRules(),
+  {
+    files: ['src/**/*.ts'],
+    plugins: { layers },
+    rules: {
+      'layers/imports': ['error', { layers: LAYERS, rolloutParts: ROLLOUT_PARTS, wiring: WIRING }],
+    },
+  },
   {
     files: ['**/*.js', '**/*.cjs'],
     languageOptions: {
