@@ -1,118 +1,101 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { metricDeclarer } from './metric-declarer';
 
 /**
  * Every metric the service exports, created on an injected registry so each app instance (and each
  * test) reads its own. Names take `prefix` (METRICS_PREFIX, default `swarm_` as in the guide).
  */
 export function createMetrics(registry: Registry, prefix: string) {
-  const m = <T>(make: (name: (s: string) => string) => T): T => make((s) => `${prefix}${s}`);
-  return m((n) => ({
+  const { gauge, counter, histogram } = metricDeclarer(registry, (s) => `${prefix}${s}`);
+  return {
     registry,
-    canaryTrafficPercentage: new Gauge({
-      name: n('canary_traffic_percentage'),
-      help: 'Share of a split served to each backend, 0-100, as Traefik is being told.',
-      labelNames: ['split', 'backend'] as const,
-      registers: [registry],
-    }),
-    deploymentVersion: new Gauge({
-      name: n('deployment_version'),
-      help: 'Always 1; the labels carry the version deployed behind each backend.',
-      labelNames: ['split', 'backend', 'version'] as const,
-      registers: [registry],
-    }),
-    rollbackEvents: new Counter({
-      name: n('rollback_events_total'),
-      help: 'Changes that took a canary from above 0 to 0, by what triggered them.',
-      labelNames: ['split', 'trigger'] as const,
-      registers: [registry],
-    }),
-    weightChanges: new Counter({
-      name: n('weight_changes_total'),
-      help: 'Weight changes recorded in the audit trail, by source.',
-      labelNames: ['split', 'source'] as const,
-      registers: [registry],
-    }),
-    providerResponses: new Counter({
-      name: n('provider_responses_total'),
-      help: 'Answers to GET /traefik, by HTTP status.',
-      labelNames: ['status'] as const,
-      registers: [registry],
-    }),
-    staleServes: new Counter({
-      name: n('provider_stale_serves_total'),
-      help: 'Answers to GET /traefik that served the last good body because Redis was unreachable.',
-      registers: [registry],
-    }),
-    redisErrors: new Counter({
-      name: n('provider_redis_errors_total'),
-      help: 'Redis operations that failed, by operation.',
-      labelNames: ['operation'] as const,
-      registers: [registry],
-    }),
-    invalidWeights: new Counter({
-      name: n('provider_invalid_weights_total'),
-      help: 'Changes of stored weights that were rejected as invalid (the split kept its last valid weights).',
-      labelNames: ['split'] as const,
-      registers: [registry],
-    }),
-    splitValid: new Gauge({
-      name: n('provider_split_valid'),
-      help: '1 when the weights stored for a split are valid, 0 while it serves its last valid weights.',
-      labelNames: ['split'] as const,
-      registers: [registry],
-    }),
-    renderDuration: new Histogram({
-      name: n('provider_render_duration_seconds'),
-      help: 'Time to render and serialize the Traefik configuration after a change.',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-      registers: [registry],
-    }),
-    configStale: new Gauge({
-      name: n('provider_config_stale'),
-      help: '1 while Redis is unreachable and the last good configuration is served.',
-      registers: [registry],
-    }),
-    lastRefresh: new Gauge({
-      name: n('provider_last_refresh_timestamp_seconds'),
-      help: 'Unix time of the last successful read of the weights from Redis.',
-      registers: [registry],
-    }),
-    propagationSeconds: new Histogram({
-      name: n('provider_propagation_seconds'),
-      help: 'Seconds from a weight write to every listed Traefik showing it applied.',
-      buckets: [0.25, 0.5, 1, 1.5, 2, 3, 5, 8, 13, 21, 34],
-      registers: [registry],
-    }),
-    traefikApplied: new Gauge({
-      name: n('provider_traefik_applied'),
-      help: '1 when a Traefik instance shows the weights being served for a split, else 0.',
-      labelNames: ['split', 'traefik'] as const,
-      registers: [registry],
-    }),
-    heldPolls: new Gauge({
-      name: n('provider_held_polls'),
-      help: 'Polls of GET /traefik?watch= held until the configuration changes.',
-      registers: [registry],
-    }),
-    heldPollRelease: new Histogram({
-      name: n('provider_held_poll_release_seconds'),
-      help: 'Seconds from a change noticed in Redis to the last held poll answered with it.',
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [registry],
-    }),
-    openReads: new Counter({
-      name: n('open_reads_total'),
-      help: 'API reads made without the admin token, by outcome: served at once, queued, or refused (503) over OPEN_READ_CONCURRENCY + OPEN_READ_QUEUE.',
-      labelNames: ['outcome'] as const,
-      registers: [registry],
-    }),
-    holdWarnings: new Counter({
-      name: n('provider_hold_warnings_total'),
-      help: 'Polls whose spacing shows a Traefik setting that defeats the hold, by reason.',
-      labelNames: ['reason'] as const,
-      registers: [registry],
-    }),
-  }));
+    canaryTrafficPercentage: gauge(
+      'canary_traffic_percentage',
+      'Share of a split served to each backend, 0-100, as Traefik is being told.',
+      ['split', 'backend'],
+    ),
+    deploymentVersion: gauge(
+      'deployment_version',
+      'Always 1; the labels carry the version deployed behind each backend.',
+      ['split', 'backend', 'version'],
+    ),
+    rollbackEvents: counter(
+      'rollback_events_total',
+      'Changes that took a canary from above 0 to 0, by what triggered them.',
+      ['split', 'trigger'],
+    ),
+    weightChanges: counter(
+      'weight_changes_total',
+      'Weight changes recorded in the audit trail, by source.',
+      ['split', 'source'],
+    ),
+    providerResponses: counter(
+      'provider_responses_total',
+      'Answers to GET /traefik, by HTTP status.',
+      ['status'],
+    ),
+    staleServes: counter(
+      'provider_stale_serves_total',
+      'Answers to GET /traefik that served the last good body because Redis was unreachable.',
+    ),
+    redisErrors: counter(
+      'provider_redis_errors_total',
+      'Redis operations that failed, by operation.',
+      ['operation'],
+    ),
+    invalidWeights: counter(
+      'provider_invalid_weights_total',
+      'Changes of stored weights that were rejected as invalid (the split kept its last valid weights).',
+      ['split'],
+    ),
+    splitValid: gauge(
+      'provider_split_valid',
+      '1 when the weights stored for a split are valid, 0 while it serves its last valid weights.',
+      ['split'],
+    ),
+    renderDuration: histogram(
+      'provider_render_duration_seconds',
+      'Time to render and serialize the Traefik configuration after a change.',
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    ),
+    configStale: gauge(
+      'provider_config_stale',
+      '1 while Redis is unreachable and the last good configuration is served.',
+    ),
+    lastRefresh: gauge(
+      'provider_last_refresh_timestamp_seconds',
+      'Unix time of the last successful read of the weights from Redis.',
+    ),
+    propagationSeconds: histogram(
+      'provider_propagation_seconds',
+      'Seconds from a weight write to every listed Traefik showing it applied.',
+      [0.25, 0.5, 1, 1.5, 2, 3, 5, 8, 13, 21, 34],
+    ),
+    traefikApplied: gauge(
+      'provider_traefik_applied',
+      '1 when a Traefik instance shows the weights being served for a split, else 0.',
+      ['split', 'traefik'],
+    ),
+    heldPolls: gauge(
+      'provider_held_polls',
+      'Polls of GET /traefik?watch= held until the configuration changes.',
+    ),
+    heldPollRelease: histogram(
+      'provider_held_poll_release_seconds',
+      'Seconds from a change noticed in Redis to the last held poll answered with it.',
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    ),
+    openReads: counter(
+      'open_reads_total',
+      'API reads made without the admin token, by outcome: served at once, queued, or refused (503) over OPEN_READ_CONCURRENCY + OPEN_READ_QUEUE.',
+      ['outcome'],
+    ),
+    holdWarnings: counter(
+      'provider_hold_warnings_total',
+      'Polls whose spacing shows a Traefik setting that defeats the hold, by reason.',
+      ['reason'],
+    ),
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
