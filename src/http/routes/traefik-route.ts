@@ -18,7 +18,17 @@ const isYaml = (t: string) => YAML_TYPES.test(t);
 const isJson = (t: string) => t === 'application/json' || t === 'application/*' || t === '*/*';
 const isGzip = (t: string) => t === 'gzip' || t === 'x-gzip';
 
-function problem(res: ServerResponse, status: number, code: string, detail: string): void {
+/** Refuses a poll with a problem document, counted by its status like every other answer. */
+function refuse(
+  res: ServerResponse,
+  metrics: Metrics,
+  status: number,
+  code: string,
+  detail: string,
+  headers: Record<string, string> = {},
+): void {
+  metrics.providerResponses.inc({ status: String(status) });
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/problem+json');
   res.setHeader('Cache-Control', 'no-store');
@@ -44,13 +54,13 @@ export function createTraefikHandler(deps: TraefikRouteDeps) {
     if (providerToken !== undefined) {
       const presented = bearerOf(req.headers.authorization);
       if (presented === undefined || !tokensEqual(presented, providerToken)) {
-        metrics.providerResponses.inc({ status: '401' });
-        res.setHeader('WWW-Authenticate', 'Bearer');
-        problem(
+        refuse(
           res,
+          metrics,
           401,
           'unauthorized',
           'GET /traefik needs `Authorization: Bearer <PROVIDER_TOKEN>`',
+          { 'WWW-Authenticate': 'Bearer' },
         );
         return;
       }
@@ -58,19 +68,18 @@ export function createTraefikHandler(deps: TraefikRouteDeps) {
     const url = req.url ?? '';
     const watch = url.includes('watch=') ? watchOf(url) : undefined;
     if (typeof watch === 'object') {
-      metrics.providerResponses.inc({ status: '400' });
-      problem(res, 400, 'validation-failed', watch.error);
+      refuse(res, metrics, 400, 'validation-failed', watch.error);
       return;
     }
     const body = provider.current();
     if (body === undefined) {
-      metrics.providerResponses.inc({ status: '503' });
-      res.setHeader('Retry-After', '1');
-      problem(
+      refuse(
         res,
+        metrics,
         503,
         'no-configuration-yet',
         'no weights have been read from Redis yet; the service answers as soon as Redis does',
+        { 'Retry-After': '1' },
       );
       return;
     }
@@ -106,16 +115,15 @@ export function createTraefikHandler(deps: TraefikRouteDeps) {
       res.setHeader('X-Config-Stale', 'true');
       metrics.staleServes.inc();
     }
-    if (noneMatch(req.headers['if-none-match'], body.etag)) {
-      metrics.providerResponses.inc({ status: '304' });
-      if (req.method === 'GET') heldPolls?.sent(req, body.etag);
-      res.statusCode = 304;
+    const unchanged = noneMatch(req.headers['if-none-match'], body.etag);
+    const status = unchanged ? 304 : 200;
+    metrics.providerResponses.inc({ status: String(status) });
+    if (req.method === 'GET') heldPolls?.sent(req, body.etag);
+    res.statusCode = status;
+    if (unchanged) {
       res.end();
       return;
     }
-    metrics.providerResponses.inc({ status: '200' });
-    if (req.method === 'GET') heldPolls?.sent(req, body.etag);
-    res.statusCode = 200;
     if (wantsYaml) {
       res.setHeader('Content-Type', 'application/yaml; charset=utf-8');
       res.end(req.method === 'HEAD' ? undefined : body.yaml());
