@@ -91,7 +91,7 @@ export class RolloutService {
 
   /**
    * Reads the state and the weights, decides (pure), writes the transition in one script
-   * (compare-and-set on the revision); again on a concurrent change.
+   * (compare-and-set on the revision); again on a concurrent change. Answers the status after.
    */
   private async change(
     name: string,
@@ -101,7 +101,7 @@ export class RolloutService {
       vs: VersionedState | null,
       current: CurrentWeights,
     ) => Transition | null,
-  ): Promise<{ vs: VersionedState; plan: RolloutPlan }> {
+  ): Promise<RolloutStatusView> {
     const { split, plan } = this.planned(name);
     const who: Actor = { actor: op.actor, source: op.source };
     for (let attempt = 1; ; attempt++) {
@@ -111,59 +111,67 @@ export class RolloutService {
       const t = decide(ctx, vs, current);
       if (t === null) {
         if (!vs) throw new Error('no change without a state');
-        return { vs, plan };
+        return this.view(vs, plan);
       }
+      let written: VersionedState;
       try {
-        return { vs: await this.deps.executor.run(vs, t, current, who), plan };
+        written = await this.deps.executor.run(vs, t, current, who);
       } catch (err) {
         if (!isConcurrentChange(err) || attempt >= MAX_ATTEMPTS) throw err;
+        continue;
       }
+      return this.view(written, plan);
     }
   }
 
-  private existing(vs: VersionedState | null, name: string, verb: string): VersionedState {
-    if (!vs) {
-      throw new RolloutConflictError(`split "${name}" has had no rollout yet: nothing to ${verb}`);
-    }
-    return vs;
+  /** A change to the rollout the split has had, refused when it has had none yet. */
+  private command(
+    name: string,
+    op: Operator,
+    verb: string,
+    decide: (
+      ctx: TransitionContext,
+      state: VersionedState['state'],
+      current: CurrentWeights,
+    ) => Transition | null,
+  ): Promise<RolloutStatusView> {
+    return this.change(name, op, (ctx, vs, current) => {
+      if (!vs) {
+        throw new RolloutConflictError(
+          `split "${name}" has had no rollout yet: nothing to ${verb}`,
+        );
+      }
+      return decide(ctx, vs.state, current);
+    });
   }
 
   async start(name: string, op: Operator & { version?: string }): Promise<RolloutStatusView> {
-    const { vs, plan } = await this.change(name, op, (ctx, prev, current) => {
+    return this.change(name, op, (ctx, prev, current) => {
       const version =
         op.version ?? ctx.split.backends.find((b) => b.name === ctx.split.canary)?.version ?? null;
       return transitions.start(ctx, prev?.state ?? null, current.view, { ...op, version });
     });
-    return this.view(vs, plan);
   }
 
   async pause(name: string, op: Operator): Promise<RolloutStatusView> {
-    const { vs, plan } = await this.change(name, op, (ctx, prev) =>
-      transitions.pause(ctx, this.existing(prev, name, 'pause').state, op),
-    );
-    return this.view(vs, plan);
+    return this.command(name, op, 'pause', (ctx, state) => transitions.pause(ctx, state, op));
   }
 
   async resume(name: string, op: Operator): Promise<RolloutStatusView> {
-    const { vs, plan } = await this.change(name, op, (ctx, prev, current) =>
-      transitions.resume(ctx, this.existing(prev, name, 'resume').state, current.view, op),
+    return this.command(name, op, 'resume', (ctx, state, current) =>
+      transitions.resume(ctx, state, current.view, op),
     );
-    return this.view(vs, plan);
   }
 
   async promote(name: string, op: Operator): Promise<RolloutStatusView> {
-    const { vs, plan } = await this.change(name, op, (ctx, prev, current) =>
-      transitions.promote(ctx, this.existing(prev, name, 'promote').state, current.view, op),
+    return this.command(name, op, 'promote', (ctx, state, current) =>
+      transitions.promote(ctx, state, current.view, op),
     );
-    return this.view(vs, plan);
   }
 
   /** Rolls the canary back to 0 % now, from this replica, with the state, in one write. */
   async abort(name: string, op: Operator): Promise<RolloutStatusView> {
-    const { vs, plan } = await this.change(name, op, (ctx, prev) =>
-      transitions.abort(ctx, this.existing(prev, name, 'abort').state, op),
-    );
-    return this.view(vs, plan);
+    return this.command(name, op, 'abort', (ctx, state) => transitions.abort(ctx, state, op));
   }
 
   /**
@@ -171,9 +179,8 @@ export class RolloutService {
    * 100 % again and the state records the version it runs. Written at once.
    */
   async finalise(name: string, op: Operator): Promise<RolloutStatusView> {
-    const { vs, plan } = await this.change(name, op, (ctx, prev, current) =>
-      transitions.finalise(ctx, this.existing(prev, name, 'finalise').state, current.view, op),
+    return this.command(name, op, 'finalise', (ctx, state, current) =>
+      transitions.finalise(ctx, state, current.view, op),
     );
-    return this.view(vs, plan);
   }
 }
