@@ -85,26 +85,28 @@ const template = promql.superRefine((query, ctx) => {
   }
 });
 
+/** What every check names: itself, its type and, optionally, what it is for. */
+function checkIdentity<T extends string>(type: T) {
+  return { name: checkName, type: z.literal(type), description: z.string().max(500).optional() };
+}
+
+/** How every check turns a breach into a failure: held `for` this long; no data as `onNoData` says. */
+const breachTiming = { for: forWindow, onNoData };
+
 const thresholdCheckSchema = z
   .object({
-    name: checkName,
-    type: z.literal('threshold'),
-    description: z.string().max(500).optional(),
+    ...checkIdentity('threshold'),
     query: promql,
     /** The breach condition is `value <comparator> threshold`, as in an alert rule. */
     comparator,
     threshold: z.number({ error: 'is required: a number the query result is compared with' }),
-    /** The breach must hold this long before the check fails. */
-    for: forWindow,
-    onNoData,
+    ...breachTiming,
   })
   .strict();
 
 const comparisonCheckSchema = z
   .object({
-    name: checkName,
-    type: z.literal('comparison'),
-    description: z.string().max(500).optional(),
+    ...checkIdentity('comparison'),
     /** Evaluated once per backend, with {{backend}} / {{variant}} replaced by its name. */
     query: template,
     /** The breach condition is `canary <comparator> factor × stable`. */
@@ -112,8 +114,7 @@ const comparisonCheckSchema = z
     factor: z
       .number({ error: 'is required: the multiple of the stable value, e.g. 1.2' })
       .positive('must be above 0'),
-    for: forWindow,
-    onNoData,
+    ...breachTiming,
     /** Below `min` samples on either backend the result is inconclusive. */
     minSamples: z
       .object({
@@ -144,9 +145,7 @@ export const TRAEFIK_METRICS = ['success-rate', 'latency'] as const;
  */
 const traefikCheckSchema = z
   .object({
-    name: checkName,
-    type: z.literal('traefik'),
-    description: z.string().max(500).optional(),
+    ...checkIdentity('traefik'),
     metric: z.enum(TRAEFIK_METRICS, { error: 'must be success-rate or latency' }),
     /** The rate window. */
     window: duration('window', 1_000, DAY).default(60_000),
@@ -176,8 +175,7 @@ const traefikCheckSchema = z
       .number({ error: 'must be a number, e.g. 1.2' })
       .positive('must be above 0')
       .optional(),
-    for: forWindow,
-    onNoData,
+    ...breachTiming,
   })
   .strict()
   .superRefine((c, ctx) => {
