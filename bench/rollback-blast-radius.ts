@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { startBackend, type BackendHandle } from '../scripts/lib/backend-server';
-import { findPrometheus, startDemoPrometheus } from '../scripts/lib/demo-prometheus';
+import { requirePrometheus, startPrometheus } from '../scripts/lib/prometheus-process';
 import { freePort, waitUntil } from '../scripts/lib/ports';
 import { startOwnRedisServer } from '../scripts/lib/redis-process';
 import { startTraefik } from '../scripts/lib/traefik-process';
@@ -61,8 +61,7 @@ interface SplitView {
 }
 
 async function main(): Promise<void> {
-  const prometheusBin = findPrometheus();
-  if (!prometheusBin) throw new Error('prometheus is not on PATH (apt-get install -y prometheus)');
+  requirePrometheus();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-rollback-bench-'));
   const redis = await startOwnRedisServer();
   const pairs: Record<string, { main: BackendHandle; canary: BackendHandle }> = {};
@@ -109,9 +108,10 @@ async function main(): Promise<void> {
     logLevel: 'ERROR',
     metrics: true,
   });
-  const prom = await startDemoPrometheus(prometheusBin, [
-    new URL(traefik.metricsUrl as string).host,
-  ]);
+  const prom = await startPrometheus({
+    targets: [new URL(traefik.metricsUrl as string).host],
+    logLevel: 'error',
+  });
   const service = await startNodeChild<{ url: string }>(
     path.join(__dirname, 'service-child.js'),
     {

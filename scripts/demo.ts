@@ -19,7 +19,8 @@ import { createLogger } from '../src/log/logger';
 import { startService } from '../src/service';
 import { startDemoBackend, type DemoBackendHandle } from './lib/demo-backend';
 import { startLiveView, type LiveView } from './lib/demo-live';
-import { findPrometheus, startDemoPrometheus } from './lib/demo-prometheus';
+import { which } from './lib/child-process';
+import { startPrometheus } from './lib/prometheus-process';
 import { runTour } from './lib/demo-tour';
 import { startTraffic, type TrafficHandle } from './lib/demo-traffic';
 import { startLocalTraefik } from './lib/local-traefik';
@@ -106,11 +107,14 @@ async function main(): Promise<void> {
       council.backends[name].servers = [backend.url];
     }
 
-    const prometheusBin = findPrometheus();
     let prometheusUrl: string | undefined;
-    if (prometheusBin) {
+    if (which('prometheus')) {
       const targets = [...backends.values()].map((b) => new URL(b.url).host);
-      const prometheus = await startDemoPrometheus(prometheusBin, targets);
+      const prometheus = await startPrometheus({
+        targets,
+        job: 'demo-backends',
+        logLevel: 'error',
+      });
       cleanup.push(() => prometheus.stop());
       prometheusUrl = prometheus.url;
       council.rollout = DEMO_ROLLOUT;

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
-import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
+import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
 import { writeSplitsFile } from '../helpers/splits-file';

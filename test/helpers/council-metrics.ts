@@ -1,5 +1,5 @@
 import { startMetricsApp, type MetricsAppHandle, type Variant } from './metrics-app';
-import { startPrometheus, type PrometheusHandle } from './prometheus';
+import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
 
 /** The guide's latency signal: p95 of one variant over `window`. */
 export function p95Query(variant: Variant | string, window = '5s'): string {

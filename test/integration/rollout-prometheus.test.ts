@@ -9,7 +9,7 @@ import path from 'node:path';
 import { freePort } from '../helpers/free-port';
 import { p95Query } from '../helpers/council-metrics';
 import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
-import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
+import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
 
 const P95 = (variant: string): string => p95Query(variant);
 

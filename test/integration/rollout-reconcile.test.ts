@@ -11,7 +11,7 @@ import { WeightsStore } from '../../src/store/weights-store';
 import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { freePort } from '../helpers/free-port';
 import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
-import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
+import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 import { createRolloutReplica } from '../helpers/rollout-replica';

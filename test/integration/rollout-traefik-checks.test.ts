@@ -9,7 +9,7 @@ import { createKeys } from '../../src/store/keys';
 import { createRedis } from '../../src/store/redis-client';
 import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { waitUntil } from '../helpers/free-port';
-import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
+import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { createRolloutReplica } from '../helpers/rollout-replica';
