@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from './loopback-server';
 
 export interface BackendHandle {
   /** Base URL, e.g. `http://127.0.0.1:41234`, as a Traefik loadBalancer server URL. */
@@ -86,30 +86,16 @@ export async function startBackend(
     if (delayMs > 0) setTimeout(answer, delayMs);
     else answer();
   });
-  // Port 0 lets the kernel pick: no race between probing a free port and binding it.
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port, url } = await listenOnLoopback(server, options.port);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     port,
     name,
     requests: () => count,
     lastRequestAt: () => lastAt,
     errors: () => errorCount,
     set,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        if (!server.listening) {
-          resolve();
-          return;
-        }
-        // Traefik holds idle keep-alive connections; without this close() would wait for them.
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
+    stop: () => closeServer(server),
   };
 }

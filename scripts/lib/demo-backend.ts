@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOnLoopback } from './loopback-server';
 
 export interface DemoBackendHandle {
   /** Base URL, e.g. `http://127.0.0.1:41234`, as a Traefik loadBalancer server URL. */
@@ -48,13 +48,9 @@ export async function startDemoBackend(name: string, version: string): Promise<D
     });
     res.end(body);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { url } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     name,
     setErrorRate: (rate) => {
       errorRate = Math.min(1, Math.max(0, rate));
@@ -62,11 +58,6 @@ export async function startDemoBackend(name: string, version: string): Promise<D
       served = 0;
       failed = 0;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (!server.listening) return resolve();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => closeServer(server),
   };
 }

@@ -1,6 +1,7 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import { closeServer, listenOnLoopback } from '../../scripts/lib/loopback-server';
+import { metricDeclarer } from '../../src/metrics/metric-declarer';
 
 export type Variant = 'main' | 'canary';
 
@@ -44,43 +45,19 @@ export async function startMetricsApp(
   initial: Partial<Record<Variant, Partial<VariantLoad>>> = {},
 ): Promise<MetricsAppHandle> {
   const registry = new Registry();
-  const duration = new Histogram({
-    name: 'swarm_council_request_duration_seconds',
-    help: 'Council request latency.',
-    labelNames: ['variant'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
-  const errors = new Counter({
-    name: 'mistral_errors_total',
-    help: 'Mistral API errors.',
-    labelNames: ['variant'] as const,
-    registers: [registry],
-  });
-  const tokens = new Counter({
-    name: 'mistral_tokens_total',
-    help: 'Mistral API tokens.',
-    labelNames: ['variant'] as const,
-    registers: [registry],
-  });
-  const calls = new Counter({
-    name: 'mistral_requests_total',
-    help: 'Mistral API calls.',
-    labelNames: ['variant'] as const,
-    registers: [registry],
-  });
-  const cost = new Counter({
-    name: 'swarm_council_cost_dollars_total',
-    help: 'Council spend in dollars.',
-    labelNames: ['variant'] as const,
-    registers: [registry],
-  });
-  const vram = new Gauge({
-    name: 'swarm_vram_used_bytes',
-    help: 'VRAM in use.',
-    labelNames: ['variant'] as const,
-    registers: [registry],
-  });
+  const { counter, gauge, histogram } = metricDeclarer(registry, (name) => name);
+  const variant = ['variant'] as const;
+  const duration = histogram(
+    'swarm_council_request_duration_seconds',
+    'Council request latency.',
+    LATENCY_BUCKETS,
+    variant,
+  );
+  const errors = counter('mistral_errors_total', 'Mistral API errors.', variant);
+  const tokens = counter('mistral_tokens_total', 'Mistral API tokens.', variant);
+  const calls = counter('mistral_requests_total', 'Mistral API calls.', variant);
+  const cost = counter('swarm_council_cost_dollars_total', 'Council spend in dollars.', variant);
+  const vram = gauge('swarm_vram_used_bytes', 'VRAM in use.', variant);
   const defaults: VariantLoad = {
     rps: 50,
     latency: 0.2,
@@ -129,15 +106,11 @@ export async function startMetricsApp(
       res.end(text);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port, url } = await listenOnLoopback(server);
 
   return {
     target: `127.0.0.1:${port}`,
-    url: `http://127.0.0.1:${port}`,
+    url,
     set: (variant, change) => {
       load[variant] = { ...load[variant], ...change };
     },
@@ -145,10 +118,7 @@ export async function startMetricsApp(
     scrape: () => registry.metrics(),
     stop: async () => {
       clearInterval(timer);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
     },
   };
 }
