@@ -22,7 +22,7 @@ import { startLiveView, type LiveView } from './lib/demo-live';
 import { which } from './lib/child-process';
 import { startPrometheus } from './lib/prometheus-process';
 import { runTour } from './lib/demo-tour';
-import { startTraffic, type TrafficHandle } from './lib/demo-traffic';
+import { startTraffic, type TrafficHandle } from './lib/traffic';
 import { startLocalTraefik } from './lib/local-traefik';
 import { startRedisServer } from './lib/redis-process';
 

@@ -1,5 +1,5 @@
 import { printable } from '../../src/cli/format';
-import type { TrafficHandle } from './demo-traffic';
+import type { TrafficHandle } from './traffic';
 import {
   newEventLines,
   renderPlain,
