@@ -242,80 +242,44 @@ export async function measureRouting(
     );
 
     const throttle = settings.providersThrottleDuration;
-    const ours: TraefikHandle = await startTraefik({
-      bin: traefikBin,
-      logLevel: 'INFO',
-      providers: {
-        providersThrottleDuration: throttle,
-        http: {
-          endpoint: `${serviceUrl}/traefik`,
-          pollInterval: settings.pollInterval,
-          pollTimeout: settings.pollTimeout,
-        },
+    const polled = {
+      providersThrottleDuration: throttle,
+      http: {
+        endpoint: `${serviceUrl}/traefik`,
+        pollInterval: settings.pollInterval,
+        pollTimeout: settings.pollTimeout,
       },
-    });
-    cleanup.push(() => ours.stop());
+    };
     // Held polls, as shipped: the same service, polled with ?watch= by a Traefik of its own.
-    const oursHeld: TraefikHandle = await startTraefik({
-      bin: traefikBin,
-      logLevel: 'INFO',
-      providers: {
-        providersThrottleDuration: throttle,
-        http: {
-          endpoint: `${serviceUrl}${settings.heldEndpoint}`,
-          pollInterval: settings.heldPollInterval,
-          pollTimeout: settings.heldPollTimeout,
-        },
+    const held = {
+      providersThrottleDuration: throttle,
+      http: {
+        endpoint: `${serviceUrl}${settings.heldEndpoint}`,
+        pollInterval: settings.heldPollInterval,
+        pollTimeout: settings.heldPollTimeout,
       },
-    });
-    cleanup.push(() => oursHeld.stop());
-    const theirs: TraefikHandle = await startTraefik({
-      bin: traefikBin,
-      logLevel: 'INFO',
-      providers: {
-        providersThrottleDuration: throttle,
-        redis: { endpoints: [`127.0.0.1:${redisServer.port}`], rootKey: 'traefik' },
-      },
-    });
-    cleanup.push(() => theirs.stop());
+    };
+    const redisKv = {
+      providersThrottleDuration: throttle,
+      redis: { endpoints: [`127.0.0.1:${redisServer.port}`], rootKey: 'traefik' },
+    };
+    const startBenchTraefik = async (
+      providers: Record<string, unknown>,
+    ): Promise<TraefikHandle> => {
+      const traefik = await startTraefik({ bin: traefikBin, logLevel: 'INFO', providers });
+      cleanup.push(() => traefik.stop());
+      return traefik;
+    };
+    const ours = await startBenchTraefik(polled);
+    const oursHeld = await startBenchTraefik(held);
+    const theirs = await startBenchTraefik(redisKv);
     // The same three again, each Traefik with a default TLS certificate in a dynamic file: without
     // one, Traefik generates an RSA key pair on every configuration it applies, before it routes by
     // it (scripts/lib/default-certificate.ts).
     const { dynamicFile } = writeDefaultCertificate(dir);
-    const withCert = (providers: Record<string, unknown>): Record<string, unknown> => ({
-      ...providers,
-      file: { filename: dynamicFile },
-    });
     const certTraefiks: TraefikHandle[] = [];
-    for (const providers of [
-      {
-        providersThrottleDuration: throttle,
-        http: {
-          endpoint: `${serviceUrl}${settings.heldEndpoint}`,
-          pollInterval: settings.heldPollInterval,
-          pollTimeout: settings.heldPollTimeout,
-        },
-      },
-      {
-        providersThrottleDuration: throttle,
-        http: {
-          endpoint: `${serviceUrl}/traefik`,
-          pollInterval: settings.pollInterval,
-          pollTimeout: settings.pollTimeout,
-        },
-      },
-      {
-        providersThrottleDuration: throttle,
-        redis: { endpoints: [`127.0.0.1:${redisServer.port}`], rootKey: 'traefik' },
-      },
-    ]) {
-      const traefik = await startTraefik({
-        bin: traefikBin,
-        logLevel: 'INFO',
-        providers: withCert(providers),
-      });
-      cleanup.push(() => traefik.stop());
-      certTraefiks.push(traefik);
+    for (const providers of [held, polled, redisKv]) {
+      certTraefiks.push(await startBenchTraefik({ ...providers, file: { filename: dynamicFile } }));
     }
 
     const api = (method: string, route: string, body: unknown) =>
