@@ -125,17 +125,20 @@ describe('the snapshot file', () => {
 
 describe('the snapshot keeper', () => {
   const log = createLogger('silent');
+  /** A keeper of `file` that takes the snapshot `current()` holds whenever it writes. */
+  const keeperOf = (file: string, current: () => Snapshot, delayMs?: number) =>
+    new SnapshotKeeper({
+      file,
+      splitsHash: HASH,
+      log,
+      ...(delayMs !== undefined && { delayMs }),
+      take: () => ({ body: current().body, served: current().served }),
+    });
 
   test('when the body changes several times in a burst, then it is written once, after the delay, with the last body', async () => {
     const file = path.join(dir, 'snapshot.json');
     let current = snapshotOf(10);
-    const keeper = new SnapshotKeeper({
-      file,
-      splitsHash: HASH,
-      log,
-      delayMs: 100,
-      take: () => ({ body: current.body, served: current.served }),
-    });
+    const keeper = keeperOf(file, () => current, 100);
     for (const canary of [11, 12, 13]) {
       current = snapshotOf(canary);
       keeper.changed();
@@ -151,13 +154,7 @@ describe('the snapshot keeper', () => {
   test('when told of a change but the body is the one on disk, then nothing is written again', async () => {
     const file = path.join(dir, 'snapshot.json');
     const current = snapshotOf(20);
-    const keeper = new SnapshotKeeper({
-      file,
-      splitsHash: HASH,
-      log,
-      delayMs: 10,
-      take: () => ({ body: current.body, served: current.served }),
-    });
+    const keeper = keeperOf(file, () => current, 10);
     await keeper.flush();
     const mtime = fs.statSync(file).mtimeMs;
     keeper.changed();
@@ -170,12 +167,7 @@ describe('the snapshot keeper', () => {
     const blocker = path.join(dir, 'data');
     fs.writeFileSync(blocker, 'a file where the directory should be');
     const current = snapshotOf(20);
-    const keeper = new SnapshotKeeper({
-      file: path.join(blocker, 'snapshot.json'),
-      splitsHash: HASH,
-      log,
-      take: () => ({ body: current.body, served: current.served }),
-    });
+    const keeper = keeperOf(path.join(blocker, 'snapshot.json'), () => current);
     await keeper.flush();
     expect(keeper.writes).toBe(0);
     fs.rmSync(blocker);
