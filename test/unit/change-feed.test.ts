@@ -11,6 +11,11 @@ async function until(cond: () => boolean): Promise<void> {
   }
 }
 
+/** A feed that reads the council split's rollout through `describe` every 10 ms while listened to. */
+function councilFeed(describe: () => Promise<unknown>): ChangeFeed {
+  return new ChangeFeed({ rolloutPollMs: 10, rollouts: { splits: ['council'], describe } });
+}
+
 describe('ChangeFeed', () => {
   test('when a listener throws, then it is dropped and the others still get every event', () => {
     const feed = new ChangeFeed();
@@ -30,19 +35,10 @@ describe('ChangeFeed', () => {
   test('when only the bake clock moves, then no rollout event; when the step moves, then one', async () => {
     let rollout = { status: 'progressing', step: 1, bake: { elapsedMs: 0, remainingMs: 600_000 } };
     let reads = 0;
-    const feed = new ChangeFeed({
-      rolloutPollMs: 10,
-      rollouts: {
-        splits: ['council'],
-        describe: async () => {
-          reads++;
-          rollout = {
-            ...rollout,
-            bake: { elapsedMs: reads * 10, remainingMs: 600_000 - reads * 10 },
-          };
-          return { rollout };
-        },
-      },
+    const feed = councilFeed(async () => {
+      reads++;
+      rollout = { ...rollout, bake: { elapsedMs: reads * 10, remainingMs: 600_000 - reads * 10 } };
+      return { rollout };
     });
     const got: ChangeEvent[] = [];
     const unsubscribe = feed.subscribe((e) => got.push(e));
@@ -65,16 +61,10 @@ describe('ChangeFeed', () => {
     let fail = true;
     let reads = 0;
     let status = 'progressing';
-    const feed = new ChangeFeed({
-      rolloutPollMs: 10,
-      rollouts: {
-        splits: ['council'],
-        describe: async () => {
-          reads++;
-          if (fail) throw new Error('redis away');
-          return { rollout: { status } };
-        },
-      },
+    const feed = councilFeed(async () => {
+      reads++;
+      if (fail) throw new Error('redis away');
+      return { rollout: { status } };
     });
     const got: ChangeEvent[] = [];
     feed.subscribe((e) => got.push(e));
