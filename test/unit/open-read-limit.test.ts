@@ -1,12 +1,14 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Agent, request } from 'undici';
 import { errorHandler } from '../../src/http/error-handler';
 import { openReadLimit, type OpenReadLimit } from '../../src/http/open-read-limit';
 import { createLogger } from '../../src/log/logger';
+import { closeServer, listenOnLoopback } from '../../scripts/lib/loopback-server';
 
 const TOKEN = 'open-read-admin-token-0123';
+
+type App = Awaited<ReturnType<typeof startApp>>;
 
 /** An app whose GET /slow answers only when the test says so, behind the limit. */
 async function startApp(concurrency: number, queue: number) {
@@ -30,12 +32,12 @@ async function startApp(concurrency: number, queue: number) {
   });
   app.use(errorHandler(createLogger('silent')));
   const server = http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url } = await listenOnLoopback(server);
   const agent = new Agent({ connections: 20 });
   return {
-    url,
-    agent,
+    /** A request to /slow on the app's own connections (GET unless `options` says otherwise). */
+    slow: (options: Parameters<typeof request>[1] = {}) =>
+      request(`${url}/slow`, { dispatcher: agent, ...options }),
     limit,
     outcomes,
     pending,
@@ -44,10 +46,19 @@ async function startApp(concurrency: number, queue: number) {
     close: async () => {
       for (const answer of pending.splice(0)) answer();
       await agent.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await closeServer(server);
     },
   };
+}
+
+/** Runs `test` against a fresh app, closed after it whatever the outcome. */
+async function withApp(concurrency: number, queue: number, test: (app: App) => Promise<void>) {
+  const app = await startApp(concurrency, queue);
+  try {
+    await test(app);
+  } finally {
+    await app.close();
+  }
 }
 
 const waitFor = async (what: string, cond: () => boolean): Promise<void> => {
@@ -60,16 +71,13 @@ const waitFor = async (what: string, cond: () => boolean): Promise<void> => {
 
 describe('openReadLimit', () => {
   test('when the slots and the queue are full, then the next read is refused at once with 503, Retry-After and problem type open-reads-busy, and a waiting read is served when a slot frees', async () => {
-    const app = await startApp(2, 1);
-    try {
-      const get = (headers: Record<string, string> = {}) =>
-        request(`${app.url}/slow`, { dispatcher: app.agent, headers });
-      const first = [get(), get()];
+    await withApp(2, 1, async (app) => {
+      const first = [app.slow(), app.slow()];
       await waitFor('two reads served', () => app.started() === 2);
-      const queued = get();
+      const queued = app.slow();
       await waitFor('one read waiting', () => app.limit.load().waiting === 1);
 
-      const refused = await get();
+      const refused = await app.slow();
       expect(refused.statusCode).toBe(503);
       expect(refused.headers['retry-after']).toBe('1');
       expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -88,30 +96,25 @@ describe('openReadLimit', () => {
       await Promise.all(answers.map((r) => r.body.text()));
       await waitFor('every slot free', () => app.limit.load().active === 0);
       expect(app.outcomes).toEqual(['served', 'served', 'queued', 'refused']);
-    } finally {
-      await app.close();
-    }
+    });
   });
 
   test('when every slot is taken, then a read with the admin token and a write still pass, and a wrong token does not', async () => {
-    const app = await startApp(1, 0);
-    try {
-      const busy = request(`${app.url}/slow`, { dispatcher: app.agent });
+    await withApp(1, 0, async (app) => {
+      const busy = app.slow();
       await waitFor('the slot taken', () => app.started() === 1);
 
-      const wrong = await request(`${app.url}/slow`, {
-        dispatcher: app.agent,
+      const wrong = await app.slow({
         headers: { authorization: 'Bearer not-the-admin-token-at-all' },
       });
       expect(wrong.statusCode).toBe(503);
       await wrong.body.text();
 
-      const operator = request(`${app.url}/slow`, {
-        dispatcher: app.agent,
+      const operator = app.slow({
         headers: { authorization: `Bearer ${TOKEN}` },
       });
       await waitFor('the operator read to start', () => app.started() === 2);
-      const write = await request(`${app.url}/slow`, { dispatcher: app.agent, method: 'PUT' });
+      const write = await app.slow({ method: 'PUT' });
       expect(write.statusCode).toBe(200);
       expect(await write.body.json()).toEqual({ written: true });
 
@@ -119,27 +122,25 @@ describe('openReadLimit', () => {
       app.answerOne();
       expect((await busy).statusCode).toBe(200);
       expect((await operator).statusCode).toBe(200);
-    } finally {
-      await app.close();
-    }
+    });
   });
 
   test('when a waiting client goes away, then its place in the queue is freed', async () => {
-    const app = await startApp(1, 1);
-    try {
-      const busy = request(`${app.url}/slow`, { dispatcher: app.agent });
+    await withApp(1, 1, async (app) => {
+      const busy = app.slow();
       await waitFor('the slot taken', () => app.started() === 1);
       const controller = new AbortController();
-      const leaving = request(`${app.url}/slow`, {
-        dispatcher: app.agent,
-        signal: controller.signal,
-      }).catch((err: Error) => err.name);
+      const leaving = app
+        .slow({
+          signal: controller.signal,
+        })
+        .catch((err: Error) => err.name);
       await waitFor('one read waiting', () => app.limit.load().waiting === 1);
       controller.abort();
       expect(await leaving).toBe('AbortError');
       await waitFor('the queue empty', () => app.limit.load().waiting === 0);
 
-      const next = request(`${app.url}/slow`, { dispatcher: app.agent });
+      const next = app.slow();
       await waitFor('the next read waiting', () => app.limit.load().waiting === 1);
       app.answerOne();
       await waitFor('the next read to start', () => app.started() === 2);
@@ -147,8 +148,6 @@ describe('openReadLimit', () => {
       expect((await busy).statusCode).toBe(200);
       expect((await next).statusCode).toBe(200);
       await waitFor('every slot free', () => app.limit.load().active === 0);
-    } finally {
-      await app.close();
-    }
+    });
   });
 });
