@@ -25,6 +25,19 @@ function errorOf(doc: unknown): string {
   throw new Error('expected the document to be rejected');
 }
 
+type Doc = ReturnType<typeof valid>;
+
+/** A change to the valid document: its council split with `change` laid over it. */
+const council =
+  (change: Record<string, unknown>) =>
+  (d: Doc): unknown => ({ splits: { council: { ...d.splits.council, ...change } } });
+
+/** A change to the valid document: one backend of its council split replaced by `value`. */
+const backend =
+  (name: string, value: unknown) =>
+  (d: Doc): unknown =>
+    council({ backends: { ...d.splits.council.backends, [name]: value } })(d);
+
 describe('splits.yaml validation', () => {
   test('when defaultWeights is omitted, then stable gets 100 and the others 0', () => {
     const config = parseSplitsDocument(valid(), 'splits.yaml');
@@ -35,90 +48,50 @@ describe('splits.yaml validation', () => {
   test.each([
     [
       'a split name with capitals',
-      (d: ReturnType<typeof valid>) => ({ splits: { Council: d.splits.council } }),
+      (d: Doc) => ({ splits: { Council: d.splits.council } }),
       'splits.Council',
     ],
     [
       'stable naming no backend',
-      (d: ReturnType<typeof valid>) => ({
-        splits: { council: { ...d.splits.council, stable: 'mian' } },
-      }),
+      council({ stable: 'mian' }),
       'splits.council.stable: names backend "mian"',
     ],
     [
       'stable equal to canary',
-      (d: ReturnType<typeof valid>) => ({
-        splits: { council: { ...d.splits.council, canary: 'main' } },
-      }),
+      council({ canary: 'main' }),
       'splits.council.canary: must differ from stable',
     ],
     [
       'a backend with both service and servers',
-      (d: ReturnType<typeof valid>) => ({
-        splits: {
-          council: {
-            ...d.splits.council,
-            backends: {
-              ...d.splits.council.backends,
-              main: { service: 'a@docker', servers: ['http://x'] },
-            },
-          },
-        },
-      }),
+      backend('main', { service: 'a@docker', servers: ['http://x'] }),
       'splits.council.backends.main: set exactly one of',
     ],
     [
       'a server that is not a URL',
-      (d: ReturnType<typeof valid>) => ({
-        splits: {
-          council: {
-            ...d.splits.council,
-            backends: { ...d.splits.council.backends, canary: { servers: ['10.0.0.5:9001'] } },
-          },
-        },
-      }),
+      backend('canary', { servers: ['10.0.0.5:9001'] }),
       'splits.council.backends.canary.servers[0]',
     ],
     [
       'a service without @provider',
-      (d: ReturnType<typeof valid>) => ({
-        splits: {
-          council: {
-            ...d.splits.council,
-            backends: { ...d.splits.council.backends, main: { service: 'council-main' } },
-          },
-        },
-      }),
+      backend('main', { service: 'council-main' }),
       'must be <service>@<provider>',
     ],
     [
       'negative default weight',
-      (d: ReturnType<typeof valid>) => ({
-        splits: { council: { ...d.splits.council, defaultWeights: { main: -1, canary: 0 } } },
-      }),
+      council({ defaultWeights: { main: -1, canary: 0 } }),
       'splits.council.defaultWeights.main: must be >= 0',
     ],
     [
       'all-zero default weights',
-      (d: ReturnType<typeof valid>) => ({
-        splits: { council: { ...d.splits.council, defaultWeights: { main: 0, canary: 0 } } },
-      }),
+      council({ defaultWeights: { main: 0, canary: 0 } }),
       'must give at least one backend a weight above 0',
     ],
     [
       'a default weight for an unknown backend',
-      (d: ReturnType<typeof valid>) => ({
-        splits: { council: { ...d.splits.council, defaultWeights: { main: 1, cnary: 0 } } },
-      }),
+      council({ defaultWeights: { main: 1, cnary: 0 } }),
       'splits.council.defaultWeights.cnary: is not a backend',
     ],
-    [
-      'an unknown key',
-      (d: ReturnType<typeof valid>) => ({
-        splits: { council: { ...d.splits.council, weigths: {} } },
-      }),
-      'weigths',
-    ],
+    ['an unknown key', council({ weigths: {} }), 'weigths'],
     ['no splits', () => ({ splits: {} }), 'must declare at least one split'],
   ])('when the file has %s, then the error names the path', (_label, mutate, expected) => {
     const message = errorOf(mutate(valid()));
