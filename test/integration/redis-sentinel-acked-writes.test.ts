@@ -1,10 +1,7 @@
 import { request } from 'undici';
-import {
-  startTestService,
-  TEST_ADMIN_TOKEN,
-  type TestService,
-} from '../helpers/in-process-service';
-import { startSentinelGroup, type SentinelGroupHandle } from '../helpers/redis-sentinel-group';
+import { TEST_ADMIN_TOKEN, type TestService } from '../helpers/in-process-service';
+import type { SentinelGroupHandle } from '../helpers/redis-sentinel-group';
+import { startServiceOnSentinels } from '../helpers/service-on-sentinels';
 
 jest.setTimeout(120_000);
 
@@ -34,23 +31,17 @@ async function write(
 describe('REDIS_WRITE_REPLICAS=1 through a Sentinel failover', () => {
   let group: SentinelGroupHandle;
   let svc: TestService;
+  let stop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    group = await startSentinelGroup('canary-acked');
-    svc = await startTestService({
-      redisUrl: '',
-      env: {
-        REDIS_SENTINELS: group.sentinels,
-        REDIS_SENTINEL_NAME: group.name,
-        REDIS_WRITE_REPLICAS: '1',
-        REDIS_WRITE_TIMEOUT_MS: '1000',
-      },
-    });
+    ({ group, svc, stop } = await startServiceOnSentinels('canary-acked', {
+      REDIS_WRITE_REPLICAS: '1',
+      REDIS_WRITE_TIMEOUT_MS: '1000',
+    }));
   });
 
   afterAll(async () => {
-    await svc?.stop();
-    await group?.stop();
+    await stop?.();
   });
 
   test('when the primary is SIGKILLed amid a stream of writes, then every write acknowledged before the kill is on the new primary, and later ones answer WRITE_NOT_REPLICATED', async () => {

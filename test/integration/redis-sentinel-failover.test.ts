@@ -1,10 +1,7 @@
 import { request } from 'undici';
-import {
-  startTestService,
-  TEST_ADMIN_TOKEN,
-  type TestService,
-} from '../helpers/in-process-service';
-import { startSentinelGroup, type SentinelGroupHandle } from '../helpers/redis-sentinel-group';
+import { TEST_ADMIN_TOKEN, type TestService } from '../helpers/in-process-service';
+import type { SentinelGroupHandle } from '../helpers/redis-sentinel-group';
+import { startServiceOnSentinels } from '../helpers/service-on-sentinels';
 import { waitUntil } from '../helpers/free-port';
 
 jest.setTimeout(90_000);
@@ -44,23 +41,17 @@ async function historyIds(url: string): Promise<string[]> {
 describe('Sentinel mode against a real primary, replica and three Sentinels', () => {
   let group: SentinelGroupHandle;
   let svc: TestService;
+  let stop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    group = await startSentinelGroup('canary-test');
-    svc = await startTestService({
-      redisUrl: '',
-      env: {
-        REDIS_SENTINELS: group.sentinels,
-        REDIS_SENTINEL_NAME: group.name,
-        // No periodic re-read within the test: a redis-cli change can only arrive by change tracking.
-        RESYNC_INTERVAL_MS: '60000',
-      },
-    });
+    ({ group, svc, stop } = await startServiceOnSentinels('canary-test', {
+      // No periodic re-read within the test: a redis-cli change can only arrive by change tracking.
+      RESYNC_INTERVAL_MS: '60000',
+    }));
   });
 
   afterAll(async () => {
-    await svc?.stop();
-    await group?.stop();
+    await stop?.();
   });
 
   test('when the primary is SIGKILLed, then /traefik keeps answering, writes resume on the new primary, redis-cli changes there are seen, and replicated audit events remain', async () => {
@@ -115,20 +106,18 @@ describe('Sentinel mode against a real primary, replica and three Sentinels', ()
 
     // Change tracking follows the failover: edits by hand on the new primary are served.
     const weightsKey = `${svc.prefix}weights:council`;
-    group.replica.cli('HSET', weightsKey, 'main', '60', 'canary', '40');
-    await waitUntil(
-      'the first redis-cli change on the new primary',
-      async () => (await servedCanary(svc.url)) === 40,
-      15_000,
-      100,
-    );
-    group.replica.cli('HSET', weightsKey, 'main', '50', 'canary', '50');
-    await waitUntil(
-      'the second redis-cli change on the new primary',
-      async () => (await servedCanary(svc.url)) === 50,
-      10_000,
-      100,
-    );
+    for (const [which, main, canary, timeoutMs] of [
+      ['first', 60, 40, 15_000],
+      ['second', 50, 50, 10_000],
+    ] as const) {
+      group.replica.cli('HSET', weightsKey, 'main', String(main), 'canary', String(canary));
+      await waitUntil(
+        `the ${which} redis-cli change on the new primary`,
+        async () => (await servedCanary(svc.url)) === canary,
+        timeoutMs,
+        100,
+      );
+    }
 
     polling = false;
     await poller;
