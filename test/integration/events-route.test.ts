@@ -264,29 +264,27 @@ describe('GET /api/v1/events through the service on a real redis-server', () => 
         dataOf(x).split === 'council' &&
         (dataOf(x).served as Record<string, number>).canary === 0,
     );
-    const started = await fetch(`${svc.url}/api/v1/splits/council/rollout`, {
-      method: 'POST',
-      headers: admin,
-      body: JSON.stringify({ version: '1.5.0' }),
-    });
-    expect(started.status).toBe(202);
-    const progressing = await stream.next(
-      (x) =>
-        x.event === 'rollout' &&
-        (dataOf(x).rollout as { status?: string } | null)?.status === 'progressing',
-    );
+    /** POSTs `body` to the council rollout (or to its `/action`), as the operator. */
+    const command = (action: string, body: unknown) =>
+      fetch(`${svc.url}/api/v1/splits/council/rollout${action}`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify(body),
+      });
+    const rolloutEvent = (status: string) =>
+      stream.next(
+        (x) =>
+          x.event === 'rollout' &&
+          (dataOf(x).rollout as { status?: string } | null)?.status === status,
+      );
 
-    const paused = await fetch(`${svc.url}/api/v1/splits/council/rollout/pause`, {
-      method: 'POST',
-      headers: admin,
-      body: JSON.stringify({ reason: 'looking' }),
-    });
+    const started = await command('', { version: '1.5.0' });
+    expect(started.status).toBe(202);
+    const progressing = await rolloutEvent('progressing');
+
+    const paused = await command('/pause', { reason: 'looking' });
     expect(paused.status).toBe(200);
-    const f = await stream.next(
-      (x) =>
-        x.event === 'rollout' &&
-        (dataOf(x).rollout as { status?: string } | null)?.status === 'paused',
-    );
+    const f = await rolloutEvent('paused');
 
     expect(dataOf(progressing).split).toBe('council');
     expect((dataOf(f).rollout as { step: number }).step).toBe(1);
