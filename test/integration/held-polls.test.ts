@@ -80,6 +80,14 @@ describe('GET /traefik?watch= (held polls) against a real redis-server', () => {
     await svc.stop();
   });
 
+  /** Two `?watch=` polls on a new connection: the first fetches the body, the second holds on it. */
+  const pollTwice = async (watch: string): Promise<{ first: Answer; second: Answer }> => {
+    const c = connect();
+    const first = await poll(c, `/traefik?watch=${watch}`);
+    const second = await poll(c, `/traefik?watch=${watch}`);
+    return { first, second };
+  };
+
   const setWeights = (main: number, canary: number): void => {
     redisServer.cli(
       'HSET',
@@ -123,18 +131,14 @@ describe('GET /traefik?watch= (held polls) against a real redis-server', () => {
       redisUrl: redisServer.url,
       env: { HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_HEADERS_TIMEOUT_MS: '1000' },
     });
-    const c = connect();
-    const first = await poll(c, '/traefik?watch=32s');
-    const second = await poll(c, '/traefik?watch=32s');
+    const { first, second } = await pollTwice('32s');
     expect(second.status).toBe(200);
     expect(second.took).toBeGreaterThanOrEqual(31_500);
     expect(second.bytes.equals(first.bytes)).toBe(true);
   }, 60_000);
 
   test('when the hold ends without a change, then the poll is answered 200 with the same body', async () => {
-    const c = connect();
-    const first = await poll(c, '/traefik?watch=600ms');
-    const second = await poll(c, '/traefik?watch=600ms');
+    const { first, second } = await pollTwice('600ms');
     expect(second.status).toBe(200);
     expect(second.took).toBeGreaterThanOrEqual(550);
     expect(second.bytes.equals(first.bytes)).toBe(true);
