@@ -24,21 +24,30 @@ let replica: RedisServerHandle;
 let redis: Redis;
 let svc: ServiceUnderTest | undefined;
 
-async function replicaSynced(): Promise<void> {
+/** Until `server`'s INFO replication matches `pattern`; `failure` is the error after 15 s. */
+async function untilReplication(
+  server: RedisServerHandle,
+  pattern: RegExp,
+  failure: string,
+): Promise<void> {
   const deadline = Date.now() + 15_000;
-  while (!/master_link_status:up/.test(replica.cli('INFO', 'replication'))) {
-    if (Date.now() > deadline) throw new Error('the replica did not sync within 15 s');
+  while (!pattern.test(server.cli('INFO', 'replication'))) {
+    if (Date.now() > deadline) throw new Error(failure);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-/** Until the primary counts no connected replica (it notices a killed one at once). */
-async function primarySeesNoReplica(): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!/connected_slaves:0/.test(primary.cli('INFO', 'replication'))) {
-    if (Date.now() > deadline) throw new Error('the primary still lists its replica after 15 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+const replicaSynced = () =>
+  untilReplication(replica, /master_link_status:up/, 'the replica did not sync within 15 s');
+
+/** Kills the replica and waits until the primary counts none connected (it notices at once). */
+async function killReplica(): Promise<void> {
+  await replica.kill();
+  await untilReplication(
+    primary,
+    /connected_slaves:0/,
+    'the primary still lists its replica after 15 s',
+  );
 }
 
 beforeAll(async () => {
@@ -68,34 +77,26 @@ afterEach(async () => {
 const start = (env: Record<string, string>, splits?: unknown) =>
   startServiceUnderTest({ redisUrl: primary.url, env, splits }).then((s) => (svc = s));
 
+/** The environment that makes every write wait for the one replica, for TIMEOUT_MS at most. */
+const ONE_REPLICA = { REDIS_WRITE_REPLICAS: '1', REDIS_WRITE_TIMEOUT_MS: String(TIMEOUT_MS) };
+
+/** POST …/council/scale with `body`, as the operator. */
+const scale = (s: ServiceUnderTest, body: object) =>
+  request(s.app).post('/api/v1/splits/council/scale').set(AUTH).send(body);
+
 describe('REDIS_WRITE_REPLICAS on a real primary and replica', () => {
   test('when the replica is up, then a write answers 200 and the replica already holds it', async () => {
-    const s = await start({
-      REDIS_WRITE_REPLICAS: '1',
-      REDIS_WRITE_TIMEOUT_MS: String(TIMEOUT_MS),
-    });
-    await request(s.app)
-      .post('/api/v1/splits/council/scale')
-      .set(AUTH)
-      .send({ percent: 25 })
-      .expect(200);
+    const s = await start(ONE_REPLICA);
+    await scale(s, { percent: 25 }).expect(200);
     expect(replica.cli('HGET', `${s.prefix}weights:council`, 'canary').trim()).toBe('25');
   });
 
   test('when the replica is down, then the write answers 504 WRITE_NOT_REPLICATED within the timeout, and stands on the primary', async () => {
-    const s = await start({
-      REDIS_WRITE_REPLICAS: '1',
-      REDIS_WRITE_TIMEOUT_MS: String(TIMEOUT_MS),
-    });
-    await replica.kill();
-    await primarySeesNoReplica();
+    const s = await start(ONE_REPLICA);
+    await killReplica();
 
     const started = Date.now();
-    const res = await request(s.app)
-      .post('/api/v1/splits/council/scale')
-      .set(AUTH)
-      .send({ percent: 40, reason: 'replica down' })
-      .expect(504);
+    const res = await scale(s, { percent: 40, reason: 'replica down' }).expect(504);
     const took = Date.now() - started;
 
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -128,20 +129,13 @@ describe('REDIS_WRITE_REPLICAS on a real primary and replica', () => {
   });
 
   test('when the replica is frozen (SIGSTOP) but still connected, then the write answers 504 WRITE_NOT_REPLICATED and stands', async () => {
-    const s = await start({
-      REDIS_WRITE_REPLICAS: '1',
-      REDIS_WRITE_TIMEOUT_MS: String(TIMEOUT_MS),
-    });
+    const s = await start(ONE_REPLICA);
     // Frozen, it stays connected to the primary but acknowledges nothing new.
     const pid = Number(/process_id:(\d+)/.exec(replica.cli('INFO', 'server'))?.[1]);
     expect(pid).toBeGreaterThan(0);
     process.kill(pid, 'SIGSTOP');
     try {
-      const res = await request(s.app)
-        .post('/api/v1/splits/council/scale')
-        .set(AUTH)
-        .send({ percent: 35 })
-        .expect(504);
+      const res = await scale(s, { percent: 35 }).expect(504);
       expect(res.body).toMatchObject({ title: 'WRITE_NOT_REPLICATED', replicasConfirmed: 0 });
     } finally {
       process.kill(pid, 'SIGCONT');
@@ -151,23 +145,14 @@ describe('REDIS_WRITE_REPLICAS on a real primary and replica', () => {
 
   test('when the replica is down and no replica is asked for, then the write answers 200 at once', async () => {
     const s = await start({});
-    await replica.kill();
-    await primarySeesNoReplica();
-    await request(s.app)
-      .post('/api/v1/splits/council/scale')
-      .set(AUTH)
-      .send({ percent: 10 })
-      .expect(200);
+    await killReplica();
+    await scale(s, { percent: 10 }).expect(200);
     expect(await redis.hget(`${s.prefix}weights:council`, 'canary')).toBe('10');
   });
 
   test('when the replica is down, then canaryctl says written but not replicated and exits 7', async () => {
-    const s = await start({
-      REDIS_WRITE_REPLICAS: '1',
-      REDIS_WRITE_TIMEOUT_MS: String(TIMEOUT_MS),
-    });
-    await replica.kill();
-    await primarySeesNoReplica();
+    const s = await start(ONE_REPLICA);
+    await killReplica();
     const run = await runCli(['scale', 'council', '30'], {
       CANARY_URL: s.url,
       CANARY_TOKEN: ADMIN_TOKEN,
@@ -181,12 +166,8 @@ describe('REDIS_WRITE_REPLICAS on a real primary and replica', () => {
   });
 
   test('when the replica is down, then a rollout start answers 504 WRITE_NOT_REPLICATED, the rollout is written and the controller goes on', async () => {
-    const s = await start(
-      { REDIS_WRITE_REPLICAS: '1', REDIS_WRITE_TIMEOUT_MS: String(TIMEOUT_MS) },
-      SPLITS_WITH_ROLLOUT,
-    );
-    await replica.kill();
-    await primarySeesNoReplica();
+    const s = await start(ONE_REPLICA, SPLITS_WITH_ROLLOUT);
+    await killReplica();
     const res = await request(s.app)
       .post('/api/v1/splits/council/rollout')
       .set(AUTH)
