@@ -1,7 +1,6 @@
 import { request } from 'undici';
-import { TEST_ADMIN_TOKEN, type TestService } from '../helpers/in-process-service';
-import type { SentinelGroupHandle } from '../helpers/redis-sentinel-group';
-import { startServiceOnSentinels } from '../helpers/service-on-sentinels';
+import { TEST_ADMIN_TOKEN } from '../helpers/in-process-service';
+import { startServiceOnSentinels, type ServiceOnSentinels } from '../helpers/service-on-sentinels';
 
 jest.setTimeout(120_000);
 
@@ -29,22 +28,19 @@ async function write(
 }
 
 describe('REDIS_WRITE_REPLICAS=1 through a Sentinel failover', () => {
-  let group: SentinelGroupHandle;
-  let svc: TestService;
-  let stop: (() => Promise<void>) | undefined;
-
+  let sentinels: ServiceOnSentinels | undefined;
   beforeAll(async () => {
-    ({ group, svc, stop } = await startServiceOnSentinels('canary-acked', {
+    sentinels = await startServiceOnSentinels('canary-acked', {
       REDIS_WRITE_REPLICAS: '1',
       REDIS_WRITE_TIMEOUT_MS: '1000',
-    }));
+    });
   });
-
   afterAll(async () => {
-    await stop?.();
+    await sentinels?.stop();
   });
 
   test('when the primary is SIGKILLed amid a stream of writes, then every write acknowledged before the kill is on the new primary, and later ones answer WRITE_NOT_REPLICATED', async () => {
+    const { group, svc } = sentinels!;
     const acked = new Map<number, string>();
     const statuses: number[] = [];
     let seq = 0;

@@ -1,7 +1,6 @@
 import { request } from 'undici';
-import { TEST_ADMIN_TOKEN, type TestService } from '../helpers/in-process-service';
-import type { SentinelGroupHandle } from '../helpers/redis-sentinel-group';
-import { startServiceOnSentinels } from '../helpers/service-on-sentinels';
+import { TEST_ADMIN_TOKEN } from '../helpers/in-process-service';
+import { startServiceOnSentinels, type ServiceOnSentinels } from '../helpers/service-on-sentinels';
 import { waitUntil } from '../helpers/free-port';
 
 jest.setTimeout(90_000);
@@ -39,22 +38,19 @@ async function historyIds(url: string): Promise<string[]> {
 }
 
 describe('Sentinel mode against a real primary, replica and three Sentinels', () => {
-  let group: SentinelGroupHandle;
-  let svc: TestService;
-  let stop: (() => Promise<void>) | undefined;
-
+  let sentinels: ServiceOnSentinels | undefined;
   beforeAll(async () => {
-    ({ group, svc, stop } = await startServiceOnSentinels('canary-test', {
+    sentinels = await startServiceOnSentinels('canary-test', {
       // No periodic re-read within the test: a redis-cli change can only arrive by change tracking.
       RESYNC_INTERVAL_MS: '60000',
-    }));
+    });
   });
-
   afterAll(async () => {
-    await stop?.();
+    await sentinels?.stop();
   });
 
   test('when the primary is SIGKILLed, then /traefik keeps answering, writes resume on the new primary, redis-cli changes there are seen, and replicated audit events remain', async () => {
+    const { group, svc } = sentinels!;
     // Before: the service found the primary through the Sentinels.
     expect(await setCanary(svc.url, 10)).toBe(200);
     expect(await setCanary(svc.url, 20)).toBe(200);
