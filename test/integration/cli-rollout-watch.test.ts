@@ -1,32 +1,18 @@
-import { Redis } from 'ioredis';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import { useBuiltCliAndRedis } from '../helpers/cli-fixtures';
 import {
   ADMIN_TOKEN,
-  ensureCliBuilt,
   runCli,
   SPLITS_WITH_ROLLOUT,
   startServiceUnderTest,
 } from '../helpers/service';
 
 /** `canaryctl rollout status --watch`, the built binary, against the real service and Redis. */
-let redisServer: RedisServerHandle;
-let redis: Redis;
-
-beforeAll(async () => {
-  await ensureCliBuilt();
-  redisServer = await startRedisServer();
-  redis = new Redis(redisServer.url);
-}, 150_000);
-
-afterAll(async () => {
-  redis?.disconnect();
-  await redisServer?.stop();
-});
+const stack = useBuiltCliAndRedis();
 
 describe('canaryctl rollout status --watch', () => {
   test('when a rollout runs and is then aborted, then --watch shows step i of n once and ends with the rollback', async () => {
     const service = await startServiceUnderTest({
-      redisUrl: redisServer.url,
+      redisUrl: stack.redisServer.url,
       splits: SPLITS_WITH_ROLLOUT,
     });
     const env = { CANARY_URL: service.url, CANARY_TOKEN: ADMIN_TOKEN };
@@ -52,7 +38,7 @@ describe('canaryctl rollout status --watch', () => {
       expect(lines[lines.length - 1]).toMatch(/rolled back to 0%.*red/);
     } finally {
       await service.stop();
-      await service.cleanup(redis);
+      await service.cleanup(stack.redis);
     }
   });
 
