@@ -4,6 +4,7 @@ import YAML from 'yaml';
 import { loadEnv } from '../../src/config/env';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { redisTargetOf } from '../../src/store/redis-client';
+import { BASE_STACK_SERVICES } from '../helpers/compose-kit';
 
 /**
  * The Compose kit, checked without a Docker engine: the files parse, and the pieces that must agree
@@ -54,17 +55,7 @@ const published = (svc: Dict): [string, number, number][] =>
 
 describe('compose/docker-compose.yml', () => {
   it('when parsed, then it declares the whole stack', () => {
-    expect(Object.keys(services).sort()).toEqual(
-      [
-        'alertmanager',
-        'council-main',
-        'grafana',
-        'prometheus',
-        'provider',
-        'redis',
-        'traefik',
-      ].sort(),
-    );
+    expect(Object.keys(services).sort()).toEqual([...BASE_STACK_SERVICES].sort());
   });
 
   it('when any port is published, then it binds 127.0.0.1 only', () => {
