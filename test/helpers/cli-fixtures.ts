@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { UsageError } from '../../src/cli/cli-error';
 import { startRedisServer, type RedisServerHandle } from './redis-server';
-import { ensureCliBuilt } from './service';
+import { ADMIN_TOKEN, ensureCliBuilt } from './service';
 
 /** What canaryctl's tests share: the built binary against one Redis, and its usage errors. */
 
@@ -40,4 +40,24 @@ export function usageErrorOf(fn: () => unknown): UsageError {
     throw err;
   }
   throw new Error('expected a UsageError');
+}
+
+/** canaryctl's environment for a write to `service`: its URL and the admin token. */
+export function adminEnvFor(service: { url: string }): Record<string, string> {
+  return { CANARY_URL: service.url, CANARY_TOKEN: ADMIN_TOKEN };
+}
+
+/**
+ * Runs `body` against a service a test started for itself (other splits or variables than the
+ * file's shared one), then stops it and deletes its keys from the file's Redis, whatever `body` did.
+ */
+export async function withOwnService<
+  T extends { stop(): Promise<void>; cleanup(redis: Redis): Promise<void> },
+>(stack: CliTestRedis, service: T, body: (service: T) => Promise<void>): Promise<void> {
+  try {
+    await body(service);
+  } finally {
+    await service.stop();
+    await service.cleanup(stack.redis);
+  }
 }

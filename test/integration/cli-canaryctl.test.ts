@@ -1,8 +1,7 @@
-import { useBuiltCliAndRedis } from '../helpers/cli-fixtures';
+import { adminEnvFor, useBuiltCliAndRedis, withOwnService } from '../helpers/cli-fixtures';
 import { freePort } from '../helpers/free-port';
 import { startOwnRedisServer } from '../helpers/redis-server';
 import {
-  ADMIN_TOKEN,
   runCli,
   startAppWithRollouts,
   startServiceUnderTest,
@@ -23,7 +22,7 @@ afterEach(async () => {
   await svc.cleanup(stack.redis);
 });
 
-const admin = () => ({ CANARY_URL: svc.url, CANARY_TOKEN: ADMIN_TOKEN });
+const admin = () => adminEnvFor(svc);
 const reader = () => ({ CANARY_URL: svc.url });
 const weightsKey = (split: string) => `${svc.prefix}weights:${split}`;
 const eventsKey = (split: string) => `${svc.prefix}events:${split}`;
@@ -392,10 +391,7 @@ describe('canaryctl exit codes', () => {
     try {
       await ownRedis.kill();
 
-      const run = await runCli(['scale', 'council', '25'], {
-        CANARY_URL: service.url,
-        CANARY_TOKEN: ADMIN_TOKEN,
-      });
+      const run = await runCli(['scale', 'council', '25'], adminEnvFor(service));
 
       expect(run.code).toBe(5);
       expect(run.stderr).toContain('Redis did not take the write; nothing was changed');
@@ -407,27 +403,27 @@ describe('canaryctl exit codes', () => {
 
   test('when --wait times out because a Traefik lags, then it exits 5 naming it, and the write stands', async () => {
     const traefik = `http://127.0.0.1:${await freePort()}`;
-    const service = await startServiceUnderTest({
-      redisUrl: stack.redisServer.url,
-      env: { TRAEFIK_API_URLS: traefik, TRAEFIK_POLL_INTERVAL_MS: '100' },
-    });
-    const env = { CANARY_URL: service.url, CANARY_TOKEN: ADMIN_TOKEN };
-    try {
-      const run = await runCli(['scale', 'council', '25', '--wait', '300ms'], env);
-      const status = await runCli(['status', 'council'], env);
+    await withOwnService(
+      stack,
+      await startServiceUnderTest({
+        redisUrl: stack.redisServer.url,
+        env: { TRAEFIK_API_URLS: traefik, TRAEFIK_POLL_INTERVAL_MS: '100' },
+      }),
+      async (service) => {
+        const env = adminEnvFor(service);
+        const run = await runCli(['scale', 'council', '25', '--wait', '300ms'], env);
+        const status = await runCli(['status', 'council'], env);
 
-      expect(run.code).toBe(5);
-      expect(run.stderr).toContain(`not applied within 300 ms by: ${traefik}`);
-      expect(await stack.redis.hgetall(`${service.prefix}weights:council`)).toEqual({
-        main: '75',
-        canary: '25',
-      });
-      expect(status.code).toBe(0);
-      expect(status.stdout).toContain(`council traefik ${traefik}: NOT applied`);
-    } finally {
-      await service.stop();
-      await service.cleanup(stack.redis);
-    }
+        expect(run.code).toBe(5);
+        expect(run.stderr).toContain(`not applied within 300 ms by: ${traefik}`);
+        expect(await stack.redis.hgetall(`${service.prefix}weights:council`)).toEqual({
+          main: '75',
+          canary: '25',
+        });
+        expect(status.code).toBe(0);
+        expect(status.stdout).toContain(`council traefik ${traefik}: NOT applied`);
+      },
+    );
   });
 
   test('when a rollout is asked of an unknown split, then it exits 4', async () => {
@@ -440,111 +436,115 @@ describe('canaryctl exit codes', () => {
 
 describe('canaryctl rollout', () => {
   test('when a rollout runs, then status prints its progress line, and none for a split without one', async () => {
-    const service = await startServiceUnderTest({
-      redisUrl: stack.redisServer.url,
-      splits: SPLITS_WITH_ROLLOUT,
-    });
-    const env = { CANARY_URL: service.url, CANARY_TOKEN: ADMIN_TOKEN };
-    try {
-      const before = await runCli(['status'], env);
-      const start = await runCli(['rollout', 'start', 'council', '--version', '1.5.0'], env);
-      const after = await runCli(['status'], env);
-      const one = await runCli(['status', 'council'], env);
+    await withOwnService(
+      stack,
+      await startServiceUnderTest({
+        redisUrl: stack.redisServer.url,
+        splits: SPLITS_WITH_ROLLOUT,
+      }),
+      async (service) => {
+        const env = adminEnvFor(service);
+        const before = await runCli(['status'], env);
+        const start = await runCli(['rollout', 'start', 'council', '--version', '1.5.0'], env);
+        const after = await runCli(['status'], env);
+        const one = await runCli(['status', 'council'], env);
 
-      expect(before.code).toBe(0);
-      expect(before.stdout).not.toContain('rollout');
-      expect(start.code).toBe(0);
-      expect(after.code).toBe(0);
-      expect(after.stdout).toMatch(/^rollout council 1\.5\.0: progressing, step 1\/4 \(5%\)/m);
-      expect(after.stdout.match(/^rollout /gm)).toHaveLength(1);
-      expect(one.stdout).toMatch(/^rollout council 1\.5\.0: progressing/m);
-    } finally {
-      await service.stop();
-      await service.cleanup(stack.redis);
-    }
+        expect(before.code).toBe(0);
+        expect(before.stdout).not.toContain('rollout');
+        expect(start.code).toBe(0);
+        expect(after.code).toBe(0);
+        expect(after.stdout).toMatch(/^rollout council 1\.5\.0: progressing, step 1\/4 \(5%\)/m);
+        expect(after.stdout.match(/^rollout /gm)).toHaveLength(1);
+        expect(one.stdout).toMatch(/^rollout council 1\.5\.0: progressing/m);
+      },
+    );
   });
 
   // Against createApp with the rollout router and no controller: every answer is deterministic.
   test('when a rollout is started, paused, resumed and aborted, then Redis follows and each summary is printed', async () => {
-    const app = await startAppWithRollouts({ redisUrl: stack.redisServer.url });
-    const env = { CANARY_URL: app.url, CANARY_TOKEN: ADMIN_TOKEN, USER: 'alice' };
-    const state = async () =>
-      JSON.parse((await stack.redis.hget(`${app.prefix}rollout:council`, 'state')) ?? 'null') as {
-        status: string;
-        version: string;
-        startedBy: string;
-      } | null;
-    try {
-      const none = await runCli(['rollout', 'status', 'council'], env);
-      const start = await runCli(['rollout', 'start', 'council', '--version', '1.5.0'], env);
-      const started = await state();
-      const again = await runCli(['rollout', 'start', 'council'], env);
-      const pause = await runCli(['rollout', 'pause', 'council', '--reason', 'look first'], env);
-      const paused = await state();
-      const status = await runCli(['rollout', 'status', 'council'], env);
-      const resume = await runCli(['rollout', 'resume', 'council'], env);
-      const abort = await runCli(['rollout', 'abort', 'council', '--reason', 'red'], env);
-      const aborted = await state();
+    await withOwnService(
+      stack,
+      await startAppWithRollouts({ redisUrl: stack.redisServer.url }),
+      async (app) => {
+        const env = { ...adminEnvFor(app), USER: 'alice' };
+        const state = async () =>
+          JSON.parse(
+            (await stack.redis.hget(`${app.prefix}rollout:council`, 'state')) ?? 'null',
+          ) as {
+            status: string;
+            version: string;
+            startedBy: string;
+          } | null;
+        const none = await runCli(['rollout', 'status', 'council'], env);
+        const start = await runCli(['rollout', 'start', 'council', '--version', '1.5.0'], env);
+        const started = await state();
+        const again = await runCli(['rollout', 'start', 'council'], env);
+        const pause = await runCli(['rollout', 'pause', 'council', '--reason', 'look first'], env);
+        const paused = await state();
+        const status = await runCli(['rollout', 'status', 'council'], env);
+        const resume = await runCli(['rollout', 'resume', 'council'], env);
+        const abort = await runCli(['rollout', 'abort', 'council', '--reason', 'red'], env);
+        const aborted = await state();
 
-      expect(none.code).toBe(4);
-      expect(none.stderr).toContain('has had no rollout yet');
-      expect(start.code).toBe(0);
-      expect(start.stdout).toBe('council 1.5.0: progressing, step 1/4 (5%), applying, no checks\n');
-      expect(started).toMatchObject({
-        status: 'progressing',
-        version: '1.5.0',
-        startedBy: 'alice',
-      });
-      expect(again.code).toBe(4);
-      expect(again.stderr).toContain('is already progressing');
-      expect(pause.code).toBe(0);
-      expect(paused?.status).toBe('paused');
-      expect(status.stdout).toContain(
-        'council 1.5.0: paused at step 1/4 (5%) (operator): look first',
-      );
-      expect(resume.code).toBe(0);
-      expect(abort.code).toBe(0);
-      expect(abort.stdout).toMatch(/^council 1\.5\.0: rolled back to 0% at .*: red\n$/);
-      expect(aborted?.status).toBe('rolled_back');
-    } finally {
-      await app.stop();
-      await app.cleanup(stack.redis);
-    }
+        expect(none.code).toBe(4);
+        expect(none.stderr).toContain('has had no rollout yet');
+        expect(start.code).toBe(0);
+        expect(start.stdout).toBe(
+          'council 1.5.0: progressing, step 1/4 (5%), applying, no checks\n',
+        );
+        expect(started).toMatchObject({
+          status: 'progressing',
+          version: '1.5.0',
+          startedBy: 'alice',
+        });
+        expect(again.code).toBe(4);
+        expect(again.stderr).toContain('is already progressing');
+        expect(pause.code).toBe(0);
+        expect(paused?.status).toBe('paused');
+        expect(status.stdout).toContain(
+          'council 1.5.0: paused at step 1/4 (5%) (operator): look first',
+        );
+        expect(resume.code).toBe(0);
+        expect(abort.code).toBe(0);
+        expect(abort.stdout).toMatch(/^council 1\.5\.0: rolled back to 0% at .*: red\n$/);
+        expect(aborted?.status).toBe('rolled_back');
+      },
+    );
   });
 
   test('when the split has no rollout plan, then rollout status exits 4 saying so', async () => {
-    const app = await startAppWithRollouts({ redisUrl: stack.redisServer.url });
-    try {
-      const run = await runCli(['rollout', 'status', 'search'], { CANARY_URL: app.url });
+    await withOwnService(
+      stack,
+      await startAppWithRollouts({ redisUrl: stack.redisServer.url }),
+      async (app) => {
+        const run = await runCli(['rollout', 'status', 'search'], { CANARY_URL: app.url });
 
-      expect(run.code).toBe(4);
-      expect(run.stderr).toContain('split "search" has no rollout plan');
-    } finally {
-      await app.stop();
-      await app.cleanup(stack.redis);
-    }
+        expect(run.code).toBe(4);
+        expect(run.stderr).toContain('split "search" has no rollout plan');
+      },
+    );
   });
 
   test('when --json, then the rollout view is printed as the API answers it', async () => {
-    const app = await startAppWithRollouts({ redisUrl: stack.redisServer.url });
-    const env = { CANARY_URL: app.url, CANARY_TOKEN: ADMIN_TOKEN };
-    try {
-      await runCli(['rollout', 'start', 'council'], env);
+    await withOwnService(
+      stack,
+      await startAppWithRollouts({ redisUrl: stack.redisServer.url }),
+      async (app) => {
+        const env = adminEnvFor(app);
+        await runCli(['rollout', 'start', 'council'], env);
 
-      const run = await runCli(['rollout', 'status', 'council', '--json'], env);
+        const run = await runCli(['rollout', 'status', 'council', '--json'], env);
 
-      expect(run.code).toBe(0);
-      expect(JSON.parse(run.stdout)).toMatchObject({
-        split: 'council',
-        status: 'progressing',
-        step: 1,
-        steps: 4,
-        percentages: [5, 25, 50, 100],
-      });
-    } finally {
-      await app.stop();
-      await app.cleanup(stack.redis);
-    }
+        expect(run.code).toBe(0);
+        expect(JSON.parse(run.stdout)).toMatchObject({
+          split: 'council',
+          status: 'progressing',
+          step: 1,
+          steps: 4,
+          percentages: [5, 25, 50, 100],
+        });
+      },
+    );
   });
 });
 
