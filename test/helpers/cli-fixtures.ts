@@ -48,14 +48,20 @@ export function adminEnvFor(service: { url: string }): Record<string, string> {
 }
 
 /**
- * Runs `body` against a service a test started for itself (other splits or variables than the
- * file's shared one), then stops it and deletes its keys from the file's Redis, whatever `body` did.
+ * Starts a service for one test (other splits or variables than the file's shared one) on the
+ * file's Redis with `start`, runs `body` against it with canaryctl's admin environment for it, then
+ * stops it and deletes its keys, whatever `body` did.
  */
 export async function withOwnService<
-  T extends { stop(): Promise<void>; cleanup(redis: Redis): Promise<void> },
->(stack: CliTestRedis, service: T, body: (service: T) => Promise<void>): Promise<void> {
+  T extends { url: string; stop(): Promise<void>; cleanup(redis: Redis): Promise<void> },
+>(
+  stack: CliTestRedis,
+  start: (redisUrl: string) => Promise<T>,
+  body: (adminEnv: Record<string, string>, service: T) => Promise<void>,
+): Promise<void> {
+  const service = await start(stack.redisServer.url);
   try {
-    await body(service);
+    await body(adminEnvFor(service), service);
   } finally {
     await service.stop();
     await service.cleanup(stack.redis);

@@ -405,12 +405,12 @@ describe('canaryctl exit codes', () => {
     const traefik = `http://127.0.0.1:${await freePort()}`;
     await withOwnService(
       stack,
-      await startServiceUnderTest({
-        redisUrl: stack.redisServer.url,
-        env: { TRAEFIK_API_URLS: traefik, TRAEFIK_POLL_INTERVAL_MS: '100' },
-      }),
-      async (service) => {
-        const env = adminEnvFor(service);
+      (redisUrl) =>
+        startServiceUnderTest({
+          redisUrl,
+          env: { TRAEFIK_API_URLS: traefik, TRAEFIK_POLL_INTERVAL_MS: '100' },
+        }),
+      async (env, service) => {
         const run = await runCli(['scale', 'council', '25', '--wait', '300ms'], env);
         const status = await runCli(['status', 'council'], env);
 
@@ -438,12 +438,8 @@ describe('canaryctl rollout', () => {
   test('when a rollout runs, then status prints its progress line, and none for a split without one', async () => {
     await withOwnService(
       stack,
-      await startServiceUnderTest({
-        redisUrl: stack.redisServer.url,
-        splits: SPLITS_WITH_ROLLOUT,
-      }),
-      async (service) => {
-        const env = adminEnvFor(service);
+      (redisUrl) => startServiceUnderTest({ redisUrl, splits: SPLITS_WITH_ROLLOUT }),
+      async (env) => {
         const before = await runCli(['status'], env);
         const start = await runCli(['rollout', 'start', 'council', '--version', '1.5.0'], env);
         const after = await runCli(['status'], env);
@@ -464,9 +460,9 @@ describe('canaryctl rollout', () => {
   test('when a rollout is started, paused, resumed and aborted, then Redis follows and each summary is printed', async () => {
     await withOwnService(
       stack,
-      await startAppWithRollouts({ redisUrl: stack.redisServer.url }),
-      async (app) => {
-        const env = { ...adminEnvFor(app), USER: 'alice' };
+      (redisUrl) => startAppWithRollouts({ redisUrl }),
+      async (admin, app) => {
+        const env = { ...admin, USER: 'alice' };
         const state = async () =>
           JSON.parse(
             (await stack.redis.hget(`${app.prefix}rollout:council`, 'state')) ?? 'null',
@@ -515,8 +511,8 @@ describe('canaryctl rollout', () => {
   test('when the split has no rollout plan, then rollout status exits 4 saying so', async () => {
     await withOwnService(
       stack,
-      await startAppWithRollouts({ redisUrl: stack.redisServer.url }),
-      async (app) => {
+      (redisUrl) => startAppWithRollouts({ redisUrl }),
+      async (_admin, app) => {
         const run = await runCli(['rollout', 'status', 'search'], { CANARY_URL: app.url });
 
         expect(run.code).toBe(4);
@@ -528,9 +524,8 @@ describe('canaryctl rollout', () => {
   test('when --json, then the rollout view is printed as the API answers it', async () => {
     await withOwnService(
       stack,
-      await startAppWithRollouts({ redisUrl: stack.redisServer.url }),
-      async (app) => {
-        const env = adminEnvFor(app);
+      (redisUrl) => startAppWithRollouts({ redisUrl }),
+      async (env) => {
         await runCli(['rollout', 'start', 'council'], env);
 
         const run = await runCli(['rollout', 'status', 'council', '--json'], env);

@@ -1,4 +1,4 @@
-import { adminEnvFor, useBuiltCliAndRedis, withOwnService } from '../helpers/cli-fixtures';
+import { useBuiltCliAndRedis, withOwnService } from '../helpers/cli-fixtures';
 import { runCli, SPLITS_WITH_ROLLOUT, startServiceUnderTest } from '../helpers/service';
 
 /** `canaryctl rollout status --watch`, the built binary, against the real service and Redis. */
@@ -8,12 +8,8 @@ describe('canaryctl rollout status --watch', () => {
   test('when a rollout runs and is then aborted, then --watch shows step i of n once and ends with the rollback', async () => {
     await withOwnService(
       stack,
-      await startServiceUnderTest({
-        redisUrl: stack.redisServer.url,
-        splits: SPLITS_WITH_ROLLOUT,
-      }),
-      async (service) => {
-        const env = adminEnvFor(service);
+      (redisUrl) => startServiceUnderTest({ redisUrl, splits: SPLITS_WITH_ROLLOUT }),
+      async (env) => {
         const start = await runCli(['rollout', 'start', 'council', '--version', '1.5.0'], env);
         expect(start.code).toBe(0);
 
