@@ -51,6 +51,19 @@ async function stubServer(
 const hash = (redis: RedisServerHandle, key: string): Record<string, string> =>
   hashFromCli(redis.cli('HGETALL', key));
 
+/** Runs `body` with a stubServer answering by `handler`, and stops it after, whatever `body` did. */
+async function withStubServer(
+  handler: Parameters<typeof stubServer>[0],
+  body: (stub: Awaited<ReturnType<typeof stubServer>>) => Promise<void>,
+): Promise<void> {
+  const stub = await stubServer(handler);
+  try {
+    await body(stub);
+  } finally {
+    await stub.stop();
+  }
+}
+
 let redis: RedisServerHandle;
 let tmp: string;
 
@@ -217,76 +230,73 @@ describe('with the service running', () => {
   it('when test_live_cloud.sh counts answers through a proxy at 25 %, then the counts and --expect auto agree', async () => {
     await runKitScript('scripts/canary-scale.sh', ['25'], env);
     // Stands in for Traefik: every 4th answer comes from the canary.
-    const proxy = await stubServer((_req, res, n) =>
-      res.writeHead(200, { 'X-Council-Variant': n % 4 === 0 ? 'canary' : 'main' }).end('ok'),
+    await withStubServer(
+      (_req, res, n) =>
+        res.writeHead(200, { 'X-Council-Variant': n % 4 === 0 ? 'canary' : 'main' }).end('ok'),
+      async (proxy) => {
+        const r = await runKitScript(
+          'scripts/test_live_cloud.sh',
+          ['-n', '200', '--expect', 'auto'],
+          {
+            ...env,
+            TRAEFIK_URL: proxy.url,
+          },
+        );
+        expect(r.stdout).toMatch(/^ {2}canary +50 +25\.00 %$/m);
+        expect(r.stdout).toMatch(/^ {2}main +150 +75\.00 %$/m);
+        expect(r.stdout).toContain('ok  canary share 25.00 % vs expected 25 %');
+        expect(r.code).toBe(0);
+        expect(proxy.requests).toHaveLength(200);
+        expect(new Set(proxy.requests.map((q) => q.headers.host))).toEqual(
+          new Set(['council.localhost']),
+        );
+      },
     );
-    try {
-      const r = await runKitScript(
-        'scripts/test_live_cloud.sh',
-        ['-n', '200', '--expect', 'auto'],
-        {
-          ...env,
-          TRAEFIK_URL: proxy.url,
-        },
-      );
-      expect(r.stdout).toMatch(/^ {2}canary +50 +25\.00 %$/m);
-      expect(r.stdout).toMatch(/^ {2}main +150 +75\.00 %$/m);
-      expect(r.stdout).toContain('ok  canary share 25.00 % vs expected 25 %');
-      expect(r.code).toBe(0);
-      expect(proxy.requests).toHaveLength(200);
-      expect(new Set(proxy.requests.map((q) => q.headers.host))).toEqual(
-        new Set(['council.localhost']),
-      );
-    } finally {
-      await proxy.stop();
-    }
   });
 
   it('when test_live_cloud.sh --canary runs, then every request carries X-Canary: always and must reach the canary', async () => {
-    const proxy = await stubServer((req, res) =>
-      res
-        .writeHead(200, {
-          'X-Council-Variant': req.headers['x-canary'] === 'always' ? 'canary' : 'main',
-        })
-        .end(),
-    );
-    try {
-      const r = await runKitScript('scripts/test_live_cloud.sh', ['-n', '20', '--canary'], {
-        ...env,
-        TRAEFIK_URL: proxy.url,
-      });
-      expect(r.stdout).toMatch(/ok {2}canary share 100\.00 % vs expected 100 %/);
-      expect(r.code).toBe(0);
-      expect(proxy.requests.map((q) => q.headers['x-canary'])).toEqual(Array(20).fill('always'));
+    await withStubServer(
+      (req, res) =>
+        res
+          .writeHead(200, {
+            'X-Council-Variant': req.headers['x-canary'] === 'always' ? 'canary' : 'main',
+          })
+          .end(),
+      async (proxy) => {
+        const r = await runKitScript('scripts/test_live_cloud.sh', ['-n', '20', '--canary'], {
+          ...env,
+          TRAEFIK_URL: proxy.url,
+        });
+        expect(r.stdout).toMatch(/ok {2}canary share 100\.00 % vs expected 100 %/);
+        expect(r.code).toBe(0);
+        expect(proxy.requests.map((q) => q.headers['x-canary'])).toEqual(Array(20).fill('always'));
 
-      const without = await runKitScript('scripts/test_live_cloud.sh', ['-n', '20', '--canary'], {
-        ...env,
-        TRAEFIK_URL: proxy.url,
-        OVERRIDE_HEADER: 'X-Canary: never',
-      });
-      expect(without.code).toBe(1);
-    } finally {
-      await proxy.stop();
-    }
+        const without = await runKitScript('scripts/test_live_cloud.sh', ['-n', '20', '--canary'], {
+          ...env,
+          TRAEFIK_URL: proxy.url,
+          OVERRIDE_HEADER: 'X-Canary: never',
+        });
+        expect(without.code).toBe(1);
+      },
+    );
   });
 
   it('when test_live_cloud.sh sees a share far from the expected one or errors, then it fails', async () => {
-    const proxy = await stubServer((_req, res, n) =>
-      res
-        .writeHead(n % 10 === 0 ? 502 : 200, { 'X-Council-Variant': n % 2 ? 'canary' : 'main' })
-        .end(),
+    await withStubServer(
+      (_req, res, n) =>
+        res
+          .writeHead(n % 10 === 0 ? 502 : 200, { 'X-Council-Variant': n % 2 ? 'canary' : 'main' })
+          .end(),
+      async (proxy) => {
+        const r = await runKitScript('scripts/test_live_cloud.sh', ['-n', '100', '--expect', '5'], {
+          ...env,
+          TRAEFIK_URL: proxy.url,
+        });
+        expect(r.stdout).toContain('FAIL  10 of 100 requests did not answer 2xx/3xx');
+        expect(r.stdout).toMatch(/FAIL {2}canary share 50\.00 % vs expected 5 %/);
+        expect(r.code).toBe(1);
+      },
     );
-    try {
-      const r = await runKitScript('scripts/test_live_cloud.sh', ['-n', '100', '--expect', '5'], {
-        ...env,
-        TRAEFIK_URL: proxy.url,
-      });
-      expect(r.stdout).toContain('FAIL  10 of 100 requests did not answer 2xx/3xx');
-      expect(r.stdout).toMatch(/FAIL {2}canary share 50\.00 % vs expected 5 %/);
-      expect(r.code).toBe(1);
-    } finally {
-      await proxy.stop();
-    }
   });
 
   describe('canary-deploy.sh', () => {
@@ -545,57 +555,55 @@ describe('canary-rollback.sh without the API', () => {
   });
 
   it('when the provider answers 503, then it falls back to Redis too', async () => {
-    const sick = await stubServer((_req, res) =>
-      res
-        .writeHead(503, { 'Content-Type': 'application/problem+json' })
-        .end(JSON.stringify({ detail: 'Redis is unavailable' })),
+    await withStubServer(
+      (_req, res) =>
+        res
+          .writeHead(503, { 'Content-Type': 'application/problem+json' })
+          .end(JSON.stringify({ detail: 'Redis is unavailable' })),
+      async (sick) => {
+        const r = await runKitScript('scripts/canary-rollback.sh', [], {
+          ...env,
+          CANARY_URL: sick.url,
+        });
+        expect(r.stderr).toContain('the provider answered HTTP 503: Redis is unavailable');
+        expect(r.code).toBe(0);
+        expect(sick.requests).toHaveLength(1);
+        expect(hash(redis, key())).toEqual({ main: '100', canary: '0' });
+      },
     );
-    try {
-      const r = await runKitScript('scripts/canary-rollback.sh', [], {
-        ...env,
-        CANARY_URL: sick.url,
-      });
-      expect(r.stderr).toContain('the provider answered HTTP 503: Redis is unavailable');
-      expect(r.code).toBe(0);
-      expect(sick.requests).toHaveLength(1);
-      expect(hash(redis, key())).toEqual({ main: '100', canary: '0' });
-    } finally {
-      await sick.stop();
-    }
   });
 
   it('when the provider refuses the token, then it does not bypass it through Redis', async () => {
-    const guarded = await stubServer((_req, res) =>
-      res
-        .writeHead(401, { 'Content-Type': 'application/problem+json' })
-        .end('{"detail":"wrong token"}'),
+    await withStubServer(
+      (_req, res) =>
+        res
+          .writeHead(401, { 'Content-Type': 'application/problem+json' })
+          .end('{"detail":"wrong token"}'),
+      async (guarded) => {
+        const r = await runKitScript('scripts/canary-rollback.sh', [], {
+          ...env,
+          CANARY_URL: guarded.url,
+        });
+        expect(r.code).toBe(77);
+        expect(r.stderr).toContain('use --redis to write to Redis directly');
+        expect(hash(redis, key())).toEqual({ main: '75', canary: '25' });
+      },
     );
-    try {
-      const r = await runKitScript('scripts/canary-rollback.sh', [], {
-        ...env,
-        CANARY_URL: guarded.url,
-      });
-      expect(r.code).toBe(77);
-      expect(r.stderr).toContain('use --redis to write to Redis directly');
-      expect(hash(redis, key())).toEqual({ main: '75', canary: '25' });
-    } finally {
-      await guarded.stop();
-    }
   });
 
   it('when --redis is given, then it writes to Redis without calling the API', async () => {
-    const api = await stubServer((_req, res) => res.writeHead(200).end('{}'));
-    try {
-      const r = await runKitScript('scripts/canary-rollback.sh', ['--redis'], {
-        ...env,
-        CANARY_URL: api.url,
-      });
-      expect(r.code).toBe(0);
-      expect(api.requests).toHaveLength(0);
-      expect(hash(redis, key())).toEqual({ main: '100', canary: '0' });
-    } finally {
-      await api.stop();
-    }
+    await withStubServer(
+      (_req, res) => res.writeHead(200).end('{}'),
+      async (api) => {
+        const r = await runKitScript('scripts/canary-rollback.sh', ['--redis'], {
+          ...env,
+          CANARY_URL: api.url,
+        });
+        expect(r.code).toBe(0);
+        expect(api.requests).toHaveLength(0);
+        expect(hash(redis, key())).toEqual({ main: '100', canary: '0' });
+      },
+    );
   });
 
   it('when the key holds the wrong type, then it exits 69 and says nothing changed', async () => {
