@@ -69,15 +69,29 @@ async function canaryShare(webUrl: string, n: number): Promise<number> {
   return canary / n;
 }
 
-/** The weighted services of council@http as Traefik's API shows them; undefined before it has any. */
-async function councilServices(
+/**
+ * Waits until the weighted services of council@http in Traefik's API satisfy `applied` (given
+ * undefined while Traefik has none): what Traefik routes, not what the provider serves.
+ */
+function untilTraefikShows(
   apiUrl: string,
-): Promise<{ name: string; weight: number }[] | undefined> {
-  const res = await fetch(`${apiUrl}/api/http/services/council@http`);
-  const body = (await res.json()) as {
-    weighted?: { services: { name: string; weight: number }[] };
-  };
-  return body.weighted?.services;
+  what: string,
+  applied: (services: { name: string; weight: number }[] | undefined) => boolean,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<void> {
+  return waitUntil(
+    `Traefik to ${what}`,
+    async () => {
+      const res = await fetch(`${apiUrl}/api/http/services/council@http`);
+      const body = (await res.json()) as {
+        weighted?: { services: { name: string; weight: number }[] };
+      };
+      return applied(body.weighted?.services);
+    },
+    timeoutMs,
+    intervalMs,
+  );
 }
 
 interface EntrypointTraefik {
@@ -249,13 +263,11 @@ describeWithTraefik('the kit through a real Traefik', () => {
     expect(r.code).toBe(0);
 
     // pollInterval 1 s + providersThrottleDuration 1 s: well within 10 s.
-    await waitUntil(
-      'Traefik to apply 75/25',
-      async () =>
-        (await councilServices(kit.traefik.apiUrl))?.find((s) => s.name === 'council-canary')
-          ?.weight === 25,
+    await untilTraefikShows(
+      kit.traefik.apiUrl,
+      'apply 75/25',
+      (services) => services?.find((s) => s.name === 'council-canary')?.weight === 25,
       10_000,
-      100,
     );
     // Traefik's weighted round robin is deterministic (a smooth WRR), so over 400 requests the
     // share is 25 % within a request or two; test_live_cloud.sh's binomial bound is far looser.
@@ -313,11 +325,10 @@ describeWithTraefik('the kit through a real Traefik', () => {
 
     kit.service = await startProvider();
     // Traefik's retry backoff after failed polls can stretch to tens of seconds.
-    await waitUntil(
-      'Traefik to drop the canary',
-      async () =>
-        (await councilServices(kit.traefik.apiUrl))?.every((s) => s.name !== 'council-canary') ??
-        false,
+    await untilTraefikShows(
+      kit.traefik.apiUrl,
+      'drop the canary',
+      (services) => services?.every((s) => s.name !== 'council-canary') ?? false,
       90_000,
       250,
     );
@@ -394,13 +405,11 @@ describeWithTraefik("the kit's compose/splits.yaml through a real Traefik", () =
   it('when main is stopped while the canary serves 100 %, then no request fails', async () => {
     const r = await runScript('scripts/canary-scale.sh', ['100'], env);
     expect(r.code).toBe(0);
-    await waitUntil(
-      'Traefik to apply canary 100',
-      async () =>
-        (await councilServices(kit.traefik.apiUrl))?.map((s) => s.name).join(',') ===
-        'council-canary',
+    await untilTraefikShows(
+      kit.traefik.apiUrl,
+      'apply canary 100',
+      (services) => services?.map((s) => s.name).join(',') === 'council-canary',
       15_000,
-      100,
     );
 
     await kit.main.stop();
