@@ -64,6 +64,14 @@ async function withStubServer(
   }
 }
 
+/** A stubServer handler that answers every request as the provider answers an error. */
+const answersProblem =
+  (status: number, detail: string): Parameters<typeof stubServer>[0] =>
+  (_req, res) =>
+    res
+      .writeHead(status, { 'Content-Type': 'application/problem+json' })
+      .end(JSON.stringify({ detail }));
+
 let redis: RedisServerHandle;
 let tmp: string;
 
@@ -512,6 +520,9 @@ describe('canary-rollback.sh without the API', () => {
   let prefix: string;
   let env: Record<string, string>;
   const key = () => `${prefix}weights:council`;
+  /** canary-rollback.sh with the provider's API at `url` (a stub standing in for it). */
+  const rollbackWithProviderAt = (url: string, args: string[] = []) =>
+    runKitScript('scripts/canary-rollback.sh', args, { ...env, CANARY_URL: url });
 
   beforeEach(async () => {
     // A real service sets the canary to 25 % and is then stopped: nothing listens at CANARY_URL.
@@ -555,50 +566,29 @@ describe('canary-rollback.sh without the API', () => {
   });
 
   it('when the provider answers 503, then it falls back to Redis too', async () => {
-    await withStubServer(
-      (_req, res) =>
-        res
-          .writeHead(503, { 'Content-Type': 'application/problem+json' })
-          .end(JSON.stringify({ detail: 'Redis is unavailable' })),
-      async (sick) => {
-        const r = await runKitScript('scripts/canary-rollback.sh', [], {
-          ...env,
-          CANARY_URL: sick.url,
-        });
-        expect(r.stderr).toContain('the provider answered HTTP 503: Redis is unavailable');
-        expect(r.code).toBe(0);
-        expect(sick.requests).toHaveLength(1);
-        expect(hash(redis, key())).toEqual({ main: '100', canary: '0' });
-      },
-    );
+    await withStubServer(answersProblem(503, 'Redis is unavailable'), async (sick) => {
+      const r = await rollbackWithProviderAt(sick.url);
+      expect(r.stderr).toContain('the provider answered HTTP 503: Redis is unavailable');
+      expect(r.code).toBe(0);
+      expect(sick.requests).toHaveLength(1);
+      expect(hash(redis, key())).toEqual({ main: '100', canary: '0' });
+    });
   });
 
   it('when the provider refuses the token, then it does not bypass it through Redis', async () => {
-    await withStubServer(
-      (_req, res) =>
-        res
-          .writeHead(401, { 'Content-Type': 'application/problem+json' })
-          .end('{"detail":"wrong token"}'),
-      async (guarded) => {
-        const r = await runKitScript('scripts/canary-rollback.sh', [], {
-          ...env,
-          CANARY_URL: guarded.url,
-        });
-        expect(r.code).toBe(77);
-        expect(r.stderr).toContain('use --redis to write to Redis directly');
-        expect(hash(redis, key())).toEqual({ main: '75', canary: '25' });
-      },
-    );
+    await withStubServer(answersProblem(401, 'wrong token'), async (guarded) => {
+      const r = await rollbackWithProviderAt(guarded.url);
+      expect(r.code).toBe(77);
+      expect(r.stderr).toContain('use --redis to write to Redis directly');
+      expect(hash(redis, key())).toEqual({ main: '75', canary: '25' });
+    });
   });
 
   it('when --redis is given, then it writes to Redis without calling the API', async () => {
     await withStubServer(
       (_req, res) => res.writeHead(200).end('{}'),
       async (api) => {
-        const r = await runKitScript('scripts/canary-rollback.sh', ['--redis'], {
-          ...env,
-          CANARY_URL: api.url,
-        });
+        const r = await rollbackWithProviderAt(api.url, ['--redis']);
         expect(r.code).toBe(0);
         expect(api.requests).toHaveLength(0);
         expect(hash(redis, key())).toEqual({ main: '100', canary: '0' });
