@@ -76,12 +76,12 @@ while (($#)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
     --percent)
-      (($# >= 2)) || die "$EXIT_USAGE" "--percent needs a value"
+      need_value $# "$1"
       percent="$2"
       shift
       ;;
     --env-file)
-      (($# >= 2)) || die "$EXIT_USAGE" "--env-file needs a path"
+      need_value $# "$1" "a path"
       CANARY_ENV_FILE="$2"
       # Compose resolves a relative path against compose/, the operator means their own folder.
       [[ "$CANARY_ENV_FILE" == /* ]] || CANARY_ENV_FILE="$PWD/$CANARY_ENV_FILE"

@@ -42,7 +42,7 @@ while (($#)); do
     -h | --help) usage; exit 0 ;;
     --redis) direct=1 ;;
     --reason)
-      (($# >= 2)) || die "$EXIT_USAGE" "--reason needs a value"
+      need_value $# "$1"
       reason="$2"
       shift
       ;;

@@ -38,7 +38,7 @@ while (($#)); do
     -h | --help) usage; exit 0 ;;
     --wait) wait=1 ;;
     --reason)
-      (($# >= 2)) || die "$EXIT_USAGE" "--reason needs a value"
+      need_value $# "$1"
       reason="$2"
       shift
       ;;

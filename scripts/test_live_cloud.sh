@@ -53,12 +53,12 @@ while (($#)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
     -n | --requests)
-      (($# >= 2)) || die "$EXIT_USAGE" "$1 needs a value"
+      need_value $# "$1"
       REQUESTS="$2"
       shift
       ;;
     --expect)
-      (($# >= 2)) || die "$EXIT_USAGE" "--expect needs a percent or auto"
+      need_value $# "$1" "a percent or auto"
       expect="$2"
       shift
       ;;

@@ -33,6 +33,17 @@ const str = (v, fallback = '—') =>
 const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 const arr = (v) => (Array.isArray(v) ? v : []);
 
+/** A table with its caption, a header row of column titles and `rows` (tr elements) as its body. */
+function captionedTable(className, caption, columns, rows) {
+  return el(
+    'table',
+    { class: className },
+    el('caption', {}, caption),
+    el('thead', {}, el('tr', {}, ...columns.map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, rows),
+  );
+}
+
 // ---- token ---------------------------------------------------------------------------------
 
 function token() {
@@ -149,22 +160,11 @@ function backendsTable(split) {
       ),
     );
   });
-  return el(
-    'table',
-    { class: 'backends' },
-    el('caption', {}, 'Backends'),
-    el(
-      'thead',
-      {},
-      el(
-        'tr',
-        {},
-        ...['Backend', 'Role', 'Version', 'Weight served', 'Share'].map((h) =>
-          el('th', { scope: 'col' }, h),
-        ),
-      ),
-    ),
-    el('tbody', {}, rows),
+  return captionedTable(
+    'backends',
+    'Backends',
+    ['Backend', 'Role', 'Version', 'Weight served', 'Share'],
+    rows,
   );
 }
 
@@ -257,41 +257,26 @@ function rolloutView(split) {
   const checks = arr(r.checks);
   if (checks.length > 0) {
     out.push(
-      el(
-        'table',
-        { class: 'checks' },
-        el('caption', {}, 'Checks'),
-        el(
-          'thead',
-          {},
+      captionedTable(
+        'checks',
+        'Checks',
+        ['Check', 'Last value', 'Bound', 'Verdict'],
+        checks.map((c) =>
           el(
             'tr',
             {},
-            ...['Check', 'Last value', 'Bound', 'Verdict'].map((h) =>
-              el('th', { scope: 'col' }, h),
-            ),
-          ),
-        ),
-        el(
-          'tbody',
-          {},
-          checks.map((c) =>
+            el('th', { scope: 'row' }, str(c.name)),
+            el('td', { class: 'num' }, str(c.value)),
+            el('td', { class: 'num' }, checkBound(c)),
             el(
-              'tr',
+              'td',
               {},
-              el('th', { scope: 'row' }, str(c.name)),
-              el('td', { class: 'num' }, str(c.value)),
-              el('td', { class: 'num' }, checkBound(c)),
               el(
-                'td',
-                {},
-                el(
-                  'span',
-                  {
-                    class: `badge ${c.verdict === 'pass' ? 'good' : c.verdict === 'fail' ? 'bad' : ''}`,
-                  },
-                  str(c.verdict, 'unknown'),
-                ),
+                'span',
+                {
+                  class: `badge ${c.verdict === 'pass' ? 'good' : c.verdict === 'fail' ? 'bad' : ''}`,
+                },
+                str(c.verdict, 'unknown'),
               ),
             ),
           ),
@@ -311,45 +296,30 @@ const weightsText = (w) =>
 
 function historyTable(events) {
   if (events.length === 0) return el('p', { class: 'muted' }, 'No changes recorded yet.');
-  return el(
-    'table',
-    { class: 'history' },
-    el('caption', {}, `Last ${HISTORY_LIMIT} changes`),
-    el(
-      'thead',
-      {},
+  return captionedTable(
+    'history',
+    `Last ${HISTORY_LIMIT} changes`,
+    ['Time', 'Action', 'Source', 'Actor', 'Reason', 'Weights after'],
+    events.map((e) =>
       el(
         'tr',
         {},
-        ...['Time', 'Action', 'Source', 'Actor', 'Reason', 'Weights after'].map((h) =>
-          el('th', { scope: 'col' }, h),
-        ),
-      ),
-    ),
-    el(
-      'tbody',
-      {},
-      events.map((e) =>
         el(
-          'tr',
+          'td',
           {},
           el(
-            'td',
-            {},
-            el(
-              'time',
-              { datetime: str(e.time, '') },
-              str(e.time)
-                .replace('T', ' ')
-                .replace(/\.\d+Z$/, 'Z'),
-            ),
+            'time',
+            { datetime: str(e.time, '') },
+            str(e.time)
+              .replace('T', ' ')
+              .replace(/\.\d+Z$/, 'Z'),
           ),
-          el('td', {}, str(e.action)),
-          el('td', {}, str(e.source)),
-          el('td', { 'data-field': 'actor' }, str(e.actor)),
-          el('td', { class: 'reason', 'data-field': 'reason' }, str(e.reason, '')),
-          el('td', {}, weightsText(e.after)),
         ),
+        el('td', {}, str(e.action)),
+        el('td', {}, str(e.source)),
+        el('td', { 'data-field': 'actor' }, str(e.actor)),
+        el('td', { class: 'reason', 'data-field': 'reason' }, str(e.reason, '')),
+        el('td', {}, weightsText(e.after)),
       ),
     ),
   );

@@ -67,6 +67,11 @@ require_cmd() {
   done
 }
 
+# need_value COUNT OPTION [WHAT]: in an argument loop, `need_value $# "$1"` before "$2" is read, so
+# an option given last without its value is a usage error naming it ("--reason needs a value"),
+# not bash's own "unbound variable".
+need_value() { (($1 >= 2)) || die "$EXIT_USAGE" "$2 needs ${3:-a value}"; }
+
 is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
 
 actor() { printf '%s' "${CANARY_ACTOR:-${USER:-$(id -un 2>/dev/null || echo unknown)}@$(hostname 2>/dev/null || echo host)}"; }

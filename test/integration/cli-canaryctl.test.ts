@@ -1,13 +1,7 @@
-import { Redis } from 'ioredis';
+import { adminEnvFor, useBuiltCliAndRedis, withOwnService } from '../helpers/cli-fixtures';
 import { freePort } from '../helpers/free-port';
+import { startOwnRedisServer } from '../helpers/redis-server';
 import {
-  startOwnRedisServer,
-  startRedisServer,
-  type RedisServerHandle,
-} from '../helpers/redis-server';
-import {
-  ADMIN_TOKEN,
-  ensureCliBuilt,
   runCli,
   startAppWithRollouts,
   startServiceUnderTest,
@@ -16,31 +10,19 @@ import {
 } from '../helpers/service';
 
 /** canaryctl, the built binary, against the real service on a real Redis. */
-let redisServer: RedisServerHandle;
-let redis: Redis;
+const stack = useBuiltCliAndRedis();
 let svc: ServiceUnderTest;
 
-beforeAll(async () => {
-  await ensureCliBuilt();
-  redisServer = await startRedisServer();
-  redis = new Redis(redisServer.url);
-}, 150_000);
-
-afterAll(async () => {
-  redis?.disconnect();
-  await redisServer?.stop();
-});
-
 beforeEach(async () => {
-  svc = await startServiceUnderTest({ redisUrl: redisServer.url });
+  svc = await startServiceUnderTest({ redisUrl: stack.redisServer.url });
 });
 
 afterEach(async () => {
   await svc.stop();
-  await svc.cleanup(redis);
+  await svc.cleanup(stack.redis);
 });
 
-const admin = () => ({ CANARY_URL: svc.url, CANARY_TOKEN: ADMIN_TOKEN });
+const admin = () => adminEnvFor(svc);
 const reader = () => ({ CANARY_URL: svc.url });
 const weightsKey = (split: string) => `${svc.prefix}weights:${split}`;
 const eventsKey = (split: string) => `${svc.prefix}events:${split}`;
@@ -48,7 +30,7 @@ const eventsKey = (split: string) => `${svc.prefix}events:${split}`;
 /** Every weights hash, audit stream and recorded marker under the service's prefix. */
 async function weightKeys(): Promise<string[]> {
   const keys = await Promise.all(
-    ['weights', 'events', 'recorded'].map((kind) => redis.keys(`${svc.prefix}${kind}:*`)),
+    ['weights', 'events', 'recorded'].map((kind) => stack.redis.keys(`${svc.prefix}${kind}:*`)),
   );
   return keys.flat().sort();
 }
@@ -56,13 +38,13 @@ async function weightKeys(): Promise<string[]> {
 /** Everything a write could touch, to compare before and after a refused command. */
 async function snapshot(split: string) {
   return {
-    weights: await redis.hgetall(weightsKey(split)),
-    events: await redis.xrange(eventsKey(split), '-', '+'),
+    weights: await stack.redis.hgetall(weightsKey(split)),
+    events: await stack.redis.xrange(eventsKey(split), '-', '+'),
   };
 }
 
 async function events(split: string) {
-  const entries = await redis.xrevrange(eventsKey(split), '+', '-');
+  const entries = await stack.redis.xrevrange(eventsKey(split), '+', '-');
   return entries.map(([id, flat]) => {
     const fields: Record<string, string> = { id };
     for (let i = 0; i < flat.length; i += 2) fields[flat[i]] = flat[i + 1];
@@ -85,18 +67,9 @@ describe('canaryctl status', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const rows = tableRows(run.stdout);
-    expect(rows[0]).toEqual([
-      'SPLIT',
-      'BACKEND',
-      'ROLE',
-      'VERSION',
-      'STORED',
-      'SERVED',
-      'SHARE',
-      'SOURCE',
-      'VALID',
-      'STALE',
-    ]);
+    expect(run.stdout.split('\n')[0]).toBe(
+      'SPLIT    BACKEND  ROLE    VERSION  STORED  SERVED  SHARE  SOURCE   VALID  STALE',
+    );
     expect(rows[1]).toEqual([
       'council',
       'canary',
@@ -125,7 +98,7 @@ describe('canaryctl status', () => {
   });
 
   test('when redis-cli stored weights, then status <split> shows them, their shares and the ETag', async () => {
-    redisServer.cli('HSET', weightsKey('council'), 'main', '90', 'canary', '10');
+    stack.redisServer.cli('HSET', weightsKey('council'), 'main', '90', 'canary', '10');
     await svc.provider.refresh();
 
     const run = await runCli(['status', 'council'], reader());
@@ -149,7 +122,7 @@ describe('canaryctl status', () => {
   });
 
   test('when the stored weights are invalid, then status says so, why, and what is served', async () => {
-    redisServer.cli('HSET', weightsKey('council'), 'main', '90', 'canary', 'ten');
+    stack.redisServer.cli('HSET', weightsKey('council'), 'main', '90', 'canary', 'ten');
     await svc.provider.refresh();
 
     const run = await runCli(['status', 'council'], reader());
@@ -172,7 +145,7 @@ describe('canaryctl status', () => {
   });
 
   test('when --json, then it prints the JSON the API answers', async () => {
-    redisServer.cli('HSET', weightsKey('council'), 'main', '75', 'canary', '25');
+    stack.redisServer.cli('HSET', weightsKey('council'), 'main', '75', 'canary', '25');
     await svc.provider.refresh();
 
     const run = await runCli(['status', '--json'], reader());
@@ -193,7 +166,7 @@ describe('canaryctl writes', () => {
 
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(await redis.hgetall(weightsKey('council'))).toEqual({ main: '75', canary: '25' });
+    expect(await stack.redis.hgetall(weightsKey('council'))).toEqual({ main: '75', canary: '25' });
     const [event] = await events('council');
     expect(event).toMatchObject({
       action: 'set',
@@ -231,8 +204,8 @@ describe('canaryctl writes', () => {
     const search = await runCli(['scale', 'search', '25'], admin());
 
     expect([council.code, search.code]).toEqual([0, 0]);
-    expect(await redis.hgetall(weightsKey('council'))).toEqual({ main: '75', canary: '25' });
-    expect(await redis.hgetall(weightsKey('search'))).toEqual({
+    expect(await stack.redis.hgetall(weightsKey('council'))).toEqual({ main: '75', canary: '25' });
+    expect(await stack.redis.hgetall(weightsKey('search'))).toEqual({
       blue: '75',
       green: '25',
       shadow: '0',
@@ -246,7 +219,7 @@ describe('canaryctl writes', () => {
     const run = await runCli(['rollback', 'search', '--reason', 'p95 above 1s'], admin());
 
     expect(run.code).toBe(0);
-    expect(await redis.hgetall(weightsKey('search'))).toEqual({
+    expect(await stack.redis.hgetall(weightsKey('search'))).toEqual({
       blue: '100',
       green: '0',
       shadow: '0',
@@ -261,7 +234,7 @@ describe('canaryctl writes', () => {
     const run = await runCli(['promote', 'council'], admin());
 
     expect(run.code).toBe(0);
-    expect(await redis.hgetall(weightsKey('council'))).toEqual({ main: '0', canary: '100' });
+    expect(await stack.redis.hgetall(weightsKey('council'))).toEqual({ main: '0', canary: '100' });
     expect((await events('council'))[0]).toMatchObject({ action: 'promote', source: 'cli' });
   });
 
@@ -361,11 +334,24 @@ describe('canaryctl exit codes', () => {
     expect(await snapshot('council')).toEqual(before);
   });
 
-  test('when set names an unknown backend, then it exits 4 listing each problem', async () => {
-    const run = await runCli(['set', 'council', 'main=1', 'canary=0', 'blue=3'], admin());
+  test.each([
+    {
+      when: 'set names an unknown backend',
+      then: 'it exits 4 listing each problem',
+      args: ['set', 'council', 'main=1', 'canary=0', 'blue=3'],
+      problem: '  weights.blue: is not a backend of "council" (canary, main)',
+    },
+    {
+      when: '--wait is asked of a service that watches no Traefik',
+      then: 'it exits 4 and writes nothing',
+      args: ['scale', 'council', '25', '--wait', '2s'],
+      problem: '?wait=applied needs TRAEFIK_API_URLS',
+    },
+  ])('when $when, then $then', async ({ args, problem }) => {
+    const run = await runCli(args, admin());
 
     expect(run.code).toBe(4);
-    expect(run.stderr).toContain('  weights.blue: is not a backend of "council" (canary, main)');
+    expect(run.stderr).toContain(problem);
     expect(await snapshot('council')).toEqual({ weights: {}, events: [] });
   });
 
@@ -405,10 +391,7 @@ describe('canaryctl exit codes', () => {
     try {
       await ownRedis.kill();
 
-      const run = await runCli(['scale', 'council', '25'], {
-        CANARY_URL: service.url,
-        CANARY_TOKEN: ADMIN_TOKEN,
-      });
+      const run = await runCli(['scale', 'council', '25'], adminEnvFor(service));
 
       expect(run.code).toBe(5);
       expect(run.stderr).toContain('Redis did not take the write; nothing was changed');
@@ -418,37 +401,29 @@ describe('canaryctl exit codes', () => {
     }
   });
 
-  test('when --wait is asked of a service that watches no Traefik, then it exits 4 and writes nothing', async () => {
-    const run = await runCli(['scale', 'council', '25', '--wait', '2s'], admin());
-
-    expect(run.code).toBe(4);
-    expect(run.stderr).toContain('?wait=applied needs TRAEFIK_API_URLS');
-    expect(await snapshot('council')).toEqual({ weights: {}, events: [] });
-  });
-
   test('when --wait times out because a Traefik lags, then it exits 5 naming it, and the write stands', async () => {
     const traefik = `http://127.0.0.1:${await freePort()}`;
-    const service = await startServiceUnderTest({
-      redisUrl: redisServer.url,
-      env: { TRAEFIK_API_URLS: traefik, TRAEFIK_POLL_INTERVAL_MS: '100' },
-    });
-    const env = { CANARY_URL: service.url, CANARY_TOKEN: ADMIN_TOKEN };
-    try {
-      const run = await runCli(['scale', 'council', '25', '--wait', '300ms'], env);
-      const status = await runCli(['status', 'council'], env);
+    await withOwnService(
+      stack,
+      (redisUrl) =>
+        startServiceUnderTest({
+          redisUrl,
+          env: { TRAEFIK_API_URLS: traefik, TRAEFIK_POLL_INTERVAL_MS: '100' },
+        }),
+      async (env, service) => {
+        const run = await runCli(['scale', 'council', '25', '--wait', '300ms'], env);
+        const status = await runCli(['status', 'council'], env);
 
-      expect(run.code).toBe(5);
-      expect(run.stderr).toContain(`not applied within 300 ms by: ${traefik}`);
-      expect(await redis.hgetall(`${service.prefix}weights:council`)).toEqual({
-        main: '75',
-        canary: '25',
-      });
-      expect(status.code).toBe(0);
-      expect(status.stdout).toContain(`council traefik ${traefik}: NOT applied`);
-    } finally {
-      await service.stop();
-      await service.cleanup(redis);
-    }
+        expect(run.code).toBe(5);
+        expect(run.stderr).toContain(`not applied within 300 ms by: ${traefik}`);
+        expect(await stack.redis.hgetall(`${service.prefix}weights:council`)).toEqual({
+          main: '75',
+          canary: '25',
+        });
+        expect(status.code).toBe(0);
+        expect(status.stdout).toContain(`council traefik ${traefik}: NOT applied`);
+      },
+    );
   });
 
   test('when a rollout is asked of an unknown split, then it exits 4', async () => {
@@ -461,111 +436,110 @@ describe('canaryctl exit codes', () => {
 
 describe('canaryctl rollout', () => {
   test('when a rollout runs, then status prints its progress line, and none for a split without one', async () => {
-    const service = await startServiceUnderTest({
-      redisUrl: redisServer.url,
-      splits: SPLITS_WITH_ROLLOUT,
-    });
-    const env = { CANARY_URL: service.url, CANARY_TOKEN: ADMIN_TOKEN };
-    try {
-      const before = await runCli(['status'], env);
-      const start = await runCli(['rollout', 'start', 'council', '--version', '1.5.0'], env);
-      const after = await runCli(['status'], env);
-      const one = await runCli(['status', 'council'], env);
+    await withOwnService(
+      stack,
+      (redisUrl) => startServiceUnderTest({ redisUrl, splits: SPLITS_WITH_ROLLOUT }),
+      async (env) => {
+        const before = await runCli(['status'], env);
+        const start = await runCli(['rollout', 'start', 'council', '--version', '1.5.0'], env);
+        const after = await runCli(['status'], env);
+        const one = await runCli(['status', 'council'], env);
 
-      expect(before.code).toBe(0);
-      expect(before.stdout).not.toContain('rollout');
-      expect(start.code).toBe(0);
-      expect(after.code).toBe(0);
-      expect(after.stdout).toMatch(/^rollout council 1\.5\.0: progressing, step 1\/4 \(5%\)/m);
-      expect(after.stdout.match(/^rollout /gm)).toHaveLength(1);
-      expect(one.stdout).toMatch(/^rollout council 1\.5\.0: progressing/m);
-    } finally {
-      await service.stop();
-      await service.cleanup(redis);
-    }
+        expect(before.code).toBe(0);
+        expect(before.stdout).not.toContain('rollout');
+        expect(start.code).toBe(0);
+        expect(after.code).toBe(0);
+        expect(after.stdout).toMatch(/^rollout council 1\.5\.0: progressing, step 1\/4 \(5%\)/m);
+        expect(after.stdout.match(/^rollout /gm)).toHaveLength(1);
+        expect(one.stdout).toMatch(/^rollout council 1\.5\.0: progressing/m);
+      },
+    );
   });
 
   // Against createApp with the rollout router and no controller: every answer is deterministic.
   test('when a rollout is started, paused, resumed and aborted, then Redis follows and each summary is printed', async () => {
-    const app = await startAppWithRollouts({ redisUrl: redisServer.url });
-    const env = { CANARY_URL: app.url, CANARY_TOKEN: ADMIN_TOKEN, USER: 'alice' };
-    const state = async () =>
-      JSON.parse((await redis.hget(`${app.prefix}rollout:council`, 'state')) ?? 'null') as {
-        status: string;
-        version: string;
-        startedBy: string;
-      } | null;
-    try {
-      const none = await runCli(['rollout', 'status', 'council'], env);
-      const start = await runCli(['rollout', 'start', 'council', '--version', '1.5.0'], env);
-      const started = await state();
-      const again = await runCli(['rollout', 'start', 'council'], env);
-      const pause = await runCli(['rollout', 'pause', 'council', '--reason', 'look first'], env);
-      const paused = await state();
-      const status = await runCli(['rollout', 'status', 'council'], env);
-      const resume = await runCli(['rollout', 'resume', 'council'], env);
-      const abort = await runCli(['rollout', 'abort', 'council', '--reason', 'red'], env);
-      const aborted = await state();
+    await withOwnService(
+      stack,
+      (redisUrl) => startAppWithRollouts({ redisUrl }),
+      async (admin, app) => {
+        const env = { ...admin, USER: 'alice' };
+        const state = async () =>
+          JSON.parse(
+            (await stack.redis.hget(`${app.prefix}rollout:council`, 'state')) ?? 'null',
+          ) as {
+            status: string;
+            version: string;
+            startedBy: string;
+          } | null;
+        const none = await runCli(['rollout', 'status', 'council'], env);
+        const start = await runCli(['rollout', 'start', 'council', '--version', '1.5.0'], env);
+        const started = await state();
+        const again = await runCli(['rollout', 'start', 'council'], env);
+        const pause = await runCli(['rollout', 'pause', 'council', '--reason', 'look first'], env);
+        const paused = await state();
+        const status = await runCli(['rollout', 'status', 'council'], env);
+        const resume = await runCli(['rollout', 'resume', 'council'], env);
+        const abort = await runCli(['rollout', 'abort', 'council', '--reason', 'red'], env);
+        const aborted = await state();
 
-      expect(none.code).toBe(4);
-      expect(none.stderr).toContain('has had no rollout yet');
-      expect(start.code).toBe(0);
-      expect(start.stdout).toBe('council 1.5.0: progressing, step 1/4 (5%), applying, no checks\n');
-      expect(started).toMatchObject({
-        status: 'progressing',
-        version: '1.5.0',
-        startedBy: 'alice',
-      });
-      expect(again.code).toBe(4);
-      expect(again.stderr).toContain('is already progressing');
-      expect(pause.code).toBe(0);
-      expect(paused?.status).toBe('paused');
-      expect(status.stdout).toContain(
-        'council 1.5.0: paused at step 1/4 (5%) (operator): look first',
-      );
-      expect(resume.code).toBe(0);
-      expect(abort.code).toBe(0);
-      expect(abort.stdout).toMatch(/^council 1\.5\.0: rolled back to 0% at .*: red\n$/);
-      expect(aborted?.status).toBe('rolled_back');
-    } finally {
-      await app.stop();
-      await app.cleanup(redis);
-    }
+        expect(none.code).toBe(4);
+        expect(none.stderr).toContain('has had no rollout yet');
+        expect(start.code).toBe(0);
+        expect(start.stdout).toBe(
+          'council 1.5.0: progressing, step 1/4 (5%), applying, no checks\n',
+        );
+        expect(started).toMatchObject({
+          status: 'progressing',
+          version: '1.5.0',
+          startedBy: 'alice',
+        });
+        expect(again.code).toBe(4);
+        expect(again.stderr).toContain('is already progressing');
+        expect(pause.code).toBe(0);
+        expect(paused?.status).toBe('paused');
+        expect(status.stdout).toContain(
+          'council 1.5.0: paused at step 1/4 (5%) (operator): look first',
+        );
+        expect(resume.code).toBe(0);
+        expect(abort.code).toBe(0);
+        expect(abort.stdout).toMatch(/^council 1\.5\.0: rolled back to 0% at .*: red\n$/);
+        expect(aborted?.status).toBe('rolled_back');
+      },
+    );
   });
 
   test('when the split has no rollout plan, then rollout status exits 4 saying so', async () => {
-    const app = await startAppWithRollouts({ redisUrl: redisServer.url });
-    try {
-      const run = await runCli(['rollout', 'status', 'search'], { CANARY_URL: app.url });
+    await withOwnService(
+      stack,
+      (redisUrl) => startAppWithRollouts({ redisUrl }),
+      async (_admin, app) => {
+        const run = await runCli(['rollout', 'status', 'search'], { CANARY_URL: app.url });
 
-      expect(run.code).toBe(4);
-      expect(run.stderr).toContain('split "search" has no rollout plan');
-    } finally {
-      await app.stop();
-      await app.cleanup(redis);
-    }
+        expect(run.code).toBe(4);
+        expect(run.stderr).toContain('split "search" has no rollout plan');
+      },
+    );
   });
 
   test('when --json, then the rollout view is printed as the API answers it', async () => {
-    const app = await startAppWithRollouts({ redisUrl: redisServer.url });
-    const env = { CANARY_URL: app.url, CANARY_TOKEN: ADMIN_TOKEN };
-    try {
-      await runCli(['rollout', 'start', 'council'], env);
+    await withOwnService(
+      stack,
+      (redisUrl) => startAppWithRollouts({ redisUrl }),
+      async (env) => {
+        await runCli(['rollout', 'start', 'council'], env);
 
-      const run = await runCli(['rollout', 'status', 'council', '--json'], env);
+        const run = await runCli(['rollout', 'status', 'council', '--json'], env);
 
-      expect(run.code).toBe(0);
-      expect(JSON.parse(run.stdout)).toMatchObject({
-        split: 'council',
-        status: 'progressing',
-        step: 1,
-        steps: 4,
-        percentages: [5, 25, 50, 100],
-      });
-    } finally {
-      await app.stop();
-      await app.cleanup(redis);
-    }
+        expect(run.code).toBe(0);
+        expect(JSON.parse(run.stdout)).toMatchObject({
+          split: 'council',
+          status: 'progressing',
+          step: 1,
+          steps: 4,
+          percentages: [5, 25, 50, 100],
+        });
+      },
+    );
   });
 });
 

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import YAML from 'yaml';
 import { freePort, waitForPort, waitUntil } from '../helpers/free-port';
 import { uniquePrefix } from '../helpers/redis-server';
 
@@ -11,6 +12,17 @@ import { uniquePrefix } from '../helpers/redis-server';
  * /data as a local folder: redis-cli for what `docker compose exec redis redis-cli` does, a copy of
  * the folder for `docker compose cp`.
  */
+
+/** redis-server's flags exactly as compose/docker-compose.yml gives them. */
+const COMPOSE_REDIS_FLAGS = (() => {
+  const compose = YAML.parse(
+    fs.readFileSync(path.resolve(__dirname, '../../compose/docker-compose.yml'), 'utf8'),
+  ) as { services: { redis: { command: string[] } } };
+  const [program, ...flags] = compose.services.redis.command;
+  if (program !== 'redis-server')
+    throw new Error(`Compose runs ${program} for redis, not redis-server`);
+  return flags;
+})();
 
 let dataDir: string;
 let backupDir: string;
@@ -27,6 +39,7 @@ async function startRedis(): Promise<void> {
   server = spawn(
     'redis-server',
     [
+      ...COMPOSE_REDIS_FLAGS,
       '--port',
       String(port),
       '--bind',
@@ -35,12 +48,6 @@ async function startRedis(): Promise<void> {
       dataDir,
       '--daemonize',
       'no',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'everysec',
-      '--save',
-      '',
     ],
     { stdio: 'ignore' },
   );

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { runProcess, type ProcessRun } from '../../scripts/lib/child-process';
+import type { ProcessRun } from '../../scripts/lib/child-process';
 import { freePort } from '../helpers/free-port';
 import {
   startOwnRedisServer,
@@ -13,6 +13,7 @@ import {
   type RedisServerHandle,
 } from '../helpers/redis-server';
 import { spawnSync } from 'node:child_process';
+import { hashFromCli, kitScriptEnv, runKitScript } from '../helpers/kit-scripts';
 import { ADMIN_TOKEN, startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
 
 /**
@@ -23,23 +24,6 @@ import { ADMIN_TOKEN, startServiceUnderTest, type ServiceUnderTest } from '../he
 
 const ROOT = path.resolve(__dirname, '../..');
 const PROVIDER_TOKEN = 'scripts-test-provider-token-0123';
-
-type Run = ProcessRun;
-
-function run(
-  file: string,
-  args: string[],
-  env: Record<string, string>,
-  timeoutMs = 20_000,
-  cwd = ROOT,
-): Promise<Run> {
-  return runProcess(path.join(ROOT, file), args, {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir(), ...env },
-    timeoutMs,
-    label: `${file} ${args.join(' ')}`,
-  });
-}
 
 /** A tiny HTTP server whose answers a test scripts; records every request. */
 async function stubServer(
@@ -64,12 +48,29 @@ async function stubServer(
   };
 }
 
-const hash = (redis: RedisServerHandle, key: string): Record<string, string> => {
-  const lines = redis.cli('HGETALL', key).trim().split('\n').filter(Boolean);
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < lines.length; i += 2) out[lines[i]] = lines[i + 1];
-  return out;
-};
+const hash = (redis: RedisServerHandle, key: string): Record<string, string> =>
+  hashFromCli(redis.cli('HGETALL', key));
+
+/** Runs `body` with a stubServer answering by `handler`, and stops it after, whatever `body` did. */
+async function withStubServer(
+  handler: Parameters<typeof stubServer>[0],
+  body: (stub: Awaited<ReturnType<typeof stubServer>>) => Promise<void>,
+): Promise<void> {
+  const stub = await stubServer(handler);
+  try {
+    await body(stub);
+  } finally {
+    await stub.stop();
+  }
+}
+
+/** A stubServer handler that answers every request as the provider answers an error. */
+const answersProblem =
+  (status: number, detail: string): Parameters<typeof stubServer>[0] =>
+  (_req, res) =>
+    res
+      .writeHead(status, { 'Content-Type': 'application/problem+json' })
+      .end(JSON.stringify({ detail }));
 
 let redis: RedisServerHandle;
 let tmp: string;
@@ -94,11 +95,7 @@ describe('with the service running', () => {
       env: { PROVIDER_TOKEN },
     });
     env = {
-      CANARY_URL: service.url,
-      CANARY_TOKEN: ADMIN_TOKEN,
-      PROVIDER_TOKEN,
-      KEY_PREFIX: service.prefix,
-      REDIS_PORT: String(redis.port),
+      ...kitScriptEnv({ service, redis, providerToken: PROVIDER_TOKEN }),
       CANARY_ACTOR: 'jest@deploy-scripts',
     };
   });
@@ -121,7 +118,7 @@ describe('with the service running', () => {
   };
 
   it('when canary-scale.sh 25 runs, then Redis, GET /traefik and the audit trail show 75/25', async () => {
-    const r = await run('scripts/canary-scale.sh', ['25'], env);
+    const r = await runKitScript('scripts/canary-scale.sh', ['25'], env);
 
     expect(r.stderr).toContain("split 'council' now serves: canary 25 %, main 75 %");
     expect(r.code).toBe(0);
@@ -141,7 +138,7 @@ describe('with the service running', () => {
   it.each([['101'], ['-5'], ['abc'], ['2.5']])(
     'when canary-scale.sh gets %s, then it exits 64 and writes nothing',
     async (arg) => {
-      const r = await run('scripts/canary-scale.sh', [arg], env);
+      const r = await runKitScript('scripts/canary-scale.sh', [arg], env);
       expect(r.code).toBe(64);
       expect(r.stderr).toMatch(/percent must be an integer from 0 to 100|unknown option/);
       expect(hash(redis, key())).toEqual({});
@@ -149,7 +146,7 @@ describe('with the service running', () => {
   );
 
   it('when canary-scale.sh has a wrong token, then it exits 77 naming CANARY_TOKEN and writes nothing', async () => {
-    const r = await run('scripts/canary-scale.sh', ['25'], {
+    const r = await runKitScript('scripts/canary-scale.sh', ['25'], {
       ...env,
       CANARY_TOKEN: 'wrong-token-0123456789',
     });
@@ -159,7 +156,7 @@ describe('with the service running', () => {
   });
 
   it('when canary-scale.sh names an unknown split, then it exits 64 with the service detail', async () => {
-    const r = await run('scripts/canary-scale.sh', ['25'], { ...env, SPLIT: 'nope' });
+    const r = await runKitScript('scripts/canary-scale.sh', ['25'], { ...env, SPLIT: 'nope' });
     expect(r.code).toBe(64);
     expect(r.stderr).toContain('split "nope" is not declared');
   });
@@ -183,9 +180,9 @@ describe('with the service running', () => {
   });
 
   it('when canary-rollback.sh runs, then the API rolls back, audits it and counts it as a cli rollback', async () => {
-    await run('scripts/canary-scale.sh', ['25'], env);
+    await runKitScript('scripts/canary-scale.sh', ['25'], env);
 
-    const r = await run('scripts/canary-rollback.sh', ['--reason', 'p95 red'], env);
+    const r = await runKitScript('scripts/canary-rollback.sh', ['--reason', 'p95 red'], env);
 
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('rolled back: split');
@@ -197,7 +194,7 @@ describe('with the service running', () => {
   });
 
   it('when test_smoke.sh runs against a healthy service, then its four checks pass', async () => {
-    const r = await run('scripts/test_smoke.sh', [], env);
+    const r = await runKitScript('scripts/test_smoke.sh', [], env);
 
     expect(r.stdout).toContain('ok    GET /traefik serves council: council-main=100');
     expect(r.stdout).toContain('test_smoke.sh: 4 of 4 checks ok');
@@ -205,7 +202,7 @@ describe('with the service running', () => {
   });
 
   it('when test_smoke.sh has the wrong provider token, then it fails the /traefik check', async () => {
-    const r = await run('scripts/test_smoke.sh', [], {
+    const r = await runKitScript('scripts/test_smoke.sh', [], {
       ...env,
       PROVIDER_TOKEN: 'nope-nope-nope-nope',
     });
@@ -224,7 +221,7 @@ describe('with the service running', () => {
       res.end(JSON.stringify({ weighted: { services: [{ name: 'council-main', weight: 100 }] } }));
     });
     try {
-      const r = await run('scripts/test_smoke.sh', [], {
+      const r = await runKitScript('scripts/test_smoke.sh', [], {
         ...env,
         CANARY_HEALTH_URL: `${canary.url}/health`,
         TRAEFIK_API_URL: traefikApi.url,
@@ -239,74 +236,75 @@ describe('with the service running', () => {
   });
 
   it('when test_live_cloud.sh counts answers through a proxy at 25 %, then the counts and --expect auto agree', async () => {
-    await run('scripts/canary-scale.sh', ['25'], env);
+    await runKitScript('scripts/canary-scale.sh', ['25'], env);
     // Stands in for Traefik: every 4th answer comes from the canary.
-    const proxy = await stubServer((_req, res, n) =>
-      res.writeHead(200, { 'X-Council-Variant': n % 4 === 0 ? 'canary' : 'main' }).end('ok'),
+    await withStubServer(
+      (_req, res, n) =>
+        res.writeHead(200, { 'X-Council-Variant': n % 4 === 0 ? 'canary' : 'main' }).end('ok'),
+      async (proxy) => {
+        const r = await runKitScript(
+          'scripts/test_live_cloud.sh',
+          ['-n', '200', '--expect', 'auto'],
+          {
+            ...env,
+            TRAEFIK_URL: proxy.url,
+          },
+        );
+        expect(r.stdout).toMatch(/^ {2}canary +50 +25\.00 %$/m);
+        expect(r.stdout).toMatch(/^ {2}main +150 +75\.00 %$/m);
+        expect(r.stdout).toContain('ok  canary share 25.00 % vs expected 25 %');
+        expect(r.code).toBe(0);
+        expect(proxy.requests).toHaveLength(200);
+        expect(new Set(proxy.requests.map((q) => q.headers.host))).toEqual(
+          new Set(['council.localhost']),
+        );
+      },
     );
-    try {
-      const r = await run('scripts/test_live_cloud.sh', ['-n', '200', '--expect', 'auto'], {
-        ...env,
-        TRAEFIK_URL: proxy.url,
-      });
-      expect(r.stdout).toMatch(/^ {2}canary +50 +25\.00 %$/m);
-      expect(r.stdout).toMatch(/^ {2}main +150 +75\.00 %$/m);
-      expect(r.stdout).toContain('ok  canary share 25.00 % vs expected 25 %');
-      expect(r.code).toBe(0);
-      expect(proxy.requests).toHaveLength(200);
-      expect(new Set(proxy.requests.map((q) => q.headers.host))).toEqual(
-        new Set(['council.localhost']),
-      );
-    } finally {
-      await proxy.stop();
-    }
   });
 
   it('when test_live_cloud.sh --canary runs, then every request carries X-Canary: always and must reach the canary', async () => {
-    const proxy = await stubServer((req, res) =>
-      res
-        .writeHead(200, {
-          'X-Council-Variant': req.headers['x-canary'] === 'always' ? 'canary' : 'main',
-        })
-        .end(),
-    );
-    try {
-      const r = await run('scripts/test_live_cloud.sh', ['-n', '20', '--canary'], {
-        ...env,
-        TRAEFIK_URL: proxy.url,
-      });
-      expect(r.stdout).toMatch(/ok {2}canary share 100\.00 % vs expected 100 %/);
-      expect(r.code).toBe(0);
-      expect(proxy.requests.map((q) => q.headers['x-canary'])).toEqual(Array(20).fill('always'));
+    await withStubServer(
+      (req, res) =>
+        res
+          .writeHead(200, {
+            'X-Council-Variant': req.headers['x-canary'] === 'always' ? 'canary' : 'main',
+          })
+          .end(),
+      async (proxy) => {
+        const r = await runKitScript('scripts/test_live_cloud.sh', ['-n', '20', '--canary'], {
+          ...env,
+          TRAEFIK_URL: proxy.url,
+        });
+        expect(r.stdout).toMatch(/ok {2}canary share 100\.00 % vs expected 100 %/);
+        expect(r.code).toBe(0);
+        expect(proxy.requests.map((q) => q.headers['x-canary'])).toEqual(Array(20).fill('always'));
 
-      const without = await run('scripts/test_live_cloud.sh', ['-n', '20', '--canary'], {
-        ...env,
-        TRAEFIK_URL: proxy.url,
-        OVERRIDE_HEADER: 'X-Canary: never',
-      });
-      expect(without.code).toBe(1);
-    } finally {
-      await proxy.stop();
-    }
+        const without = await runKitScript('scripts/test_live_cloud.sh', ['-n', '20', '--canary'], {
+          ...env,
+          TRAEFIK_URL: proxy.url,
+          OVERRIDE_HEADER: 'X-Canary: never',
+        });
+        expect(without.code).toBe(1);
+      },
+    );
   });
 
   it('when test_live_cloud.sh sees a share far from the expected one or errors, then it fails', async () => {
-    const proxy = await stubServer((_req, res, n) =>
-      res
-        .writeHead(n % 10 === 0 ? 502 : 200, { 'X-Council-Variant': n % 2 ? 'canary' : 'main' })
-        .end(),
+    await withStubServer(
+      (_req, res, n) =>
+        res
+          .writeHead(n % 10 === 0 ? 502 : 200, { 'X-Council-Variant': n % 2 ? 'canary' : 'main' })
+          .end(),
+      async (proxy) => {
+        const r = await runKitScript('scripts/test_live_cloud.sh', ['-n', '100', '--expect', '5'], {
+          ...env,
+          TRAEFIK_URL: proxy.url,
+        });
+        expect(r.stdout).toContain('FAIL  10 of 100 requests did not answer 2xx/3xx');
+        expect(r.stdout).toMatch(/FAIL {2}canary share 50\.00 % vs expected 5 %/);
+        expect(r.code).toBe(1);
+      },
     );
-    try {
-      const r = await run('scripts/test_live_cloud.sh', ['-n', '100', '--expect', '5'], {
-        ...env,
-        TRAEFIK_URL: proxy.url,
-      });
-      expect(r.stdout).toContain('FAIL  10 of 100 requests did not answer 2xx/3xx');
-      expect(r.stdout).toMatch(/FAIL {2}canary share 50\.00 % vs expected 5 %/);
-      expect(r.code).toBe(1);
-    } finally {
-      await proxy.stop();
-    }
   });
 
   describe('canary-deploy.sh', () => {
@@ -372,7 +370,7 @@ describe('with the service running', () => {
       );
       fs.writeFileSync(path.join(composeDir, 'canary.env'), fs.readFileSync(envFile('sk-test-1')));
 
-      const r = await run('scripts/canary-deploy.sh', [], {
+      const r = await runKitScript('scripts/canary-deploy.sh', [], {
         // What the docs ask for, plus where this test's stack listens.
         CANARY_TOKEN: ADMIN_TOKEN,
         CANARY_URL: service.url,
@@ -398,12 +396,13 @@ describe('with the service running', () => {
     it('when --env-file is relative, then it is the file in the folder the command ran from', async () => {
       const file = envFile('sk-test-rel');
 
-      const r = await run(
+      const r = await runKitScript(
         'scripts/canary-deploy.sh',
         ['--env-file', path.basename(file)],
         deployEnv,
-        20_000,
-        path.dirname(file),
+        {
+          cwd: path.dirname(file),
+        },
       );
 
       expect(r.code).toBe(0);
@@ -413,7 +412,7 @@ describe('with the service running', () => {
     it('when the env file is complete, then it starts the overlay, sets 5 %, smoke-tests and says where to watch', async () => {
       const file = envFile('sk-test-123');
 
-      const r = await run('scripts/canary-deploy.sh', ['--env-file', file], deployEnv);
+      const r = await runKitScript('scripts/canary-deploy.sh', ['--env-file', file], deployEnv);
 
       expect(r.code).toBe(0);
       expect(fs.readFileSync(composeLog, 'utf8').split('\n')).toEqual([
@@ -430,7 +429,7 @@ describe('with the service running', () => {
     });
 
     it('when an API key is still the placeholder, then it refuses before touching anything', async () => {
-      const r = await run(
+      const r = await runKitScript(
         'scripts/canary-deploy.sh',
         ['--env-file', envFile('your_real_key_here')],
         deployEnv,
@@ -444,15 +443,19 @@ describe('with the service running', () => {
     });
 
     it('when the canary already has traffic, then it refuses unless --force', async () => {
-      await run('scripts/canary-scale.sh', ['25'], env);
+      await runKitScript('scripts/canary-scale.sh', ['25'], env);
       const file = envFile('sk-test-123');
 
-      const refused = await run('scripts/canary-deploy.sh', ['--env-file', file], deployEnv);
+      const refused = await runKitScript(
+        'scripts/canary-deploy.sh',
+        ['--env-file', file],
+        deployEnv,
+      );
       expect(refused.code).toBe(64);
       expect(refused.stderr).toContain('the canary already serves 25 % of council');
       expect(fs.existsSync(composeLog)).toBe(false);
 
-      const forced = await run(
+      const forced = await runKitScript(
         'scripts/canary-deploy.sh',
         ['--env-file', file, '--force', '--percent', '10'],
         deployEnv,
@@ -461,30 +464,44 @@ describe('with the service running', () => {
       expect(hash(redis, key())).toEqual({ main: '90', canary: '10' });
     });
 
-    it('when the smoke test fails before the first step, then the canary never gets a share and it exits 1', async () => {
-      const r = await run('scripts/canary-deploy.sh', ['--env-file', envFile('sk-test-123')], {
-        ...deployEnv,
-        PROVIDER_TOKEN: 'not-the-provider-token',
-      });
+    it.each<{
+      when: string;
+      then: string;
+      broken: Record<string, string>;
+      output: 'stdout' | 'stderr';
+      says: string;
+    }>([
+      {
+        when: 'the smoke test fails before the first step',
+        then: 'the canary never gets a share and it exits 1',
+        broken: { PROVIDER_TOKEN: 'not-the-provider-token' },
+        output: 'stderr',
+        says: 'the smoke test failed before the canary got any share',
+      },
+      {
+        when: 'the canary does not answer through the override',
+        then: 'it gets no share',
+        broken: { OVERRIDE_HEADER: 'X-Canary: never' },
+        output: 'stdout',
+        says: 'FAIL  canary through Traefik with X-Canary: never',
+      },
+    ])('when $when, then $then', async ({ broken, output, says }) => {
+      const r = await runKitScript(
+        'scripts/canary-deploy.sh',
+        ['--env-file', envFile('sk-test-123')],
+        {
+          ...deployEnv,
+          ...broken,
+        },
+      );
 
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('the smoke test failed before the canary got any share');
-      expect(hash(redis, key())).toEqual({});
-    });
-
-    it('when the canary does not answer through the override, then it gets no share', async () => {
-      const r = await run('scripts/canary-deploy.sh', ['--env-file', envFile('sk-test-123')], {
-        ...deployEnv,
-        OVERRIDE_HEADER: 'X-Canary: never',
-      });
-
-      expect(r.code).toBe(1);
-      expect(r.stdout).toContain('FAIL  canary through Traefik with X-Canary: never');
+      expect(r[output]).toContain(says);
       expect(hash(redis, key())).toEqual({});
     });
 
     it('when --dry-run, then it checks and prints, and changes nothing', async () => {
-      const r = await run(
+      const r = await runKitScript(
         'scripts/canary-deploy.sh',
         ['--env-file', envFile('sk-test-123'), '--dry-run'],
         deployEnv,
@@ -503,24 +520,22 @@ describe('canary-rollback.sh without the API', () => {
   let prefix: string;
   let env: Record<string, string>;
   const key = () => `${prefix}weights:council`;
+  /** canary-rollback.sh with the provider's API at `url` (a stub standing in for it). */
+  const rollbackWithProviderAt = (url: string, args: string[] = []) =>
+    runKitScript('scripts/canary-rollback.sh', args, { ...env, CANARY_URL: url });
 
   beforeEach(async () => {
     // A real service sets the canary to 25 % and is then stopped: nothing listens at CANARY_URL.
     const service = await startServiceUnderTest({ redisUrl: redis.url });
     prefix = service.prefix;
-    env = {
-      CANARY_URL: service.url,
-      CANARY_TOKEN: ADMIN_TOKEN,
-      KEY_PREFIX: prefix,
-      REDIS_PORT: String(redis.port),
-    };
-    const r = await run('scripts/canary-scale.sh', ['25'], env);
+    env = kitScriptEnv({ service, redis });
+    const r = await runKitScript('scripts/canary-scale.sh', ['25'], env);
     expect(r.code).toBe(0);
     await service.stop();
   });
 
   it('when the service is stopped, then it zeroes the canary in Redis with redis-cli and says so loudly', async () => {
-    const r = await run('scripts/canary-rollback.sh', [], env);
+    const r = await runKitScript('scripts/canary-rollback.sh', [], env);
 
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('API ROLLBACK FAILED: the provider did not answer');
@@ -533,14 +548,14 @@ describe('canary-rollback.sh without the API', () => {
   it('when the stable backend was at 0 (after a promote), then the fallback restores it to 100, never all zero', async () => {
     redis.cli('HSET', key(), 'main', '0', 'canary', '100', 'shadow', '7');
 
-    const r = await run('scripts/canary-rollback.sh', [], env);
+    const r = await runKitScript('scripts/canary-rollback.sh', [], env);
 
     expect(r.code).toBe(0);
     expect(hash(redis, key())).toEqual({ main: '100', canary: '0', shadow: '0' });
   });
 
   it('when Redis is reached through REDIS_URL, then the fallback uses it', async () => {
-    const r = await run('scripts/canary-rollback.sh', [], {
+    const r = await runKitScript('scripts/canary-rollback.sh', [], {
       ...env,
       REDIS_PORT: '1',
       REDIS_URL: redis.url,
@@ -551,58 +566,41 @@ describe('canary-rollback.sh without the API', () => {
   });
 
   it('when the provider answers 503, then it falls back to Redis too', async () => {
-    const sick = await stubServer((_req, res) =>
-      res
-        .writeHead(503, { 'Content-Type': 'application/problem+json' })
-        .end(JSON.stringify({ detail: 'Redis is unavailable' })),
-    );
-    try {
-      const r = await run('scripts/canary-rollback.sh', [], { ...env, CANARY_URL: sick.url });
+    await withStubServer(answersProblem(503, 'Redis is unavailable'), async (sick) => {
+      const r = await rollbackWithProviderAt(sick.url);
       expect(r.stderr).toContain('the provider answered HTTP 503: Redis is unavailable');
       expect(r.code).toBe(0);
       expect(sick.requests).toHaveLength(1);
       expect(hash(redis, key())).toEqual({ main: '100', canary: '0' });
-    } finally {
-      await sick.stop();
-    }
+    });
   });
 
   it('when the provider refuses the token, then it does not bypass it through Redis', async () => {
-    const guarded = await stubServer((_req, res) =>
-      res
-        .writeHead(401, { 'Content-Type': 'application/problem+json' })
-        .end('{"detail":"wrong token"}'),
-    );
-    try {
-      const r = await run('scripts/canary-rollback.sh', [], { ...env, CANARY_URL: guarded.url });
+    await withStubServer(answersProblem(401, 'wrong token'), async (guarded) => {
+      const r = await rollbackWithProviderAt(guarded.url);
       expect(r.code).toBe(77);
       expect(r.stderr).toContain('use --redis to write to Redis directly');
       expect(hash(redis, key())).toEqual({ main: '75', canary: '25' });
-    } finally {
-      await guarded.stop();
-    }
+    });
   });
 
   it('when --redis is given, then it writes to Redis without calling the API', async () => {
-    const api = await stubServer((_req, res) => res.writeHead(200).end('{}'));
-    try {
-      const r = await run('scripts/canary-rollback.sh', ['--redis'], {
-        ...env,
-        CANARY_URL: api.url,
-      });
-      expect(r.code).toBe(0);
-      expect(api.requests).toHaveLength(0);
-      expect(hash(redis, key())).toEqual({ main: '100', canary: '0' });
-    } finally {
-      await api.stop();
-    }
+    await withStubServer(
+      (_req, res) => res.writeHead(200).end('{}'),
+      async (api) => {
+        const r = await rollbackWithProviderAt(api.url, ['--redis']);
+        expect(r.code).toBe(0);
+        expect(api.requests).toHaveLength(0);
+        expect(hash(redis, key())).toEqual({ main: '100', canary: '0' });
+      },
+    );
   });
 
   it('when the key holds the wrong type, then it exits 69 and says nothing changed', async () => {
     redis.cli('DEL', key());
     redis.cli('SET', key(), 'oops');
 
-    const r = await run('scripts/canary-rollback.sh', [], env);
+    const r = await runKitScript('scripts/canary-rollback.sh', [], env);
 
     expect(r.code).toBe(69);
     expect(r.stderr).toContain('WRONGTYPE');
@@ -611,7 +609,7 @@ describe('canary-rollback.sh without the API', () => {
   });
 
   it('when Redis does not answer either, then it exits 69 and says nothing changed', async () => {
-    const r = await run('scripts/canary-rollback.sh', [], {
+    const r = await runKitScript('scripts/canary-rollback.sh', [], {
       ...env,
       REDIS_PORT: String(await freePort()),
     });
@@ -637,14 +635,9 @@ describe('canary-rollback.sh against a Redis with a password', () => {
     if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
-  const securedHash = (): Record<string, string> => {
-    const lines = cli('HGETALL', key()).trim().split('\n').filter(Boolean);
-    const out: Record<string, string> = {};
-    for (let i = 0; i + 1 < lines.length; i += 2) out[lines[i]] = lines[i + 1];
-    return out;
-  };
-  const rollback = async (env: Record<string, string>): Promise<Run> =>
-    run('scripts/canary-rollback.sh', [], {
+  const securedHash = (): Record<string, string> => hashFromCli(cli('HGETALL', key()));
+  const rollback = async (env: Record<string, string>): Promise<ProcessRun> =>
+    runKitScript('scripts/canary-rollback.sh', [], {
       // Nothing listens here: the API step fails and the script falls back to redis-cli.
       CANARY_URL: `http://127.0.0.1:${await freePort()}`,
       CANARY_TOKEN: ADMIN_TOKEN,
@@ -729,7 +722,7 @@ describe('traefik/compose-entrypoint.sh', () => {
 
   const entrypoint = (token: string | undefined) => {
     const rendered = path.join(tmp, `traefik-${Math.random().toString(36).slice(2)}.yml`);
-    return run('traefik/compose-entrypoint.sh', [], {
+    return runKitScript('traefik/compose-entrypoint.sh', [], {
       ...(token !== undefined && { PROVIDER_TOKEN: token }),
       TRAEFIK_TEMPLATE: path.join(ROOT, 'traefik/traefik.compose.yml'),
       TRAEFIK_RENDERED: rendered,

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { requireBinary } from '../../scripts/lib/child-process';
 
 /** Every shell script of the kit is shellcheck-clean, strict, and answers --help. */
 
@@ -13,13 +14,10 @@ const SCRIPTS = [
   'scripts/test_live_cloud.sh',
 ];
 
-function requireBinary(name: string, install: string): void {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  if (found.status !== 0) throw new Error(`${name} is not on PATH. Install it (${install}).`);
-}
-
 describe('shell scripts', () => {
-  beforeAll(() => requireBinary('shellcheck', 'Debian/Ubuntu: apt-get install -y shellcheck'));
+  beforeAll(() =>
+    requireBinary('shellcheck', 'Install it (Debian/Ubuntu: apt-get install -y shellcheck).'),
+  );
 
   it.each([...SCRIPTS, 'scripts/lib/common.sh', 'traefik/compose-entrypoint.sh'])(
     'when %s is checked, then shellcheck reports nothing',

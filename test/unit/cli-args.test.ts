@@ -1,5 +1,6 @@
 import { parseArgs, type OptionSpec } from '../../src/cli/args';
 import { UsageError } from '../../src/cli/cli-error';
+import { usageErrorOf } from '../helpers/cli-fixtures';
 
 const specs: OptionSpec[] = [
   { name: 'reason', type: 'string', valueName: 'text', description: '' },
@@ -12,16 +13,6 @@ const specs: OptionSpec[] = [
     acceptsNext: (w) => /^\d+(ms|s|m)$/.test(w),
   },
 ];
-
-function usageMessage(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UsageError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a UsageError');
-}
 
 describe('parseArgs', () => {
   test('when options and operands mix, then operands keep their order and options their values', () => {
@@ -80,17 +71,14 @@ describe('parseArgs', () => {
     [['--json=yes'], '--json takes no value'],
     [['--json', '--json'], '--json is given twice'],
   ])('when the words are %j, then it is a usage error', (argv, message) => {
-    expect(usageMessage(() => parseArgs(argv, specs, 'scale'))).toContain(message);
+    expect(usageErrorOf(() => parseArgs(argv, specs, 'scale')).message).toContain(message);
   });
 
   test("when a usage error names its command, then it points at that command's help", () => {
-    try {
-      parseArgs(['--nope'], specs, 'scale');
-      throw new Error('expected a UsageError');
-    } catch (err) {
-      expect(err).toBeInstanceOf(UsageError);
-      expect((err as UsageError).exitCode).toBe(2);
-      expect((err as UsageError).details).toEqual(['see: canaryctl help scale']);
-    }
+    const err = usageErrorOf(() => parseArgs(['--nope'], specs, 'scale'));
+
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.exitCode).toBe(2);
+    expect(err.details).toEqual(['see: canaryctl help scale']);
   });
 });

@@ -1,10 +1,10 @@
 import { parseArgs } from '../../src/cli/args';
-import { UsageError } from '../../src/cli/cli-error';
 import type { CliEnv, Command } from '../../src/cli/command';
 import { findCommand } from '../../src/cli/commands';
 import { parseWeightPairs } from '../../src/cli/commands/set';
 import { GLOBAL_OPTIONS } from '../../src/cli/help';
 import { run } from '../../src/cli/run';
+import { usageErrorOf } from '../helpers/cli-fixtures';
 
 const env: CliEnv = { USER: 'alice' };
 
@@ -19,16 +19,6 @@ function requestOf(argv: string[], environment: CliEnv = env) {
   const [name, ...rest] = argv;
   const cmd = command(name);
   return cmd.request(parseArgs(rest, [...cmd.options, ...GLOBAL_OPTIONS], name), environment);
-}
-
-function usageError(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UsageError) return err;
-    throw err;
-  }
-  throw new Error('expected a UsageError');
 }
 
 describe('read commands', () => {
@@ -137,7 +127,7 @@ describe('write commands', () => {
     [['status', 'a', 'b'], 'unexpected argument "b"'],
     [['status', '--reason', 'x'], 'unknown option --reason'],
   ])('when the command line is %j, then it is a usage error', (argv, message) => {
-    expect(usageError(() => requestOf(argv)).message).toContain(message);
+    expect(usageErrorOf(() => requestOf(argv)).message).toContain(message);
   });
 });
 
@@ -157,7 +147,7 @@ describe('parseWeightPairs', () => {
     [['main='], 'the weight of "main" must be a number, got ""'],
     [['main=1', 'main=2'], 'backend "main" is given twice'],
   ])('when the pairs are %j, then it is a usage error', (pairs, message) => {
-    expect(usageError(() => parseWeightPairs(pairs)).message).toBe(message);
+    expect(usageErrorOf(() => parseWeightPairs(pairs)).message).toBe(message);
   });
 });
 
@@ -193,7 +183,7 @@ describe('rollout', () => {
     [['rollback', 'council', '--if-match', ''], '--if-match needs an ETag'],
     [['scale', 'council', '5', '--if-match', '  '], '--if-match needs an ETag'],
   ])('when the command line is %j, then it is a usage error', (argv, message) => {
-    expect(usageError(() => requestOf(argv)).message).toContain(message);
+    expect(usageErrorOf(() => requestOf(argv)).message).toContain(message);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describeProblem, resolveBaseUrl, urlOf } from '../../src/cli/api-client';
-import type { SplitStatus } from '../../src/api-contract';
+import type { AuditEvent, SplitStatus } from '../../src/api-contract';
 import { UsageError } from '../../src/cli/cli-error';
 import { exitCodeForStatus } from '../../src/cli/exit-codes';
 import {
@@ -30,6 +30,22 @@ function split(overrides: Partial<SplitStatus> = {}): SplitStatus {
     problems: [],
     etag: '"e1"',
     stale: false,
+    ...overrides,
+  };
+}
+
+/** A rollback by alice through the CLI; `overrides` make the event a test needs. */
+function auditEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
+  return {
+    id: '2-0',
+    time: '2024-05-01T12:00:02.123Z',
+    split: 'council',
+    action: 'rollback',
+    source: 'cli',
+    actor: 'alice',
+    reason: 'p95 above 1s',
+    before: { main: 75, canary: 25 },
+    after: { main: 100, canary: 0 },
     ...overrides,
   };
 }
@@ -203,28 +219,17 @@ describe('formatChange', () => {
 describe('formatHistory', () => {
   test('when events are given, then they are listed in the given order with their changes', () => {
     const text = formatHistory('council', [
-      {
-        id: '2-0',
-        time: '2024-05-01T12:00:02.123Z',
-        split: 'council',
-        action: 'rollback',
-        source: 'cli',
-        actor: 'alice',
-        reason: 'p95 above 1s',
-        before: { main: 75, canary: 25 },
-        after: { main: 100, canary: 0 },
-      },
-      {
+      auditEvent(),
+      auditEvent({
         id: '1-0',
         time: '2024-05-01T12:00:01.000Z',
-        split: 'council',
         action: 'external',
         source: 'external',
         actor: 'external',
         reason: '',
         before: null,
         after: { main: 75, canary: 25 },
-      },
+      }),
     ]);
 
     expect(text).toBe(
@@ -328,17 +333,11 @@ describe('terminal escapes in what the service returns', () => {
   const ESC = '\u001b';
   test('when a reason or actor carries escape sequences, then history prints them escaped', () => {
     const text = formatHistory('council', [
-      {
-        id: '2-0',
-        time: '2024-05-01T12:00:02.123Z',
-        split: 'council',
-        action: 'rollback',
+      auditEvent({
         source: 'api',
         actor: `${ESC}]0;pwned\u0007eve`,
         reason: `${ESC}[2J${ESC}[31mall good\rfake\nline\u202e`,
-        before: { main: 75, canary: 25 },
-        after: { main: 100, canary: 0 },
-      },
+      }),
     ]);
     const lines = text.split('\n');
     expect(lines).toHaveLength(2);

@@ -250,42 +250,53 @@ describe('docs/metrics.md', () => {
 
 describe('the dashboard', () => {
   it("when opened, then the guide's four panels show their green bands and alert lines", () => {
-    const latency = panel('Council p95 latency');
-    expect(latency.fieldConfig?.defaults.unit).toBe('s');
-    expect(steps(latency)).toEqual([
-      ['green', null],
-      ['orange', 0.7],
-      ['red', 1],
-    ]);
-    expect(latency.targets?.[0].expr).toMatch(/^histogram_quantile\(0\.95, /);
-
-    const cost = panel('Council cost/day');
-    expect(cost.fieldConfig?.defaults.unit).toBe('currencyUSD');
-    expect(steps(cost)).toEqual([
-      ['green', null],
-      ['red', 1],
-    ]);
-    expect(cost.targets?.some((t) => t.expr.includes('* 86400'))).toBe(true);
-    expect(cost.targets?.some((t) => t.expr.includes('[1d]'))).toBe(true);
-
-    const risk = panel('Edge high-risk ratio');
-    expect(risk.fieldConfig?.defaults.unit).toBe('percentunit');
-    expect(steps(risk)).toEqual([
-      ['green', null],
-      ['red', 0.1],
-    ]);
-
-    const vram = panel('VRAM usage');
-    expect(vram.fieldConfig?.defaults.unit).toBe('decbytes');
-    expect(steps(vram)).toEqual([
-      ['green', null],
-      ['orange', 9.8e9],
-      ['red', 10.5e9],
-    ]);
-
-    for (const p of [latency, cost, risk, vram]) {
+    const bands: [string, string, [string, number | null][]][] = [
+      [
+        'Council p95 latency',
+        's',
+        [
+          ['green', null],
+          ['orange', 0.7],
+          ['red', 1],
+        ],
+      ],
+      [
+        'Council cost/day',
+        'currencyUSD',
+        [
+          ['green', null],
+          ['red', 1],
+        ],
+      ],
+      [
+        'Edge high-risk ratio',
+        'percentunit',
+        [
+          ['green', null],
+          ['red', 0.1],
+        ],
+      ],
+      [
+        'VRAM usage',
+        'decbytes',
+        [
+          ['green', null],
+          ['orange', 9.8e9],
+          ['red', 10.5e9],
+        ],
+      ],
+    ];
+    for (const [title, unit, thresholds] of bands) {
+      const p = panel(title);
+      expect(p.fieldConfig?.defaults.unit).toBe(unit);
+      expect(steps(p)).toEqual(thresholds);
       expect(p.fieldConfig?.defaults.custom?.thresholdsStyle?.mode).toBe('line+area');
     }
+
+    expect(panel('Council p95 latency').targets?.[0].expr).toMatch(/^histogram_quantile\(0\.95, /);
+    const cost = panel('Council cost/day');
+    expect(cost.targets?.some((t) => t.expr.includes('* 86400'))).toBe(true);
+    expect(cost.targets?.some((t) => t.expr.includes('[1d]'))).toBe(true);
   });
 
   it('when opened, then it shows the canary share per backend and the rollback events', () => {

@@ -1,6 +1,11 @@
 import { loadEnv } from '../../src/config/env';
 import { describeRedisTarget, redisTargetOf } from '../../src/store/redis-client';
 
+/** The body of each table of bad environments: loading it fails with `expected` in the message. */
+function refusesAtStart(env: Record<string, string>, expected: string | RegExp): void {
+  expect(() => loadEnv(env)).toThrow(expected);
+}
+
 describe('environment', () => {
   test('when nothing is set, then the documented defaults apply', () => {
     const env = loadEnv({});
@@ -26,9 +31,7 @@ describe('environment', () => {
     [{ ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN: must be at least 16 characters'],
     [{ TRAEFIK_API_URLS: 'http://a:8080,ftp://b' }, 'TRAEFIK_API_URLS'],
     [{ METRICS_PREFIX: 'bad-prefix' }, 'METRICS_PREFIX'],
-  ])('when %j, then the error names the variable', (env, expected) => {
-    expect(() => loadEnv(env)).toThrow(expected);
-  });
+  ])('when %j, then the error names the variable', refusesAtStart);
 
   test('when TRAEFIK_API_URLS lists several, then they are split and trimmed', () => {
     expect(
@@ -66,9 +69,7 @@ describe('environment: tokens and server limits', () => {
       { HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' },
       'HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS',
     ],
-  ])('when %j, then the error names the variable', (env, expected) => {
-    expect(() => loadEnv(env)).toThrow(expected);
-  });
+  ])('when %j, then the error names the variable', refusesAtStart);
 });
 
 describe('environment: the Redis target', () => {
@@ -115,9 +116,7 @@ describe('environment: the Redis target', () => {
     [{ ...sentinel, REDIS_SENTINELS: 's1:26379,s2' }, /REDIS_SENTINELS: "s2" is not host:port/],
     [{ ...sentinel, REDIS_SENTINELS: 's1:99999' }, /REDIS_SENTINELS: "s1:99999" is not host:port/],
     [{ ...sentinel, REDIS_SENTINELS: 'redis://s1:26379' }, /REDIS_SENTINELS: "redis:\/\/s1:26379"/],
-  ])('when %j, then start-up fails naming what to change', (env, expected) => {
-    expect(() => loadEnv(env)).toThrow(expected);
-  });
+  ])('when %j, then start-up fails naming what to change', refusesAtStart);
 
   test('when a target is described for the log, then no password appears', () => {
     expect(describeRedisTarget({ mode: 'single', url: 'redis://u:secret@r:6379/0' })).toBe(
@@ -159,7 +158,5 @@ describe('environment: acknowledged writes and the last-good snapshot', () => {
     [{ REDIS_WRITE_REPLICAS: '1.5' }, 'REDIS_WRITE_REPLICAS: must be an integer'],
     [{ REDIS_WRITE_TIMEOUT_MS: '0' }, 'REDIS_WRITE_TIMEOUT_MS'],
     [{ REDIS_WRITE_TIMEOUT_MS: '600000' }, 'REDIS_WRITE_TIMEOUT_MS'],
-  ])('when %j, then the error names the variable', (env, expected) => {
-    expect(() => loadEnv(env)).toThrow(expected);
-  });
+  ])('when %j, then the error names the variable', refusesAtStart);
 });
