@@ -16,6 +16,7 @@ import {
   type TransitionContext,
   type WeightsView,
 } from '../../src/rollout/plan/rollout-transitions';
+import { rolloutStateOf, startedAt, stepsOf } from '../helpers/rollout-state';
 
 const split = {
   name: 'council',
@@ -62,34 +63,16 @@ const INVALID: WeightsView = {
   problems: ['every weight is 0: Traefik would answer 503 to every request'],
 };
 
-function stateOf(over: Partial<RolloutState> = {}): RolloutState {
-  return {
-    split: 'council',
-    status: 'progressing',
-    step: 0,
-    steps: [5, 25, 50, 100].map((percent) => ({ percent, bakeTime: 10 * MIN })),
-    applied: true,
-    announce: null,
-    basedOn: null,
-    stepStartedAt: T0,
-    bakedMs: 0,
+/** A rollout of council just started at its first step, no check evaluated yet. */
+const stateOf = (over: Partial<RolloutState> = {}): RolloutState =>
+  rolloutStateOf({
+    ...startedAt(T0, 'alice'),
+    steps: stepsOf([5, 25, 50, 100], 10 * MIN),
     bakeMark: T0,
-    decideAfter: T0,
     version: '2.0.0',
-    startedAt: T0,
-    startedBy: 'alice',
-    updatedAt: T0,
-    finishedAt: null,
-    reason: 'started by alice',
-    pausedBy: null,
     checks: {},
-    lastAnalysisAt: null,
-    rollback: null,
-    stableVersion: null,
-    outbox: [],
     ...over,
-  };
-}
+  });
 
 const value = (at: number, v: number, threshold: number): Observation => ({
   kind: 'value',
