@@ -49,6 +49,8 @@ export interface RolloutRig<E extends ScrapedExporter> {
   waitForStatus(status: RolloutState['status'], timeoutMs: number): Promise<void>;
 }
 
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
 /**
  * Registers the jest hooks the rollout controller's integration tests share: for the file, one
  * redis-server and one Prometheus scraping the exporter `startExporter` starts, ready once
@@ -61,77 +63,16 @@ export function useRolloutRig<E extends ScrapedExporter>(options: {
   /** A query that answers once Prometheus holds samples enough for the checks to judge. */
   readyQuery: string;
 }): RolloutRig<E> {
-  let redisServer: RedisServerHandle;
-  let admin: Redis;
-  let exporter: E;
-  let prometheus: PrometheusHandle;
-  let prefix: string;
-  let receiver: WebhookReceiverHandle;
   let replicas: RolloutReplica[] = [];
-
-  beforeAll(async () => {
-    redisServer = await startRedisServer();
-    admin = createRedis(redisServer.url, 'test-admin');
-    admin.on('error', () => undefined);
-    exporter = await options.startExporter();
-    prometheus = await startPrometheus({ targets: [exporter.target] });
-    await prometheus.waitForData(options.readyQuery, 20_000);
-  }, 40_000);
-
-  afterAll(async () => {
-    admin?.disconnect();
-    await prometheus?.stop();
-    await exporter?.stop();
-    await redisServer?.stop();
-  });
-
-  beforeEach(async () => {
-    prefix = uniquePrefix(options.prefixStem);
-    replicas = [];
-    receiver = await startWebhookReceiver();
-  });
-
-  afterEach(async () => {
-    for (const r of replicas) await r.stop();
-    await receiver.stop();
-    const own = await admin.keys(`${prefix}*`);
-    if (own.length > 0) await admin.del(...own);
-  });
-
-  const readState = async (): Promise<RolloutState | undefined> =>
-    (
-      await new RolloutStateStore({
-        redis: admin,
-        stateKey: createKeys(prefix).rollout,
-        leaseKey: rolloutLeaseKey(prefix),
-      }).read('council')
-    )?.state;
-
-  return {
-    get redisServer() {
-      return redisServer;
-    },
-    get admin() {
-      return admin;
-    },
-    get exporter() {
-      return exporter;
-    },
-    get prometheus() {
-      return prometheus;
-    },
-    get prefix() {
-      return prefix;
-    },
-    get receiver() {
-      return receiver;
-    },
+  // The handles are set by the hooks below, so a test reads them once its hooks have run, as it
+  // would read variables its own beforeAll had set.
+  const rig = {
     replica: async (splits, tuning = {}) => {
       const replica = await createRolloutReplica({
-        redisUrl: redisServer.url,
-        prefix,
+        redisUrl: rig.redisServer.url,
+        prefix: rig.prefix,
         splits,
-        prometheusUrl: prometheus.url,
+        prometheusUrl: rig.prometheus.url,
         prometheusTimeoutMs: 800,
         leaseTtlMs: 1_500,
         tickMs: 100,
@@ -142,17 +83,55 @@ export function useRolloutRig<E extends ScrapedExporter>(options: {
       replicas.push(replica);
       return replica;
     },
-    readState,
-    weights: () => admin.hgetall(createKeys(prefix).weights('council')),
+    readState: async () =>
+      (
+        await new RolloutStateStore({
+          redis: rig.admin,
+          stateKey: createKeys(rig.prefix).rollout,
+          leaseKey: rolloutLeaseKey(rig.prefix),
+        }).read('council')
+      )?.state,
+    weights: () => rig.admin.hgetall(createKeys(rig.prefix).weights('council')),
     waitForStatus: (status, timeoutMs) =>
       waitUntil(
         `rollout status ${status}`,
         async () => {
-          const state = await readState();
+          const state = await rig.readState();
           return state?.status === status && state.applied;
         },
         timeoutMs,
         50,
       ),
-  };
+  } as Writable<RolloutRig<E>>;
+
+  beforeAll(async () => {
+    rig.redisServer = await startRedisServer();
+    rig.admin = createRedis(rig.redisServer.url, 'test-admin');
+    rig.admin.on('error', () => undefined);
+    rig.exporter = await options.startExporter();
+    rig.prometheus = await startPrometheus({ targets: [rig.exporter.target] });
+    await rig.prometheus.waitForData(options.readyQuery, 20_000);
+  }, 40_000);
+
+  afterAll(async () => {
+    rig.admin?.disconnect();
+    await rig.prometheus?.stop();
+    await rig.exporter?.stop();
+    await rig.redisServer?.stop();
+  });
+
+  beforeEach(async () => {
+    rig.prefix = uniquePrefix(options.prefixStem);
+    replicas = [];
+    rig.receiver = await startWebhookReceiver();
+  });
+
+  afterEach(async () => {
+    for (const r of replicas) await r.stop();
+    await rig.receiver.stop();
+    const own = await rig.admin.keys(`${rig.prefix}*`);
+    if (own.length > 0) await rig.admin.del(...own);
+  });
+
+  return rig;
 }
