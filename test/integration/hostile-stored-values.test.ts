@@ -11,7 +11,11 @@ import {
   TEST_ADMIN_TOKEN,
   type TestService,
 } from '../helpers/in-process-service';
-import { p95Query, startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
+import {
+  p95LatencyCheck,
+  startCouncilMetrics,
+  type CouncilMetrics,
+} from '../helpers/council-metrics';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
 import { waitUntil } from '../helpers/free-port';
 
@@ -55,40 +59,26 @@ function splitsDoc(): unknown {
     main: { servers: ['http://127.0.0.1:9000'] },
     canary: { servers: ['http://127.0.0.1:9001'], version: '2.0.0' },
   };
-  const failingCheck = (forTime: string) => ({
-    name: 'p95-latency',
-    type: 'threshold',
-    // The canary answers in 0.1 s: above 0.01 s, so the check fails from its first sample.
-    query: p95Query('canary', '10s'),
-    comparator: '>',
-    threshold: 0.01,
-    for: forTime,
+  // The canary answers in 0.1 s: above 0.01 s, so the check fails from its first sample.
+  const failingCheck = (forTime: string) =>
+    p95LatencyCheck({ window: '10s', threshold: 0.01, for: forTime });
+  /** 10 % then 100 %, baking 10m: only a rollback or an abort ends it within the test. */
+  const splitWithRollout = (analysisInterval: string, checkFor: string) => ({
+    stable: 'main',
+    canary: 'canary',
+    backends,
+    rollout: {
+      steps: [10, 100],
+      bakeTime: '10m',
+      analysisInterval,
+      checks: [failingCheck(checkFor)],
+    },
   });
   HOSTILE.forEach((_v, i) => {
     // a*: the API rollback, then a rollout aborted long before its check could roll it back.
-    splits[`a${i}`] = {
-      stable: 'main',
-      canary: 'canary',
-      backends,
-      rollout: {
-        steps: [10, 100],
-        bakeTime: '10m',
-        analysisInterval: '10s',
-        checks: [failingCheck('10m')],
-      },
-    };
+    splits[`a${i}`] = splitWithRollout('10s', '10m');
     // c*: a rollout the controller rolls back on its own.
-    splits[`c${i}`] = {
-      stable: 'main',
-      canary: 'canary',
-      backends,
-      rollout: {
-        steps: [10, 100],
-        bakeTime: '10m',
-        analysisInterval: '1s',
-        checks: [failingCheck('4s')],
-      },
-    };
+    splits[`c${i}`] = splitWithRollout('1s', '4s');
   });
   return { splits };
 }

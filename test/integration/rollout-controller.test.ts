@@ -6,15 +6,13 @@ import type { AuditEvent } from '../../src/store/types';
 import { WeightsStore } from '../../src/store/weights-store';
 import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { waitUntil } from '../helpers/free-port';
-import { p95Query } from '../helpers/council-metrics';
+import { p95LatencyCheck, p95Query, requestCountQuery } from '../helpers/council-metrics';
 import { startMetricsApp } from '../helpers/metrics-app';
 import type { RolloutReplica } from '../helpers/rollout-replica';
 import { useRolloutRig } from '../helpers/rollout-rig';
 import { councilWithRollout } from '../helpers/rollout-splits';
 
 const P95 = (variant: string): string => p95Query(variant);
-const COUNT = (variant: string) =>
-  `sum(increase(swarm_council_request_duration_seconds_count{variant="${variant}"}[5s]))`;
 const ERROR_RATIO =
   '(sum(rate(mistral_errors_total{variant="canary"}[5s])) or vector(0)) / sum(rate(mistral_requests_total{variant="canary"}[5s]))';
 
@@ -97,14 +95,7 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
   }
 
   const healthyChecks = [
-    {
-      name: 'p95-latency',
-      type: 'threshold',
-      query: P95('canary'),
-      comparator: '>',
-      threshold: 0.7,
-      for: '2s',
-    },
+    p95LatencyCheck({ for: '2s' }),
     {
       name: 'error-ratio',
       type: 'threshold',
@@ -118,7 +109,7 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
       query: P95('{{variant}}'),
       comparator: '>',
       factor: 1.5,
-      minSamples: { query: COUNT('{{variant}}'), min: 20 },
+      minSamples: { query: requestCountQuery('{{variant}}'), min: 20 },
     },
   ];
 
@@ -195,16 +186,7 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
     const splits = splitsWith({
       steps: [10, 50],
       bakeTime: '60s',
-      checks: [
-        {
-          name: 'p95-latency',
-          type: 'threshold',
-          query: P95('canary'),
-          comparator: '>',
-          threshold: 0.7,
-          for: `${forMs}ms`,
-        },
-      ],
+      checks: [p95LatencyCheck({ for: `${forMs}ms` })],
     });
     const replica = await startReplica('replica-a', splits);
     await waitUntil('replica-a to lead', () => replica.rollouts.controller.isLeader, 5_000);
@@ -282,13 +264,7 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
       steps: [10, 50],
       bakeTime: '2s',
       checks: [
-        {
-          name: 'p95-latency',
-          type: 'threshold',
-          query: P95('canary'),
-          comparator: '>',
-          threshold: 0.7,
-        },
+        p95LatencyCheck(),
         {
           // A metric nothing exports (a misspelling, an exporter that is not deployed).
           name: 'gpu-temp',
