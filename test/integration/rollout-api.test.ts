@@ -100,8 +100,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
   });
   afterEach(async () => {
-    await rollouts?.stop();
-    replica?.redis.disconnect();
+    await replica?.stop();
     await receiver.stop();
     const own = await redis.keys(`${prefix}*`);
     if (own.length > 0) await redis.del(...own);
@@ -121,6 +120,14 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
       5_000,
       25,
     );
+
+  /** The app with its controller running, and a rollout started and applied at its first step. */
+  async function startedAtFirstStep(): Promise<void> {
+    await setUp();
+    await request(app).post(BASE).set(AUTH).expect(202);
+    await waitApplied(5);
+  }
+
   const hookTypes = () => receiver.delivered('/hook').map((h) => (h.body as { type: string }).type);
 
   test('when no rollout has run, then status is 404; an unknown split 404; a split without a plan 409', async () => {
@@ -199,9 +206,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   });
 
   test('when paused, promoted and resumed, then each takes effect and is announced once', async () => {
-    await setUp();
-    await request(app).post(BASE).set(AUTH).expect(202);
-    await waitApplied(5);
+    await startedAtFirstStep();
 
     const paused = await request(app)
       .post(`${BASE}/pause`)
@@ -239,9 +244,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   });
 
   test('when aborted, then the weights are rolled back before the answer, by the API, and counted', async () => {
-    await setUp();
-    await request(app).post(BASE).set(AUTH).expect(202);
-    await waitApplied(5);
+    await startedAtFirstStep();
 
     const res = await request(app)
       .post(`${BASE}/abort`)
@@ -277,9 +280,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   });
 
   test('when someone sets the canary to 0 % by hand, then the rollout records an external rollback and stops', async () => {
-    await setUp();
-    await request(app).post(BASE).set(AUTH).expect(202);
-    await waitApplied(5);
+    await startedAtFirstStep();
     redisServer.cli('HSET', keys().weights('council'), 'canary', '0', 'main', '100');
     await waitUntil(
       'external rollback recorded',
@@ -298,9 +299,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   });
 
   test('when someone changes the share by hand, then the rollout pauses; resume re-applies the step', async () => {
-    await setUp();
-    await request(app).post(BASE).set(AUTH).expect(202);
-    await waitApplied(5);
+    await startedAtFirstStep();
     redisServer.cli('HSET', keys().weights('council'), 'canary', '20', 'main', '80');
     await waitUntil('paused', async () => (await status()).status === 'paused', 5_000, 25);
     const s = await status();
