@@ -112,6 +112,35 @@ describe('hostile values stored in a split hash', () => {
       expect(all[n].every((s) => Number.isInteger(s.weight) && s.weight > 0)).toBe(true);
     }
   };
+  /** Starts a rollout of each split through the API. */
+  const startRollouts = async (names: string[], reason: string) => {
+    for (const name of names) {
+      const res = await request(svc.server)
+        .post(`/api/v1/splits/${name}/rollout`)
+        .set(AUTH)
+        .send({ reason });
+      expect(res.status).toBe(202);
+    }
+  };
+  /** Until /traefik serves `expected(name)` for every split named; returns what it served last. */
+  const waitUntilServed = async (
+    what: string,
+    names: string[],
+    expected: (split: string) => Served,
+    timeoutMs: number,
+  ): Promise<Record<string, Served>> => {
+    let all: Record<string, Served> = {};
+    await waitUntil(
+      what,
+      async () => {
+        all = await served();
+        return names.every((n) => JSON.stringify(all[n]) === JSON.stringify(expected(n)));
+      },
+      timeoutMs,
+      200,
+    );
+    return all;
+  };
   const hostile = (split: string, value: string) =>
     redis.hset(`${svc.prefix}weights:${split}`, 'canary', value);
 
@@ -166,22 +195,8 @@ describe('hostile values stored in a split hash', () => {
 
   test('when a hostile value is stored during a rollout, then abort rolls it back to stable 100 %', async () => {
     const names = HOSTILE.map((_v, i) => `a${i}`);
-    for (const name of names) {
-      const res = await request(svc.server)
-        .post(`/api/v1/splits/${name}/rollout`)
-        .set(AUTH)
-        .send({ reason: 'to abort' });
-      expect(res.status).toBe(202);
-    }
-    await waitUntil(
-      'every first step served',
-      async () => {
-        const all = await served();
-        return names.every((n) => JSON.stringify(all[n]) === JSON.stringify(canaryAt10(n)));
-      },
-      30_000,
-      200,
-    );
+    await startRollouts(names, 'to abort');
+    await waitUntilServed('every first step served', names, canaryAt10, 30_000);
     await Promise.all(HOSTILE.map((v, i) => hostile(`a${i}`, v)));
     // The split is invalid now: /traefik keeps serving the last good weights.
     await new Promise((r) => setTimeout(r, 1500));
@@ -198,27 +213,18 @@ describe('hostile values stored in a split hash', () => {
       if (res.status !== 200) failures.push(`${JSON.stringify(value)}: ${res.status} ${res.text}`);
     }
     expect(failures).toEqual([]);
-    await waitUntil(
+    all = await waitUntilServed(
       'every aborted split served at stable 100 %',
-      async () => {
-        all = await served();
-        return names.every((n) => JSON.stringify(all[n]) === JSON.stringify(stableOf(n)));
-      },
+      names,
+      stableOf,
       20_000,
-      200,
     );
     expectValid(all, names);
   });
 
   test('when a hostile value is stored during a rollout, then the controller rolls it back to stable 100 %', async () => {
     const names = HOSTILE.map((_v, i) => `c${i}`);
-    for (const name of names) {
-      const res = await request(svc.server)
-        .post(`/api/v1/splits/${name}/rollout`)
-        .set(AUTH)
-        .send({ reason: 'to fail' });
-      expect(res.status).toBe(202);
-    }
+    await startRollouts(names, 'to fail');
     const hostileSet = new Set<string>();
     // Each split gets its value as soon as its first step is served, before its check has failed
     // for long enough to roll it back.
