@@ -128,6 +128,9 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     await waitApplied(5);
   }
 
+  /** A rollout command from `actor` (X-Actor) with the admin token, answered with `status`. */
+  const commandBy = (actor: string, path: string, body: Record<string, unknown>, status: number) =>
+    request(app).post(path).set(AUTH).set('X-Actor', actor).send(body).expect(status);
   const hookTypes = () => receiver.delivered('/hook').map((h) => (h.body as { type: string }).type);
 
   test('when no rollout has run, then status is 404; an unknown split 404; a split without a plan 409', async () => {
@@ -173,12 +176,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
 
   test('when started, then 202 at step 1, the controller applies 5 %, and status shows the bake', async () => {
     await setUp();
-    const res = await request(app)
-      .post(BASE)
-      .set(AUTH)
-      .set('X-Actor', 'alice')
-      .send({ version: '1.6.0', reason: 'ship it' })
-      .expect(202);
+    const res = await commandBy('alice', BASE, { version: '1.6.0', reason: 'ship it' }, 202);
     expect(res.body).toMatchObject({
       status: 'progressing',
       step: 1,
@@ -246,12 +244,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   test('when aborted, then the weights are rolled back before the answer, by the API, and counted', async () => {
     await startedAtFirstStep();
 
-    const res = await request(app)
-      .post(`${BASE}/abort`)
-      .set(AUTH)
-      .set('X-Actor', 'bob')
-      .send({ reason: 'customers complain' })
-      .expect(200);
+    const res = await commandBy('bob', `${BASE}/abort`, { reason: 'customers complain' }, 200);
     // Read at once: the rollback does not wait for the controller.
     expect(await weights()).toEqual({ main: '100', canary: '0' });
     expect(res.body).toMatchObject({
@@ -361,12 +354,12 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(refused.body.detail).toMatch(/still serves 100%.*finalise/);
     await request(app).post(`${BASE}/finalise`).expect(401);
-    const finalised = await request(app)
-      .post(`${BASE}/finalise`)
-      .set(AUTH)
-      .set('X-Actor', 'carol')
-      .send({ reason: 'council-main redeployed with 1.5.0' })
-      .expect(200);
+    const finalised = await commandBy(
+      'carol',
+      `${BASE}/finalise`,
+      { reason: 'council-main redeployed with 1.5.0' },
+      200,
+    );
     expect(finalised.body).toMatchObject({ status: 'finalised', canaryPercent: 0, applied: true });
     expect(await weights()).toEqual({ main: '100', canary: '0' });
     const [last] = await store.history('council', 1);
