@@ -110,16 +110,13 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   const keys = () => createKeys(prefix);
   const weights = () => redis.hgetall(keys().weights('council'));
   const status = async () => (await request(app).get(BASE).expect(200)).body;
+  /** Until the rollout status the API answers satisfies `holds` (polled every 25 ms, 5 s at most). */
+  const waitForStatus = (what: string, holds: (s: Awaited<ReturnType<typeof status>>) => boolean) =>
+    waitUntil(what, async () => holds(await status()), 5_000, 25);
   const waitApplied = (percent: number) =>
-    waitUntil(
-      `${percent}% applied`,
-      async () => {
-        const s = await status();
-        return s.applied === true && s.canaryPercent === percent;
-      },
-      5_000,
-      25,
-    );
+    waitForStatus(`${percent}% applied`, (s) => s.applied === true && s.canaryPercent === percent);
+  const waitAwaitingPromotion = () =>
+    waitForStatus('awaiting promotion', (s) => s.awaitingPromotion === true);
 
   /** The app with its controller running, and a rollout started and applied at its first step. */
   async function startedAtFirstStep(): Promise<void> {
@@ -275,12 +272,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   test('when someone sets the canary to 0 % by hand, then the rollout records an external rollback and stops', async () => {
     await startedAtFirstStep();
     redisServer.cli('HSET', keys().weights('council'), 'canary', '0', 'main', '100');
-    await waitUntil(
-      'external rollback recorded',
-      async () => (await status()).status === 'rolled_back',
-      5_000,
-      25,
-    );
+    await waitForStatus('external rollback recorded', (s) => s.status === 'rolled_back');
     const s = await status();
     expect(s.rollback).toMatchObject({ trigger: 'external', check: null });
     expect(s.reason).toContain('set to 0% outside the rollout');
@@ -294,7 +286,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   test('when someone changes the share by hand, then the rollout pauses; resume re-applies the step', async () => {
     await startedAtFirstStep();
     redisServer.cli('HSET', keys().weights('council'), 'canary', '20', 'main', '80');
-    await waitUntil('paused', async () => (await status()).status === 'paused', 5_000, 25);
+    await waitForStatus('paused', (s) => s.status === 'paused');
     const s = await status();
     expect(s).toMatchObject({ pausedBy: 'external', step: 1 });
     expect(s.reason).toContain('canary at 20% instead of 5%');
@@ -311,7 +303,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     await request(app).post(BASE).set(AUTH).expect(202);
     redisServer.cli('HSET', keys().weights('council'), 'canary', '50', 'main', '50');
     rollouts.start();
-    await waitUntil('paused', async () => (await status()).status === 'paused', 5_000, 25);
+    await waitForStatus('paused', (s) => s.status === 'paused');
     const s = await status();
     expect(s).toMatchObject({ pausedBy: 'external', step: 1, applied: true });
     expect(s.reason).toContain('changed outside the rollout before step 1 (5%) was applied');
@@ -322,12 +314,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     await setUp({ steps: [20, 60], bakeTime: '300ms', autoPromote: false });
     await request(app).post(BASE).set(AUTH).expect(202);
     await waitApplied(20);
-    await waitUntil(
-      'awaiting promotion',
-      async () => (await status()).awaitingPromotion === true,
-      5_000,
-      25,
-    );
+    await waitAwaitingPromotion();
     expect((await status()).summary).toBe(
       'council 1.5.0: progressing, step 1/2 (20%), baked, waiting for promote, no checks',
     );
@@ -336,12 +323,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
 
     await request(app).post(`${BASE}/promote`).set(AUTH).expect(202);
     await waitApplied(60);
-    await waitUntil(
-      'awaiting promotion',
-      async () => (await status()).awaitingPromotion === true,
-      5_000,
-      25,
-    );
+    await waitAwaitingPromotion();
     const done = await request(app).post(`${BASE}/promote`).set(AUTH).expect(202);
     expect(done.body).toMatchObject({ status: 'completed', canaryPercent: 100, applied: false });
     await waitApplied(100);
