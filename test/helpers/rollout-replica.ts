@@ -13,12 +13,25 @@ export type ReplicaTuning = Omit<
   'redis' | 'keyPrefix' | 'splits' | 'store' | 'registry' | 'metricsPrefix' | 'metrics' | 'log'
 >;
 
+export type RolloutReplicaOptions = {
+  redisUrl: string;
+  prefix: string;
+  splits: SplitsConfig;
+  /** The connection's name (CLIENT LIST). */
+  connectionName?: string;
+  log?: Logger;
+} & ReplicaTuning;
+
 export interface RolloutReplica {
   rollouts: Rollouts;
   registry: Registry;
   /** The replica's own connection. */
   redis: Redis;
   store: WeightsStore;
+  /** Stops the rollouts (releasing the lease) and drops the connection, once however often called. */
+  stop(): Promise<void>;
+  /** As a SIGKILL would: the loops stop, the lease is not released, the connection drops. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -27,14 +40,7 @@ export interface RolloutReplica {
  * is not started: the test starts it, or ticks it with `controller.runOnce()`.
  */
 export async function createRolloutReplica(
-  options: {
-    redisUrl: string;
-    prefix: string;
-    splits: SplitsConfig;
-    /** The connection's name (CLIENT LIST). */
-    connectionName?: string;
-    log?: Logger;
-  } & ReplicaTuning,
+  options: RolloutReplicaOptions,
 ): Promise<RolloutReplica> {
   const { redisUrl, prefix, splits, connectionName, log: given, ...tuning } = options;
   const redis = createRedis(redisUrl, connectionName ?? 'replica');
@@ -54,5 +60,24 @@ export async function createRolloutReplica(
     log,
     ...tuning,
   });
-  return { rollouts, registry, redis, store };
+  let gone = false;
+  return {
+    rollouts,
+    registry,
+    redis,
+    store,
+    stop: async () => {
+      if (gone) return;
+      gone = true;
+      await rollouts.stop();
+      redis.disconnect();
+    },
+    kill: async () => {
+      if (gone) return;
+      gone = true;
+      await rollouts.controller.halt();
+      await rollouts.notifier.close();
+      redis.disconnect();
+    },
+  };
 }

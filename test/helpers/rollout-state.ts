@@ -30,3 +30,29 @@ export function rolloutStateOf(over: Partial<RolloutState> = {}): RolloutState {
     ...over,
   };
 }
+
+/**
+ * The fields of a rollout that `actor` started at `at` and that has not moved since: its first
+ * step, the decision clock and the record all begin then. Spread into `rolloutStateOf`.
+ */
+export function startedAt(
+  at: number,
+  actor: string,
+): Pick<
+  RolloutState,
+  'stepStartedAt' | 'decideAfter' | 'startedAt' | 'updatedAt' | 'startedBy' | 'reason'
+> {
+  return {
+    stepStartedAt: at,
+    decideAfter: at,
+    startedAt: at,
+    updatedAt: at,
+    startedBy: actor,
+    reason: `started by ${actor}`,
+  };
+}
+
+/** Steps at `percents`, each baking `bakeTime` ms, as a plan resolves them. */
+export function stepsOf(percents: number[], bakeTime: number): RolloutState['steps'] {
+  return percents.map((percent) => ({ percent, bakeTime }));
+}

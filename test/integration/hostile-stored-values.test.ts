@@ -11,7 +11,11 @@ import {
   TEST_ADMIN_TOKEN,
   type TestService,
 } from '../helpers/in-process-service';
-import { p95Query, startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
+import {
+  p95LatencyCheck,
+  startCouncilMetrics,
+  type CouncilMetrics,
+} from '../helpers/council-metrics';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
 import { waitUntil } from '../helpers/free-port';
 
@@ -55,40 +59,26 @@ function splitsDoc(): unknown {
     main: { servers: ['http://127.0.0.1:9000'] },
     canary: { servers: ['http://127.0.0.1:9001'], version: '2.0.0' },
   };
-  const failingCheck = (forTime: string) => ({
-    name: 'p95-latency',
-    type: 'threshold',
-    // The canary answers in 0.1 s: above 0.01 s, so the check fails from its first sample.
-    query: p95Query('canary', '10s'),
-    comparator: '>',
-    threshold: 0.01,
-    for: forTime,
+  // The canary answers in 0.1 s: above 0.01 s, so the check fails from its first sample.
+  const failingCheck = (forTime: string) =>
+    p95LatencyCheck({ window: '10s', threshold: 0.01, for: forTime });
+  /** 10 % then 100 %, baking 10m: only a rollback or an abort ends it within the test. */
+  const splitWithRollout = (analysisInterval: string, checkFor: string) => ({
+    stable: 'main',
+    canary: 'canary',
+    backends,
+    rollout: {
+      steps: [10, 100],
+      bakeTime: '10m',
+      analysisInterval,
+      checks: [failingCheck(checkFor)],
+    },
   });
   HOSTILE.forEach((_v, i) => {
     // a*: the API rollback, then a rollout aborted long before its check could roll it back.
-    splits[`a${i}`] = {
-      stable: 'main',
-      canary: 'canary',
-      backends,
-      rollout: {
-        steps: [10, 100],
-        bakeTime: '10m',
-        analysisInterval: '10s',
-        checks: [failingCheck('10m')],
-      },
-    };
+    splits[`a${i}`] = splitWithRollout('10s', '10m');
     // c*: a rollout the controller rolls back on its own.
-    splits[`c${i}`] = {
-      stable: 'main',
-      canary: 'canary',
-      backends,
-      rollout: {
-        steps: [10, 100],
-        bakeTime: '10m',
-        analysisInterval: '1s',
-        checks: [failingCheck('4s')],
-      },
-    };
+    splits[`c${i}`] = splitWithRollout('1s', '4s');
   });
   return { splits };
 }
@@ -121,6 +111,35 @@ describe('hostile values stored in a split hash', () => {
       expect(all[n].length).toBeGreaterThan(0);
       expect(all[n].every((s) => Number.isInteger(s.weight) && s.weight > 0)).toBe(true);
     }
+  };
+  /** Starts a rollout of each split through the API. */
+  const startRollouts = async (names: string[], reason: string) => {
+    for (const name of names) {
+      const res = await request(svc.server)
+        .post(`/api/v1/splits/${name}/rollout`)
+        .set(AUTH)
+        .send({ reason });
+      expect(res.status).toBe(202);
+    }
+  };
+  /** Until /traefik serves `expected(name)` for every split named; returns what it served last. */
+  const waitUntilServed = async (
+    what: string,
+    names: string[],
+    expected: (split: string) => Served,
+    timeoutMs: number,
+  ): Promise<Record<string, Served>> => {
+    let all: Record<string, Served> = {};
+    await waitUntil(
+      what,
+      async () => {
+        all = await served();
+        return names.every((n) => JSON.stringify(all[n]) === JSON.stringify(expected(n)));
+      },
+      timeoutMs,
+      200,
+    );
+    return all;
   };
   const hostile = (split: string, value: string) =>
     redis.hset(`${svc.prefix}weights:${split}`, 'canary', value);
@@ -176,22 +195,8 @@ describe('hostile values stored in a split hash', () => {
 
   test('when a hostile value is stored during a rollout, then abort rolls it back to stable 100 %', async () => {
     const names = HOSTILE.map((_v, i) => `a${i}`);
-    for (const name of names) {
-      const res = await request(svc.server)
-        .post(`/api/v1/splits/${name}/rollout`)
-        .set(AUTH)
-        .send({ reason: 'to abort' });
-      expect(res.status).toBe(202);
-    }
-    await waitUntil(
-      'every first step served',
-      async () => {
-        const all = await served();
-        return names.every((n) => JSON.stringify(all[n]) === JSON.stringify(canaryAt10(n)));
-      },
-      30_000,
-      200,
-    );
+    await startRollouts(names, 'to abort');
+    await waitUntilServed('every first step served', names, canaryAt10, 30_000);
     await Promise.all(HOSTILE.map((v, i) => hostile(`a${i}`, v)));
     // The split is invalid now: /traefik keeps serving the last good weights.
     await new Promise((r) => setTimeout(r, 1500));
@@ -208,27 +213,18 @@ describe('hostile values stored in a split hash', () => {
       if (res.status !== 200) failures.push(`${JSON.stringify(value)}: ${res.status} ${res.text}`);
     }
     expect(failures).toEqual([]);
-    await waitUntil(
+    all = await waitUntilServed(
       'every aborted split served at stable 100 %',
-      async () => {
-        all = await served();
-        return names.every((n) => JSON.stringify(all[n]) === JSON.stringify(stableOf(n)));
-      },
+      names,
+      stableOf,
       20_000,
-      200,
     );
     expectValid(all, names);
   });
 
   test('when a hostile value is stored during a rollout, then the controller rolls it back to stable 100 %', async () => {
     const names = HOSTILE.map((_v, i) => `c${i}`);
-    for (const name of names) {
-      const res = await request(svc.server)
-        .post(`/api/v1/splits/${name}/rollout`)
-        .set(AUTH)
-        .send({ reason: 'to fail' });
-      expect(res.status).toBe(202);
-    }
+    await startRollouts(names, 'to fail');
     const hostileSet = new Set<string>();
     // Each split gets its value as soon as its first step is served, before its check has failed
     // for long enough to roll it back.

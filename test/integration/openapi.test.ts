@@ -9,10 +9,10 @@ import { z } from 'zod';
 import { NAME_PATTERN, rolloutStatusSchema } from '../../src/api-contract';
 import { paths } from '../../src/api-contract/paths';
 import { parseSplitsDocument } from '../../src/config/splits';
-import type { RolloutState } from '../../src/rollout/plan/rollout-state';
 import { describeRollout } from '../../src/rollout/plan/rollout-status';
 import { OPENAPI_PATH, renderOpenApi } from '../../scripts/lib/openapi-document';
 import { freePort } from '../helpers/free-port';
+import { rolloutStateOf, stepsOf } from '../helpers/rollout-state';
 import {
   startOwnRedisServer,
   startRedisServer,
@@ -494,14 +494,9 @@ describe('rollout answers match the documented schemas', () => {
       'council',
     )?.rollout;
     const now = Date.parse('2024-05-01T12:00:00Z');
-    const state: RolloutState = {
-      split: 'council',
-      status: 'progressing',
+    const state = rolloutStateOf({
       step: 1,
-      steps: [5, 25, 50, 100].map((percent) => ({ percent, bakeTime: 86_400_000 })),
-      applied: true,
-      announce: null,
-      basedOn: null,
+      steps: stepsOf([5, 25, 50, 100], 86_400_000),
       stepStartedAt: now - 60_000,
       bakedMs: 60_000,
       bakeMark: now - 1_000,
@@ -510,9 +505,7 @@ describe('rollout answers match the documented schemas', () => {
       startedAt: now - 3_600_000,
       startedBy: 'alice',
       updatedAt: now - 60_000,
-      finishedAt: null,
       reason: 'step 2',
-      pausedBy: null,
       checks: {
         'p95-latency': {
           verdict: 'pass',
@@ -526,10 +519,7 @@ describe('rollout answers match the documented schemas', () => {
         },
       },
       lastAnalysisAt: now - 1_000,
-      rollback: null,
-      stableVersion: null,
-      outbox: [],
-    };
+    });
 
     const view = describeRollout(state, plan, now, 'replica-1');
     const result = rolloutStatusSchema.safeParse(JSON.parse(JSON.stringify(view)));

@@ -100,8 +100,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
   });
   afterEach(async () => {
-    await rollouts?.stop();
-    replica?.redis.disconnect();
+    await replica?.stop();
     await receiver.stop();
     const own = await redis.keys(`${prefix}*`);
     if (own.length > 0) await redis.del(...own);
@@ -111,16 +110,24 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   const keys = () => createKeys(prefix);
   const weights = () => redis.hgetall(keys().weights('council'));
   const status = async () => (await request(app).get(BASE).expect(200)).body;
+  /** Until the rollout status the API answers satisfies `holds` (polled every 25 ms, 5 s at most). */
+  const waitForStatus = (what: string, holds: (s: Awaited<ReturnType<typeof status>>) => boolean) =>
+    waitUntil(what, async () => holds(await status()), 5_000, 25);
   const waitApplied = (percent: number) =>
-    waitUntil(
-      `${percent}% applied`,
-      async () => {
-        const s = await status();
-        return s.applied === true && s.canaryPercent === percent;
-      },
-      5_000,
-      25,
-    );
+    waitForStatus(`${percent}% applied`, (s) => s.applied === true && s.canaryPercent === percent);
+  const waitAwaitingPromotion = () =>
+    waitForStatus('awaiting promotion', (s) => s.awaitingPromotion === true);
+
+  /** The app with its controller running, and a rollout started and applied at its first step. */
+  async function startedAtFirstStep(): Promise<void> {
+    await setUp();
+    await request(app).post(BASE).set(AUTH).expect(202);
+    await waitApplied(5);
+  }
+
+  /** A rollout command from `actor` (X-Actor) with the admin token, answered with `status`. */
+  const commandBy = (actor: string, path: string, body: Record<string, unknown>, status: number) =>
+    request(app).post(path).set(AUTH).set('X-Actor', actor).send(body).expect(status);
   const hookTypes = () => receiver.delivered('/hook').map((h) => (h.body as { type: string }).type);
 
   test('when no rollout has run, then status is 404; an unknown split 404; a split without a plan 409', async () => {
@@ -166,12 +173,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
 
   test('when started, then 202 at step 1, the controller applies 5 %, and status shows the bake', async () => {
     await setUp();
-    const res = await request(app)
-      .post(BASE)
-      .set(AUTH)
-      .set('X-Actor', 'alice')
-      .send({ version: '1.6.0', reason: 'ship it' })
-      .expect(202);
+    const res = await commandBy('alice', BASE, { version: '1.6.0', reason: 'ship it' }, 202);
     expect(res.body).toMatchObject({
       status: 'progressing',
       step: 1,
@@ -199,9 +201,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   });
 
   test('when paused, promoted and resumed, then each takes effect and is announced once', async () => {
-    await setUp();
-    await request(app).post(BASE).set(AUTH).expect(202);
-    await waitApplied(5);
+    await startedAtFirstStep();
 
     const paused = await request(app)
       .post(`${BASE}/pause`)
@@ -239,16 +239,9 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   });
 
   test('when aborted, then the weights are rolled back before the answer, by the API, and counted', async () => {
-    await setUp();
-    await request(app).post(BASE).set(AUTH).expect(202);
-    await waitApplied(5);
+    await startedAtFirstStep();
 
-    const res = await request(app)
-      .post(`${BASE}/abort`)
-      .set(AUTH)
-      .set('X-Actor', 'bob')
-      .send({ reason: 'customers complain' })
-      .expect(200);
+    const res = await commandBy('bob', `${BASE}/abort`, { reason: 'customers complain' }, 200);
     // Read at once: the rollback does not wait for the controller.
     expect(await weights()).toEqual({ main: '100', canary: '0' });
     expect(res.body).toMatchObject({
@@ -277,16 +270,9 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   });
 
   test('when someone sets the canary to 0 % by hand, then the rollout records an external rollback and stops', async () => {
-    await setUp();
-    await request(app).post(BASE).set(AUTH).expect(202);
-    await waitApplied(5);
+    await startedAtFirstStep();
     redisServer.cli('HSET', keys().weights('council'), 'canary', '0', 'main', '100');
-    await waitUntil(
-      'external rollback recorded',
-      async () => (await status()).status === 'rolled_back',
-      5_000,
-      25,
-    );
+    await waitForStatus('external rollback recorded', (s) => s.status === 'rolled_back');
     const s = await status();
     expect(s.rollback).toMatchObject({ trigger: 'external', check: null });
     expect(s.reason).toContain('set to 0% outside the rollout');
@@ -298,11 +284,9 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
   });
 
   test('when someone changes the share by hand, then the rollout pauses; resume re-applies the step', async () => {
-    await setUp();
-    await request(app).post(BASE).set(AUTH).expect(202);
-    await waitApplied(5);
+    await startedAtFirstStep();
     redisServer.cli('HSET', keys().weights('council'), 'canary', '20', 'main', '80');
-    await waitUntil('paused', async () => (await status()).status === 'paused', 5_000, 25);
+    await waitForStatus('paused', (s) => s.status === 'paused');
     const s = await status();
     expect(s).toMatchObject({ pausedBy: 'external', step: 1 });
     expect(s.reason).toContain('canary at 20% instead of 5%');
@@ -319,7 +303,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     await request(app).post(BASE).set(AUTH).expect(202);
     redisServer.cli('HSET', keys().weights('council'), 'canary', '50', 'main', '50');
     rollouts.start();
-    await waitUntil('paused', async () => (await status()).status === 'paused', 5_000, 25);
+    await waitForStatus('paused', (s) => s.status === 'paused');
     const s = await status();
     expect(s).toMatchObject({ pausedBy: 'external', step: 1, applied: true });
     expect(s.reason).toContain('changed outside the rollout before step 1 (5%) was applied');
@@ -330,12 +314,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     await setUp({ steps: [20, 60], bakeTime: '300ms', autoPromote: false });
     await request(app).post(BASE).set(AUTH).expect(202);
     await waitApplied(20);
-    await waitUntil(
-      'awaiting promotion',
-      async () => (await status()).awaitingPromotion === true,
-      5_000,
-      25,
-    );
+    await waitAwaitingPromotion();
     expect((await status()).summary).toBe(
       'council 1.5.0: progressing, step 1/2 (20%), baked, waiting for promote, no checks',
     );
@@ -344,12 +323,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
 
     await request(app).post(`${BASE}/promote`).set(AUTH).expect(202);
     await waitApplied(60);
-    await waitUntil(
-      'awaiting promotion',
-      async () => (await status()).awaitingPromotion === true,
-      5_000,
-      25,
-    );
+    await waitAwaitingPromotion();
     const done = await request(app).post(`${BASE}/promote`).set(AUTH).expect(202);
     expect(done.body).toMatchObject({ status: 'completed', canaryPercent: 100, applied: false });
     await waitApplied(100);
@@ -362,12 +336,12 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(refused.body.detail).toMatch(/still serves 100%.*finalise/);
     await request(app).post(`${BASE}/finalise`).expect(401);
-    const finalised = await request(app)
-      .post(`${BASE}/finalise`)
-      .set(AUTH)
-      .set('X-Actor', 'carol')
-      .send({ reason: 'council-main redeployed with 1.5.0' })
-      .expect(200);
+    const finalised = await commandBy(
+      'carol',
+      `${BASE}/finalise`,
+      { reason: 'council-main redeployed with 1.5.0' },
+      200,
+    );
     expect(finalised.body).toMatchObject({ status: 'finalised', canaryPercent: 0, applied: true });
     expect(await weights()).toEqual({ main: '100', canary: '0' });
     const [last] = await store.history('council', 1);

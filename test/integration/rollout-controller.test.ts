@@ -1,181 +1,84 @@
-import type { Redis } from 'ioredis';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { SplitsConfig } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
-import type { Rollouts } from '../../src/rollout';
-import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
 import type { RolloutState } from '../../src/rollout/plan/rollout-state';
-import { createKeys } from '../../src/store/keys';
-import { createRedis } from '../../src/store/redis-client';
 import type { AuditEvent } from '../../src/store/types';
 import { WeightsStore } from '../../src/store/weights-store';
 import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { waitUntil } from '../helpers/free-port';
-import { p95Query } from '../helpers/council-metrics';
-import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
-import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
-import { createRolloutReplica } from '../helpers/rollout-replica';
+import { p95LatencyCheck, p95Query, requestCountQuery } from '../helpers/council-metrics';
+import { startMetricsApp } from '../helpers/metrics-app';
+import type { RolloutReplica } from '../helpers/rollout-replica';
+import { useRolloutRig } from '../helpers/rollout-rig';
 import { councilWithRollout } from '../helpers/rollout-splits';
 
 const P95 = (variant: string): string => p95Query(variant);
-const COUNT = (variant: string) =>
-  `sum(increase(swarm_council_request_duration_seconds_count{variant="${variant}"}[5s]))`;
 const ERROR_RATIO =
   '(sum(rate(mistral_errors_total{variant="canary"}[5s])) or vector(0)) / sum(rate(mistral_requests_total{variant="canary"}[5s]))';
 
 const ANALYSIS_MS = 1_000;
 const LEASE_TTL_MS = 1_500;
 
-interface Replica {
-  identity: string;
-  rollouts: Rollouts;
-  registry: Registry;
-  redis: Redis;
-  /** As a SIGKILL would: the loops stop, the lease is not released, the connection drops. */
-  kill(): Promise<void>;
-  stop(): Promise<void>;
-}
+type Replica = RolloutReplica & { identity: string };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('rollout controller against a real Prometheus and redis-server', () => {
-  let redisServer: RedisServerHandle;
-  let app: MetricsAppHandle;
-  let prom: PrometheusHandle;
-  let receiver: WebhookReceiverHandle;
-  let prefix: string;
-  let replicas: Replica[];
-  let admin: Redis;
-
-  beforeAll(async () => {
-    redisServer = await startRedisServer();
-    admin = createRedis(redisServer.url, 'test-admin');
-    admin.on('error', () => undefined);
-    app = await startMetricsApp({
-      main: { rps: 50, latency: 0.2 },
-      canary: { rps: 50, latency: 0.2 },
-    });
-    prom = await startPrometheus({ targets: [app.target] });
+  const rig = useRolloutRig({
+    prefixStem: 'rollout',
+    startExporter: () =>
+      startMetricsApp({ main: { rps: 50, latency: 0.2 }, canary: { rps: 50, latency: 0.2 } }),
     // Rates over 5s windows are steady once five scrapes are in.
-    await prom.waitForData(
-      'count_over_time(mistral_tokens_total{variant="canary"}[5s]) >= 5',
-      20_000,
-    );
-  }, 40_000);
-
-  afterAll(async () => {
-    admin?.disconnect();
-    await prom?.stop();
-    await app?.stop();
-    await redisServer?.stop();
+    readyQuery: 'count_over_time(mistral_tokens_total{variant="canary"}[5s]) >= 5',
   });
+  const { readState, weights, waitForStatus } = rig;
 
   beforeEach(async () => {
-    prefix = uniquePrefix('rollout');
-    replicas = [];
-    receiver = await startWebhookReceiver();
-    app.set('canary', { rps: 50, latency: 0.2, errorRatio: 0 });
+    rig.exporter.set('canary', { rps: 50, latency: 0.2, errorRatio: 0 });
     // A test that injected latency leaves it in the 5s rate windows for a while: start clean.
     await waitUntil(
       'the canary p95 to be back to normal',
-      async () => ((await prom.query(P95('canary')))[0]?.value ?? 1) < 0.5,
+      async () => ((await rig.prometheus.query(P95('canary')))[0]?.value ?? 1) < 0.5,
       15_000,
       200,
     );
-  });
-
-  afterEach(async () => {
-    for (const r of replicas) await r.stop();
-    await receiver.stop();
-    const own = await admin.keys(`${prefix}*`);
-    if (own.length > 0) await admin.del(...own);
   });
 
   function splitsWith(rollout: Record<string, unknown>): SplitsConfig {
     return councilWithRollout({
       analysisInterval: `${ANALYSIS_MS}ms`,
       notifications: {
-        slack: [`${receiver.url}/slack`],
-        webhooks: [`${receiver.url}/hook`],
+        slack: [`${rig.receiver.url}/slack`],
+        webhooks: [`${rig.receiver.url}/hook`],
       },
       ...rollout,
     });
   }
 
+  /** A replica that calls itself `identity` in its logs, its connection and the lease; started. */
   async function startReplica(identity: string, splits: SplitsConfig): Promise<Replica> {
-    const { rollouts, registry, redis } = await createRolloutReplica({
-      redisUrl: redisServer.url,
-      prefix,
-      splits,
+    const replica = await rig.replica(splits, {
       connectionName: identity,
       log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent').child({ replica: identity }),
-      prometheusUrl: prom.url,
-      prometheusTimeoutMs: 800,
       identity,
       leaseTtlMs: LEASE_TTL_MS,
-      tickMs: 100,
-      notifierTimeoutMs: 1_000,
-      notifierRetryDelayMs: 50,
     });
-    rollouts.start();
-    let gone = false;
-    const replica: Replica = {
-      identity,
-      rollouts,
-      registry,
-      redis,
-      kill: async () => {
-        gone = true;
-        await rollouts.controller.halt();
-        await rollouts.notifier.close();
-        redis.disconnect();
-      },
-      stop: async () => {
-        if (gone) return;
-        gone = true;
-        await rollouts.stop();
-        redis.disconnect();
-      },
-    };
-    replicas.push(replica);
-    return replica;
+    replica.rollouts.start();
+    return { ...replica, identity };
   }
 
-  const keys = () => createKeys(prefix);
-  const readState = async (): Promise<RolloutState | undefined> =>
-    (
-      await new RolloutStateStore({
-        redis: admin,
-        stateKey: keys().rollout,
-        leaseKey: rolloutLeaseKey(prefix),
-      }).read('council')
-    )?.state;
-  const weights = async () => admin.hgetall(keys().weights('council'));
   const controllerEvents = async (): Promise<AuditEvent[]> => {
     const store = new WeightsStore({
-      redis: admin,
-      keyPrefix: prefix,
+      redis: rig.admin,
+      keyPrefix: rig.prefix,
       splits: splitsWith({ steps: [1], bakeTime: '1s' }),
       log: createLogger('silent'),
     });
     return (await store.history('council', 100)).reverse().filter((e) => e.source === 'controller');
   };
-  const waitForStatus = (status: RolloutState['status'], timeoutMs: number) =>
-    waitUntil(
-      `rollout status ${status}`,
-      async () => {
-        // The status is recorded before the weights are written: wait for both.
-        const state = await readState();
-        return state?.status === status && state.applied;
-      },
-      timeoutMs,
-      50,
-    );
   /** The generic webhook's `type`s, or Slack's texts, in delivery order. */
   const kinds = (path: string) =>
-    receiver.delivered(path).map((h) => {
+    rig.receiver.delivered(path).map((h) => {
       const body = h.body as { type?: string; text?: string };
       return body.type ?? body.text;
     });
@@ -192,14 +95,7 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
   }
 
   const healthyChecks = [
-    {
-      name: 'p95-latency',
-      type: 'threshold',
-      query: P95('canary'),
-      comparator: '>',
-      threshold: 0.7,
-      for: '2s',
-    },
+    p95LatencyCheck({ for: '2s' }),
     {
       name: 'error-ratio',
       type: 'threshold',
@@ -213,7 +109,7 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
       query: P95('{{variant}}'),
       comparator: '>',
       factor: 1.5,
-      minSamples: { query: COUNT('{{variant}}'), min: 20 },
+      minSamples: { query: requestCountQuery('{{variant}}'), min: 20 },
     },
   ];
 
@@ -258,7 +154,7 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
     expect(times[2] - times[1]).toBeGreaterThanOrEqual(2_000);
 
     // Exactly one message per transition, on both targets, and none after.
-    await receiver.waitFor('/hook', 4);
+    await rig.receiver.waitFor('/hook', 4);
     await sleep(1_000);
     expect(kinds('/hook')).toEqual([
       'rollout.started',
@@ -267,7 +163,9 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
       'rollout.completed',
     ]);
     expect(
-      receiver.delivered('/hook').map((h) => (h.body as { canaryPercent: number }).canaryPercent),
+      rig.receiver
+        .delivered('/hook')
+        .map((h) => (h.body as { canaryPercent: number }).canaryPercent),
     ).toEqual([10, 50, 100, 100]);
     expect(kinds('/slack')).toEqual([
       ':rocket: Rollout of *council* 1.5.0 started: step 1/3, canary at 10%. started by alice',
@@ -288,16 +186,7 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
     const splits = splitsWith({
       steps: [10, 50],
       bakeTime: '60s',
-      checks: [
-        {
-          name: 'p95-latency',
-          type: 'threshold',
-          query: P95('canary'),
-          comparator: '>',
-          threshold: 0.7,
-          for: `${forMs}ms`,
-        },
-      ],
+      checks: [p95LatencyCheck({ for: `${forMs}ms` })],
     });
     const replica = await startReplica('replica-a', splits);
     await waitUntil('replica-a to lead', () => replica.rollouts.controller.isLeader, 5_000);
@@ -314,7 +203,7 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
     expect(await weights()).toEqual({ main: '90', canary: '10' });
 
     const injectedAt = Date.now();
-    app.set('canary', { latency: 1.5 });
+    rig.exporter.set('canary', { latency: 1.5 });
     await waitForStatus('rolled_back', 20_000);
 
     expect(await weights()).toEqual({ main: '100', canary: '0' });
@@ -358,10 +247,10 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
         trigger: 'analysis',
       }),
     ).toBe(1);
-    await receiver.waitFor('/hook', 2);
+    await rig.receiver.waitFor('/hook', 2);
     await sleep(500);
     expect(kinds('/hook')).toEqual(['rollout.started', 'rollout.rolled_back']);
-    expect(receiver.delivered('/hook')[1].body).toMatchObject({
+    expect(rig.receiver.delivered('/hook')[1].body).toMatchObject({
       canaryPercent: 0,
       check: { name: 'p95-latency', threshold: 0.7 },
     });
@@ -375,13 +264,7 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
       steps: [10, 50],
       bakeTime: '2s',
       checks: [
-        {
-          name: 'p95-latency',
-          type: 'threshold',
-          query: P95('canary'),
-          comparator: '>',
-          threshold: 0.7,
-        },
+        p95LatencyCheck(),
         {
           // A metric nothing exports (a misspelling, an exporter that is not deployed).
           name: 'gpu-temp',
@@ -407,7 +290,7 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
     await sleep(1_500);
     expect(await weights()).toEqual({ main: '90', canary: '10' });
     expect((await readState())?.step).toBe(0);
-    await receiver.waitFor('/hook', 2);
+    await rig.receiver.waitFor('/hook', 2);
     expect(kinds('/hook')).toEqual(['rollout.started', 'rollout.paused']);
     expect(kinds('/slack')[1]).toBe(
       ':double_vertical_bar: Rollout of *council* 1.5.0 paused at step 1/2, canary at 10%: inconclusive after the bake of step 1: gpu-temp (no data)',
@@ -487,12 +370,12 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
     const times = events.map((e) => Date.parse(e.time));
     expect(times[2] - times[1]).toBeGreaterThanOrEqual(2_000);
 
-    await receiver.waitFor('/hook', 4);
+    await rig.receiver.waitFor('/hook', 4);
     await sleep(500);
     // At least once: a notification the killed leader sent but could not mark as delivered is
     // sent again by its successor, with the same id, so receivers de-duplicate on it.
     const unique = new Map<string, { kind: string; actor: string }>();
-    for (const h of receiver.delivered('/hook')) {
+    for (const h of rig.receiver.delivered('/hook')) {
       const body = h.body as { id: string; kind: string; actor: string };
       if (!unique.has(body.id)) unique.set(body.id, body);
     }
@@ -517,7 +400,9 @@ describe('rollout controller against a real Prometheus and redis-server', () => 
     const b = await startReplica('replica-b', splits);
     await sleep(600);
     expect(b.rollouts.controller.isLeader).toBe(false);
-    expect(await admin.get(rolloutLeaseKey(prefix))).toBe(a.rollouts.controller.lease.token);
+    expect(await rig.admin.get(rolloutLeaseKey(rig.prefix))).toBe(
+      a.rollouts.controller.lease.token,
+    );
 
     const stoppedAt = Date.now();
     await a.stop();

@@ -111,30 +111,24 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
       const a = lease('replica-a', 300);
       expect(await a.acquireOrRenew()).toBe(true);
       const staleToken = a.token as string;
-      await store.write(
-        {
-          split: 'council',
-          weights: { main: 95, canary: 5 },
-          action: 'rollout',
-          source: 'controller',
-          actor: 'replica-a',
-        },
-        { key: rolloutLeaseKey(prefix), token: staleToken },
-      );
+      /** A write as a's controller makes it: fenced by the token a held. */
+      const writeAsA = (weights: Record<string, number>) =>
+        store.write(
+          {
+            split: 'council',
+            weights,
+            action: 'rollout',
+            source: 'controller',
+            actor: 'replica-a',
+          },
+          { key: rolloutLeaseKey(prefix), token: staleToken },
+        );
+      await writeAsA({ main: 95, canary: 5 });
       // a is paused long enough for its lease to expire and b to take over.
       await new Promise((r) => setTimeout(r, 400));
       const b = lease('replica-b', 5_000);
       expect(await b.acquireOrRenew()).toBe(true);
-      const write = store.write(
-        {
-          split: 'council',
-          weights: { main: 75, canary: 25 },
-          action: 'rollout',
-          source: 'controller',
-          actor: 'replica-a',
-        },
-        { key: rolloutLeaseKey(prefix), token: staleToken },
-      );
+      const write = writeAsA({ main: 75, canary: 25 });
       expect(await codeOf(write)).toBe('LEASE_LOST');
       expect(await redis.hgetall(keys.weights('council'))).toEqual({ main: '95', canary: '5' });
       expect(await redis.xlen(keys.events('council'))).toBe(1);

@@ -7,7 +7,7 @@ import { PrometheusError } from '../../src/rollout/analysis/prometheus-error';
 import { loadSplitsFile } from '../../src/config/splits';
 import path from 'node:path';
 import { freePort } from '../helpers/free-port';
-import { p95Query } from '../helpers/council-metrics';
+import { p95Query, requestCountQuery } from '../helpers/council-metrics';
 import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
 import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
 
@@ -143,6 +143,14 @@ describe('Prometheus client and checks against a real Prometheus', () => {
 
   describe('runCheck', () => {
     const variants = { stable: 'main', canary: 'canary' };
+    /** The canary's p95 against 1.2 × the stable's, judged from `min` requests of each on. */
+    const p95VsStableCheck = (name: string, min: number) => ({
+      name,
+      type: 'comparison',
+      query: P95('{{variant}}'),
+      factor: 1.2,
+      minSamples: { query: requestCountQuery('{{variant}}'), min },
+    });
 
     test('when the canary p95 is above the threshold, then the observation carries value and threshold', async () => {
       const [check] = checks([
@@ -218,19 +226,7 @@ describe('Prometheus client and checks against a real Prometheus', () => {
     });
 
     test('when comparing canary with stable, then the threshold is factor × the stable value', async () => {
-      const [check] = checks([
-        {
-          name: 'p95-vs-stable',
-          type: 'comparison',
-          query: P95('{{variant}}'),
-          factor: 1.2,
-          minSamples: {
-            query:
-              'sum(increase(swarm_council_request_duration_seconds_count{variant="{{variant}}"}[5s]))',
-            min: 10,
-          },
-        },
-      ]);
+      const [check] = checks([p95VsStableCheck('p95-vs-stable', 10)]);
       const obs = await runCheck(check, client, Date.now(), variants);
       expect(obs.kind).toBe('value');
       if (obs.kind !== 'value' || obs.stable === undefined) throw new Error(JSON.stringify(obs));
@@ -241,19 +237,7 @@ describe('Prometheus client and checks against a real Prometheus', () => {
     });
 
     test('when the sample count is below the minimum, then the observation is too-few-samples', async () => {
-      const [check] = checks([
-        {
-          name: 'cmp',
-          type: 'comparison',
-          query: P95('{{variant}}'),
-          factor: 1.2,
-          minSamples: {
-            query:
-              'sum(increase(swarm_council_request_duration_seconds_count{variant="{{variant}}"}[5s]))',
-            min: 1_000_000,
-          },
-        },
-      ]);
+      const [check] = checks([p95VsStableCheck('cmp', 1_000_000)]);
       const obs = await runCheck(check, client, Date.now(), variants);
       expect(obs).toMatchObject({ kind: 'too-few-samples', min: 1_000_000 });
       if (obs.kind === 'too-few-samples') expect(obs.samples).toBeGreaterThan(10);

@@ -1,24 +1,26 @@
-import type { Redis } from 'ioredis';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { SplitsConfig } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
 import type { Rollouts } from '../../src/rollout';
-import type { RolloutState } from '../../src/rollout/plan/rollout-state';
 import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
 import { createKeys } from '../../src/store/keys';
-import { createRedis } from '../../src/store/redis-client';
 import { WeightsStore } from '../../src/store/weights-store';
 import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { freePort } from '../helpers/free-port';
-import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
-import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
-import { createRolloutReplica } from '../helpers/rollout-replica';
+import { startMetricsApp } from '../helpers/metrics-app';
+import { useRolloutRig } from '../helpers/rollout-rig';
 import { councilWithRollout } from '../helpers/rollout-splits';
 
 const MIN = 60_000;
 const OP = { actor: 'alice', source: 'api' as const };
+/** The guide's VRAM line: a canary above 9.8 GB is out of family. */
+const VRAM_CHECK = {
+  name: 'vram',
+  type: 'threshold',
+  query: 'max(swarm_vram_used_bytes{variant="canary"})',
+  comparator: '>',
+  threshold: 9.8e9,
+};
 
 /**
  * The controller driven tick by tick (`runOnce`, no background loop) against a real redis-server
@@ -26,46 +28,15 @@ const OP = { actor: 'alice', source: 'api' as const };
  * could say one thing while Redis and Traefik serve another.
  */
 describe('rollout reconcile: what the state says, Redis holds', () => {
-  let redisServer: RedisServerHandle;
-  let app: MetricsAppHandle;
-  let prom: PrometheusHandle;
-  let admin: Redis;
-  let prefix: string;
-  let open: { rollouts: Rollouts; redis: Redis }[];
-  let receiver: WebhookReceiverHandle;
-
-  beforeAll(async () => {
-    redisServer = await startRedisServer();
-    admin = createRedis(redisServer.url, 'test-admin');
-    admin.on('error', () => undefined);
+  const rig = useRolloutRig({
+    prefixStem: 'reconcile',
     // An out-of-family model slipped into the canary: VRAM above the guide's 9.8 GB line.
-    app = await startMetricsApp({ canary: { vramBytes: 10.2e9 }, main: { vramBytes: 6e9 } });
-    prom = await startPrometheus({ targets: [app.target] });
-    await prom.waitForData('swarm_vram_used_bytes{variant="canary"}', 20_000);
-  }, 40_000);
-
-  afterAll(async () => {
-    admin?.disconnect();
-    await prom?.stop();
-    await app?.stop();
-    await redisServer?.stop();
+    startExporter: () =>
+      startMetricsApp({ canary: { vramBytes: 10.2e9 }, main: { vramBytes: 6e9 } }),
+    readyQuery: 'swarm_vram_used_bytes{variant="canary"}',
   });
-
-  beforeEach(async () => {
-    prefix = uniquePrefix('reconcile');
-    open = [];
-    receiver = await startWebhookReceiver();
-  });
-
-  afterEach(async () => {
-    for (const o of open) {
-      await o.rollouts.stop();
-      o.redis.disconnect();
-    }
-    await receiver.stop();
-    const own = await admin.keys(`${prefix}*`);
-    if (own.length > 0) await admin.del(...own);
-  });
+  const { weights, readState: state } = rig;
+  const keys = () => createKeys(rig.prefix);
 
   function splitsWith(rollout: Record<string, unknown>): SplitsConfig {
     return councilWithRollout({ analysisInterval: '1s', ...rollout }, '2.0.0');
@@ -76,20 +47,13 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
     splits: SplitsConfig,
     options: { now?: () => number; prometheusUrl?: string } = {},
   ): Promise<{ rollouts: Rollouts; registry: Registry; tick: () => Promise<void> }> {
-    const { rollouts, registry, redis } = await createRolloutReplica({
-      redisUrl: redisServer.url,
-      prefix,
-      splits,
-      prometheusUrl: options.prometheusUrl ?? prom.url,
-      prometheusTimeoutMs: 800,
+    const { rollouts, registry } = await rig.replica(splits, {
       identity: 'replica-a',
       leaseTtlMs: 60_000,
-      notifierTimeoutMs: 1_000,
       notifierRetryDelayMs: 20,
       outboxRetryDelayMs: 50,
-      now: options.now,
+      ...options,
     });
-    open.push({ rollouts, redis });
     expect(await rollouts.controller.lease.acquireOrRenew()).toBe(true);
     return {
       rollouts,
@@ -100,18 +64,22 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
     };
   }
 
-  const keys = () => createKeys(prefix);
-  const weights = () => admin.hgetall(keys().weights('council'));
-  const state = async (): Promise<RolloutState | undefined> =>
-    (
-      await new RolloutStateStore({
-        redis: admin,
-        stateKey: keys().rollout,
-        leaseKey: rolloutLeaseKey(prefix),
-      }).read('council')
-    )?.state;
+  /** The rollout most cases drive: three steps, each baking longer than a case moves its clock. */
+  const TEN_MINUTE_STEPS = { steps: [10, 50, 100], bakeTime: '10m' };
+
+  /** A replica on the clock `now` whose rollout (`rollout`) was started and its first step applied. */
+  async function firstStepApplied(
+    now: () => number,
+    rollout: Record<string, unknown> = TEN_MINUTE_STEPS,
+  ): ReturnType<typeof replica> {
+    const started = await replica(splitsWith(rollout), { now });
+    await started.rollouts.service.start('council', OP);
+    await started.tick();
+    return started;
+  }
+
   const lastEvent = async () => {
-    const [entry] = await admin.xrevrange(keys().events('council'), '+', '-', 'COUNT', 1);
+    const [entry] = await rig.admin.xrevrange(keys().events('council'), '+', '-', 'COUNT', 1);
     const f: Record<string, string> = {};
     for (let i = 0; i < entry[1].length; i += 2) f[entry[1][i]] = entry[1][i + 1];
     return f;
@@ -123,16 +91,7 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
       splitsWith({
         steps: [5, 25, 50, 100],
         bakeTime: '1h',
-        checks: [
-          {
-            name: 'vram',
-            type: 'threshold',
-            query: 'max(swarm_vram_used_bytes{variant="canary"})',
-            comparator: '>',
-            threshold: 9.8e9,
-            onNoData: 'pause',
-          },
-        ],
+        checks: [{ ...VRAM_CHECK, onNoData: 'pause' }],
       }),
     );
     await rollouts.service.start('council', OP);
@@ -165,7 +124,7 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
     }
     expect(await state()).toMatchObject({ status: 'completed', pausedBy: null, applied: true });
     expect(seen).toEqual(['5', '25', '100', '100']);
-    const writes = (await admin.xrange(keys().events('council'), '-', '+'))
+    const writes = (await rig.admin.xrange(keys().events('council'), '-', '+'))
       .map(([, f]) => f[f.indexOf('after') + 1])
       .map((after) => JSON.parse(after).canary as number);
     expect(writes).toEqual([5, 25, 100]);
@@ -173,24 +132,21 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
 
   test('when a leader wrote a promotion’s weights but its state commit was lost, then the next leader applies it instead of pausing and moving traffic back', async () => {
     let now = 1_700_000_000_000;
-    const splits = splitsWith({ steps: [10, 50, 100], bakeTime: '10m' });
-    const { rollouts, tick } = await replica(splits, { now: () => now });
-    await rollouts.service.start('council', OP);
-    await tick();
+    const { tick } = await firstStepApplied(() => now);
     expect(await weights()).toEqual({ main: '90', canary: '10' });
     // What the old two-script write left behind: the promotion recorded as pending on the 10 %
     // weights, and the 50 % weights written, but not the state that says so.
     const store = new RolloutStateStore({
-      redis: admin,
+      redis: rig.admin,
       stateKey: keys().rollout,
-      leaseKey: rolloutLeaseKey(prefix),
+      leaseKey: rolloutLeaseKey(rig.prefix),
     });
     const before = await store.read('council');
     const etag10 = (
       await new WeightsStore({
-        redis: admin,
-        keyPrefix: prefix,
-        splits,
+        redis: rig.admin,
+        keyPrefix: rig.prefix,
+        splits: splitsWith(TEN_MINUTE_STEPS),
         log: createLogger('silent'),
       }).read(['council'])
     )[0].etag;
@@ -198,7 +154,7 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
       { ...before!.state, step: 1, applied: false, announce: 'promoted', basedOn: etag10 },
       { expectRevision: before!.revision },
     );
-    await admin.hset(keys().weights('council'), 'main', '50', 'canary', '50');
+    await rig.admin.hset(keys().weights('council'), 'main', '50', 'canary', '50');
 
     now += 1_000;
     await tick();
@@ -208,19 +164,12 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
 
   test('when the canary is zeroed by hand after a resume and before the controller’s next tick, then the zeroing stays and the rollout is rolled back', async () => {
     let now = 1_700_000_000_000;
-    const { rollouts, tick } = await replica(
-      splitsWith({ steps: [10, 50, 100], bakeTime: '10m' }),
-      {
-        now: () => now,
-      },
-    );
-    await rollouts.service.start('council', OP);
-    await tick();
+    const { rollouts, tick } = await firstStepApplied(() => now);
     await rollouts.service.pause('council', OP);
     now += MIN;
     await rollouts.service.resume('council', OP);
     // No replica acts in between (none leads, or the tick has not come yet).
-    await admin.hset(keys().weights('council'), 'canary', '0');
+    await rig.admin.hset(keys().weights('council'), 'canary', '0');
     now += 1_000;
     await tick();
     expect(await weights()).toEqual({ main: '90', canary: '0' });
@@ -232,15 +181,11 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
 
   test('when the stored weights turn invalid at the last step, then the rollout pauses and the completion never overwrites them', async () => {
     let now = 1_700_000_000_000;
-    const { rollouts, tick } = await replica(splitsWith({ steps: [50, 90], bakeTime: '1m' }), {
-      now: () => now,
-    });
-    await rollouts.service.start('council', OP);
-    await tick();
+    const { tick } = await firstStepApplied(() => now, { steps: [50, 90], bakeTime: '1m' });
     now += MIN + 1;
     await tick();
     expect(await weights()).toEqual({ main: '10', canary: '90' });
-    await admin.hset(keys().weights('council'), 'main', '0', 'canary', '0');
+    await rig.admin.hset(keys().weights('council'), 'main', '0', 'canary', '0');
     now += MIN + 1;
     await tick();
     now += MIN + 1;
@@ -289,16 +234,8 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
       splitsWith({
         steps: [5, 100],
         bakeTime: '1h',
-        checks: [
-          {
-            name: 'vram',
-            type: 'threshold',
-            query: 'max(swarm_vram_used_bytes{variant="canary"})',
-            comparator: '>',
-            threshold: 9.8e9,
-          },
-        ],
-        notifications: { webhooks: [`${receiver.url}/hook`] },
+        checks: [VRAM_CHECK],
+        notifications: { webhooks: [`${rig.receiver.url}/hook`] },
       }),
       { now: () => now, prometheusUrl: `http://127.0.0.1:${deadPort}` },
     );
@@ -309,8 +246,8 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
     }
     expect(await state()).toMatchObject({ status: 'paused', pausedBy: 'analysis-errors', step: 0 });
     expect(await weights()).toEqual({ main: '95', canary: '5' });
-    await receiver.waitFor('/hook', 2);
-    expect(receiver.delivered('/hook').map((h) => (h.body as { kind: string }).kind)).toEqual([
+    await rig.receiver.waitFor('/hook', 2);
+    expect(rig.receiver.delivered('/hook').map((h) => (h.body as { kind: string }).kind)).toEqual([
       'started',
       'paused',
     ]);
@@ -318,14 +255,7 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
 
   test('when a rollout was paused, then the paused time does not bake the step: the bake restarts at the resume', async () => {
     let now = 1_700_000_000_000;
-    const { rollouts, tick } = await replica(
-      splitsWith({ steps: [10, 50, 100], bakeTime: '10m' }),
-      {
-        now: () => now,
-      },
-    );
-    await rollouts.service.start('council', OP);
-    await tick();
+    const { rollouts, tick } = await firstStepApplied(() => now);
     now += MIN;
     await rollouts.service.pause('council', OP);
     now += 30 * MIN;
@@ -346,11 +276,11 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
       splitsWith({
         steps: [10, 100],
         bakeTime: '1h',
-        notifications: { webhooks: [`${receiver.url}/hook`] },
+        notifications: { webhooks: [`${rig.receiver.url}/hook`] },
       }),
     );
     // Every attempt of the first delivery round fails (the notifier tries 3 times).
-    receiver.failNext(3, 503);
+    rig.receiver.failNext(3, 503);
     await rollouts.service.start('council', OP);
     await tick();
     await rollouts.outbox.drain();
@@ -362,7 +292,7 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
     await tick();
     await rollouts.outbox.drain();
     expect((await state())?.outbox).toEqual([]);
-    const ok = receiver
+    const ok = rig.receiver
       .delivered('/hook')
       .filter((h) => (h.body as { id?: string }).id === pending[0].id);
     expect(ok.length).toBeGreaterThanOrEqual(1);
@@ -376,13 +306,8 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
     'when a hand-edit left %s in the canary weight, then abort still rolls back, audited',
     async (_what, hostile) => {
       let now = 1_700_000_000_000;
-      const { rollouts, tick } = await replica(
-        splitsWith({ steps: [10, 50, 100], bakeTime: '10m' }),
-        { now: () => now },
-      );
-      await rollouts.service.start('council', OP);
-      await tick();
-      await admin.hset(keys().weights('council'), 'canary', hostile);
+      const { rollouts, tick } = await firstStepApplied(() => now);
+      await rig.admin.hset(keys().weights('council'), 'canary', hostile);
       now += 1_000;
       await tick();
       expect(await state()).toMatchObject({ status: 'paused', pausedBy: 'invalid' });

@@ -1,18 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
 import type { SplitsConfig } from '../../src/config/splits';
 import type { Rollouts } from '../../src/rollout';
-import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
 import type { RolloutState } from '../../src/rollout/plan/rollout-state';
-import { createKeys } from '../../src/store/keys';
-import { createRedis } from '../../src/store/redis-client';
-import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { waitUntil } from '../helpers/free-port';
-import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
-import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { createRolloutReplica } from '../helpers/rollout-replica';
+import { useRolloutRig } from '../helpers/rollout-rig';
 import { councilWithRollout } from '../helpers/rollout-splits';
 
 /** Requests per second and share of 500s of one Traefik service, as the test sets them. */
@@ -61,113 +53,37 @@ const CANARY = 'council-canary@http';
 const STABLE = 'council-main@http';
 
 describe('built-in traefik checks against a real Prometheus and redis-server', () => {
-  let redisServer: RedisServerHandle;
-  let exporter: Awaited<ReturnType<typeof startTraefikExporter>>;
-  let prom: PrometheusHandle;
-  let admin: Redis;
-  let prefix: string;
-  let rollouts: Rollouts | undefined;
-  let redis: Redis | undefined;
-  let receiver: WebhookReceiverHandle;
-
-  beforeAll(async () => {
-    redisServer = await startRedisServer();
-    admin = createRedis(redisServer.url, 'test-admin');
-    admin.on('error', () => undefined);
-    exporter = await startTraefikExporter({
-      [STABLE]: { rps: 50, errorRatio: 0 },
-      [CANARY]: { rps: 50, errorRatio: 0 },
-    });
-    prom = await startPrometheus({ targets: [exporter.target] });
-    await prom.waitForData(
-      `count_over_time(traefik_service_requests_total{service="${CANARY}",code="200"}[5s]) >= 5`,
-      20_000,
-    );
-  }, 40_000);
-
-  afterAll(async () => {
-    admin?.disconnect();
-    await prom?.stop();
-    await exporter?.stop();
-    await redisServer?.stop();
+  const rig = useRolloutRig({
+    prefixStem: 'traefik-checks',
+    startExporter: () =>
+      startTraefikExporter({
+        [STABLE]: { rps: 50, errorRatio: 0 },
+        [CANARY]: { rps: 50, errorRatio: 0 },
+      }),
+    readyQuery: `count_over_time(traefik_service_requests_total{service="${CANARY}",code="200"}[5s]) >= 5`,
   });
-
-  beforeEach(async () => {
-    prefix = uniquePrefix('traefik-checks');
-    receiver = await startWebhookReceiver();
-  });
-
-  afterEach(async () => {
-    await rollouts?.stop();
-    redis?.disconnect();
-    rollouts = undefined;
-    await receiver.stop();
-    const own = await admin.keys(`${prefix}*`);
-    if (own.length > 0) await admin.del(...own);
-  });
+  const { readState, weights, waitForStatus } = rig;
 
   function splitsWith(rollout: Record<string, unknown>): SplitsConfig {
     return councilWithRollout({
       analysisInterval: '1s',
-      notifications: { webhooks: [`${receiver.url}/hook`] },
+      notifications: { webhooks: [`${rig.receiver.url}/hook`] },
       ...rollout,
     });
   }
 
-  async function start(splits: SplitsConfig): Promise<Rollouts> {
-    const replica = await createRolloutReplica({
-      redisUrl: redisServer.url,
-      prefix,
-      splits,
-      prometheusUrl: prom.url,
-      prometheusTimeoutMs: 800,
-      identity: 'replica',
-      leaseTtlMs: 1_500,
-      tickMs: 100,
-      notifierTimeoutMs: 1_000,
-      notifierRetryDelayMs: 50,
-    });
-    const r = replica.rollouts;
-    redis = replica.redis;
-    r.start();
-    rollouts = r;
-    await waitUntil('the replica to lead', () => r.controller.isLeader, 5_000);
-    return r;
-  }
-
-  const readState = async (): Promise<RolloutState | undefined> =>
-    (
-      await new RolloutStateStore({
-        redis: admin,
-        stateKey: createKeys(prefix).rollout,
-        leaseKey: rolloutLeaseKey(prefix),
-      }).read('council')
-    )?.state;
-  const waitForStatus = (status: RolloutState['status'], timeoutMs: number) =>
-    waitUntil(
-      `rollout status ${status}`,
-      async () => {
-        const state = await readState();
-        return state?.status === status && state.applied;
-      },
-      timeoutMs,
-      50,
-    );
-
-  test('when the canary answers 500 to 40 % of requests, then success-rate fails and it is rolled back', async () => {
-    exporter.set(CANARY, { rps: 50, errorRatio: 0.4 });
-    // Start once the 5s rate window holds only the bad traffic.
-    const rate = `100 * sum(rate(traefik_service_requests_total{service="${CANARY}",code!~"5.."}[5s])) / sum(rate(traefik_service_requests_total{service="${CANARY}"}[5s]))`;
-    await waitUntil(
-      'the canary success rate to settle near 60 %',
-      async () => ((await prom.query(rate))[0]?.value ?? 100) < 65,
-      15_000,
-      200,
-    );
-    const r = await start(
+  /**
+   * A rollout started on a leading replica: 10 % then 50 %, judged by the built-in success-rate
+   * check (at least 99 % over 5s, from `minRequests` requests on).
+   */
+  async function startRolloutOnSuccessRate(
+    bakeTime: string,
+    minRequests: number,
+  ): Promise<Rollouts> {
+    const { rollouts } = await rig.replica(
       splitsWith({
         steps: [10, 50],
-        bakeTime: '30s',
+        bakeTime,
         checks: [
           {
             name: 'success-rate',
@@ -175,25 +91,39 @@ describe('built-in traefik checks against a real Prometheus and redis-server', (
             metric: 'success-rate',
             window: '5s',
             min: 99,
-            minRequests: 20,
+            minRequests,
           },
         ],
       }),
+      { identity: 'replica' },
     );
-    await r.service.start('council', { actor: 'alice', source: 'api' });
+    rollouts.start();
+    await waitUntil('the replica to lead', () => rollouts.controller.isLeader, 5_000);
+    await rollouts.service.start('council', { actor: 'alice', source: 'api' });
+    return rollouts;
+  }
+
+  test('when the canary answers 500 to 40 % of requests, then success-rate fails and it is rolled back', async () => {
+    rig.exporter.set(CANARY, { rps: 50, errorRatio: 0.4 });
+    // Start once the 5s rate window holds only the bad traffic.
+    const rate = `100 * sum(rate(traefik_service_requests_total{service="${CANARY}",code!~"5.."}[5s])) / sum(rate(traefik_service_requests_total{service="${CANARY}"}[5s]))`;
+    await waitUntil(
+      'the canary success rate to settle near 60 %',
+      async () => ((await rig.prometheus.query(rate))[0]?.value ?? 100) < 65,
+      15_000,
+      200,
+    );
+    const r = await startRolloutOnSuccessRate('30s', 20);
     await waitForStatus('rolled_back', 15_000);
     const state = (await readState()) as RolloutState;
     expect(state.rollback).toMatchObject({ check: 'success-rate', threshold: 99 });
     expect(state.rollback?.value).toBeGreaterThan(50);
     expect(state.rollback?.value).toBeLessThan(70);
-    expect(await admin.hgetall(createKeys(prefix).weights('council'))).toEqual({
-      main: '100',
-      canary: '0',
-    });
+    expect(await weights()).toEqual({ main: '100', canary: '0' });
     const status = await r.service.status('council');
     expect(status.checks[0].query).toBe(rate);
-    await receiver.waitFor('/hook', 2);
-    const announced = receiver.delivered('/hook')[1].body as {
+    await rig.receiver.waitFor('/hook', 2);
+    const announced = rig.receiver.delivered('/hook')[1].body as {
       type: string;
       check: { name: string; query: string; value: number; threshold: number };
     };
@@ -202,32 +132,13 @@ describe('built-in traefik checks against a real Prometheus and redis-server', (
   }, 30_000);
 
   test('when the canary has fewer than minRequests requests, then the check is inconclusive and the rollout pauses', async () => {
-    exporter.set(CANARY, { rps: 2, errorRatio: 0 });
-    const r = await start(
-      splitsWith({
-        steps: [10, 50],
-        bakeTime: '2s',
-        checks: [
-          {
-            name: 'success-rate',
-            type: 'traefik',
-            metric: 'success-rate',
-            window: '5s',
-            min: 99,
-            minRequests: 1000,
-          },
-        ],
-      }),
-    );
-    await r.service.start('council', { actor: 'alice', source: 'api' });
+    rig.exporter.set(CANARY, { rps: 2, errorRatio: 0 });
+    await startRolloutOnSuccessRate('2s', 1000);
     await waitForStatus('paused', 15_000);
     const state = (await readState()) as RolloutState;
     expect(state).toMatchObject({ status: 'paused', pausedBy: 'inconclusive', step: 0 });
     expect(state.checks['success-rate'].verdict).toBe('inconclusive');
     expect(state.checks['success-rate'].reason).toMatch(/^too few samples: [\d.]+ < 1000$/);
-    expect(await admin.hgetall(createKeys(prefix).weights('council'))).toEqual({
-      main: '90',
-      canary: '10',
-    });
+    expect(await weights()).toEqual({ main: '90', canary: '10' });
   }, 30_000);
 });

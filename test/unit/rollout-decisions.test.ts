@@ -14,6 +14,7 @@ import {
   type RolloutState,
 } from '../../src/rollout/plan/rollout-state';
 import { describeRollout, leaderIdentity } from '../../src/rollout/plan/rollout-status';
+import { rolloutStateOf, startedAt, stepsOf } from '../helpers/rollout-state';
 
 const split: SplitConfig = {
   name: 'council',
@@ -45,38 +46,18 @@ const check = (verdict: CheckState['verdict'], evaluatedAt = T0 + 10_000): Check
   reason: verdict === 'inconclusive' ? 'no data' : verdict,
 });
 
-function stateOf(over: Partial<RolloutState> = {}): RolloutState {
-  return {
-    split: 'council',
-    status: 'progressing',
-    step: 0,
-    steps: [
-      { percent: 5, bakeTime: 10_000 },
-      { percent: 25, bakeTime: 10_000 },
-      { percent: 100, bakeTime: 10_000 },
-    ],
-    applied: true,
-    announce: null,
-    basedOn: null,
-    stepStartedAt: T0,
+/** A rollout of council at its first step, baked and passing both checks. */
+const stateOf = (over: Partial<RolloutState> = {}): RolloutState =>
+  rolloutStateOf({
+    ...startedAt(T0, 'alice'),
+    steps: stepsOf([5, 25, 100], 10_000),
     bakedMs: 10_000,
     bakeMark: T0 + 10_000,
-    decideAfter: T0,
     version: '1.5.0',
-    startedAt: T0,
-    startedBy: 'alice',
-    updatedAt: T0,
-    finishedAt: null,
-    reason: 'started by alice',
-    pausedBy: null,
     checks: { p95: check('pass'), errors: check('pass') },
     lastAnalysisAt: T0 + 10_000,
-    rollback: null,
-    stableVersion: null,
-    outbox: [],
     ...over,
-  };
-}
+  });
 
 describe('weights of a step', () => {
   it('when a step is 25 %, then canary 25, stable 75, every other backend 0', () => {

@@ -16,6 +16,7 @@ import {
   type TransitionContext,
   type WeightsView,
 } from '../../src/rollout/plan/rollout-transitions';
+import { rolloutStateOf, startedAt, stepsOf } from '../helpers/rollout-state';
 
 const split = {
   name: 'council',
@@ -62,34 +63,23 @@ const INVALID: WeightsView = {
   problems: ['every weight is 0: Traefik would answer 503 to every request'],
 };
 
-function stateOf(over: Partial<RolloutState> = {}): RolloutState {
-  return {
-    split: 'council',
-    status: 'progressing',
-    step: 0,
-    steps: [5, 25, 50, 100].map((percent) => ({ percent, bakeTime: 10 * MIN })),
-    applied: true,
-    announce: null,
-    basedOn: null,
-    stepStartedAt: T0,
-    bakedMs: 0,
+/** A rollout of council just started at its first step, no check evaluated yet. */
+const stateOf = (over: Partial<RolloutState> = {}): RolloutState =>
+  rolloutStateOf({
+    ...startedAt(T0, 'alice'),
+    steps: stepsOf([5, 25, 50, 100], 10 * MIN),
     bakeMark: T0,
-    decideAfter: T0,
     version: '2.0.0',
-    startedAt: T0,
-    startedBy: 'alice',
-    updatedAt: T0,
-    finishedAt: null,
-    reason: 'started by alice',
-    pausedBy: null,
     checks: {},
-    lastAnalysisAt: null,
-    rollback: null,
-    stableVersion: null,
-    outbox: [],
     ...over,
-  };
-}
+  });
+
+/**
+ * A promotion to `step` that was decided on the weights serving `decidedOn` % and recorded, but
+ * not yet applied: what a controller leaves between deciding and writing.
+ */
+const pendingPromotion = (step: number, decidedOn: number): RolloutState =>
+  stateOf({ step, applied: false, announce: 'promoted', basedOn: view(decidedOn).etag });
 
 const value = (at: number, v: number, threshold: number): Observation => ({
   kind: 'value',
@@ -143,13 +133,7 @@ describe('level-triggered: decided on the weights Redis holds now', () => {
   });
 
   it('when a pending promotion finds the weights already at its target, then it is applied, not external', () => {
-    const pending = stateOf({
-      step: 1,
-      applied: false,
-      announce: 'promoted',
-      basedOn: view(25).etag,
-    });
-    const t = reconcile(ctxOf(), pending, { weights: view(25) });
+    const t = reconcile(ctxOf(), pendingPromotion(1, 25), { weights: view(25) });
     expect(t?.write).toBeUndefined();
     expect(t?.state).toMatchObject({ status: 'progressing', step: 1, applied: true });
     expect(t?.notify).toBe('promoted');
@@ -192,25 +176,13 @@ describe('operators win', () => {
   });
 
   it('when a pending promotion meets changed weights, then it pauses at the last applied step, never moving traffic back', () => {
-    const pending = stateOf({
-      step: 2,
-      applied: false,
-      announce: 'promoted',
-      basedOn: view(25).etag,
-    });
-    const t = reconcile(ctxOf(), pending, { weights: view(40) });
+    const t = reconcile(ctxOf(), pendingPromotion(2, 25), { weights: view(40) });
     expect(t?.state).toMatchObject({ status: 'paused', pausedBy: 'external', step: 1 });
     expect(t?.write).toBeUndefined();
   });
 
   it('when the weights already hold what a pending promotion wanted (its reply was lost), then it is applied, not external', () => {
-    const pending = stateOf({
-      step: 2,
-      applied: false,
-      announce: 'promoted',
-      basedOn: view(25).etag,
-    });
-    const t = reconcile(ctxOf(), pending, { weights: view(50) });
+    const t = reconcile(ctxOf(), pendingPromotion(2, 25), { weights: view(50) });
     expect(t?.state).toMatchObject({ status: 'progressing', step: 2, applied: true });
     expect(t?.write).toBeUndefined();
     expect(t?.notify).toBe('promoted');

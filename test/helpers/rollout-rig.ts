@@ -1,0 +1,137 @@
+import type { Redis } from 'ioredis';
+import type { SplitsConfig } from '../../src/config/splits';
+import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
+import type { RolloutState } from '../../src/rollout/plan/rollout-state';
+import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
+import { createKeys } from '../../src/store/keys';
+import { createRedis } from '../../src/store/redis-client';
+import { waitUntil } from './free-port';
+import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
+import { startRedisServer, uniquePrefix, type RedisServerHandle } from './redis-server';
+import {
+  createRolloutReplica,
+  type RolloutReplica,
+  type RolloutReplicaOptions,
+} from './rollout-replica';
+import { startWebhookReceiver, type WebhookReceiverHandle } from './webhook-receiver';
+
+/** Whatever serves the metrics a rollout's checks query: Prometheus scrapes `target`. */
+export interface ScrapedExporter {
+  /** `host:port`. */
+  target: string;
+  stop(): Promise<void>;
+}
+
+export interface RolloutRig<E extends ScrapedExporter> {
+  readonly redisServer: RedisServerHandle;
+  /** The test's own connection, for reading and editing keys behind the replicas' backs. */
+  readonly admin: Redis;
+  readonly exporter: E;
+  readonly prometheus: PrometheusHandle;
+  /** This test's key prefix. */
+  readonly prefix: string;
+  /** This test's receiver for Slack and webhook notifications. */
+  readonly receiver: WebhookReceiverHandle;
+  /**
+   * A replica on this test's prefix, querying the rig's Prometheus, stopped after the test. Its
+   * controller is not started. The defaults make a controller that ticks every 100 ms and whose
+   * lease outlives a crash by 1.5 s, so that a test sees a takeover without waiting long.
+   */
+  replica(
+    splits: SplitsConfig,
+    tuning?: Omit<RolloutReplicaOptions, 'redisUrl' | 'prefix' | 'splits'>,
+  ): Promise<RolloutReplica>;
+  /** council's rollout state as Redis holds it. */
+  readState(): Promise<RolloutState | undefined>;
+  /** council's weights hash as Redis holds it. */
+  weights(): Promise<Record<string, string>>;
+  /** Until council's rollout has `status` and its target is applied (the status is recorded first). */
+  waitForStatus(status: RolloutState['status'], timeoutMs: number): Promise<void>;
+}
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * Registers the jest hooks the rollout controller's integration tests share: for the file, one
+ * redis-server and one Prometheus scraping the exporter `startExporter` starts, ready once
+ * `readyQuery` has data; for each test, a key prefix of its own from `prefixStem`, a webhook
+ * receiver, and cleanup (its replicas stopped, its keys deleted). Call it inside `describe`.
+ */
+export function useRolloutRig<E extends ScrapedExporter>(options: {
+  prefixStem: string;
+  startExporter: () => Promise<E>;
+  /** A query that answers once Prometheus holds samples enough for the checks to judge. */
+  readyQuery: string;
+}): RolloutRig<E> {
+  let replicas: RolloutReplica[] = [];
+  // The handles are set by the hooks below, so a test reads them once its hooks have run, as it
+  // would read variables its own beforeAll had set.
+  const rig = {
+    replica: async (splits, tuning = {}) => {
+      const replica = await createRolloutReplica({
+        redisUrl: rig.redisServer.url,
+        prefix: rig.prefix,
+        splits,
+        prometheusUrl: rig.prometheus.url,
+        prometheusTimeoutMs: 800,
+        leaseTtlMs: 1_500,
+        tickMs: 100,
+        notifierTimeoutMs: 1_000,
+        notifierRetryDelayMs: 50,
+        ...tuning,
+      });
+      replicas.push(replica);
+      return replica;
+    },
+    readState: async () =>
+      (
+        await new RolloutStateStore({
+          redis: rig.admin,
+          stateKey: createKeys(rig.prefix).rollout,
+          leaseKey: rolloutLeaseKey(rig.prefix),
+        }).read('council')
+      )?.state,
+    weights: () => rig.admin.hgetall(createKeys(rig.prefix).weights('council')),
+    waitForStatus: (status, timeoutMs) =>
+      waitUntil(
+        `rollout status ${status}`,
+        async () => {
+          const state = await rig.readState();
+          return state?.status === status && state.applied;
+        },
+        timeoutMs,
+        50,
+      ),
+  } as Writable<RolloutRig<E>>;
+
+  beforeAll(async () => {
+    rig.redisServer = await startRedisServer();
+    rig.admin = createRedis(rig.redisServer.url, 'test-admin');
+    rig.admin.on('error', () => undefined);
+    rig.exporter = await options.startExporter();
+    rig.prometheus = await startPrometheus({ targets: [rig.exporter.target] });
+    await rig.prometheus.waitForData(options.readyQuery, 20_000);
+  }, 40_000);
+
+  afterAll(async () => {
+    rig.admin?.disconnect();
+    await rig.prometheus?.stop();
+    await rig.exporter?.stop();
+    await rig.redisServer?.stop();
+  });
+
+  beforeEach(async () => {
+    rig.prefix = uniquePrefix(options.prefixStem);
+    replicas = [];
+    rig.receiver = await startWebhookReceiver();
+  });
+
+  afterEach(async () => {
+    for (const r of replicas) await r.stop();
+    await rig.receiver.stop();
+    const own = await rig.admin.keys(`${rig.prefix}*`);
+    if (own.length > 0) await rig.admin.del(...own);
+  });
+
+  return rig;
+}
