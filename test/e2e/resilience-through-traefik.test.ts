@@ -18,6 +18,7 @@ import {
   steadyLoad,
   windowOf,
 } from '../../scripts/lib/traffic';
+import { bareSplit, guardedSplit } from '../../scripts/lib/blast-radius-splits';
 
 jest.setTimeout(180_000);
 
@@ -50,39 +51,20 @@ describe('a failing backend through a real Traefik', () => {
     canaryPort = await freePort();
     canary = await startBackend('canary', { port: canaryPort });
     const canaryUrl = `http://127.0.0.1:${canaryPort}`;
+    const backends = { mainUrl: main.url, canaryUrl, canaryPercent: 30 };
     splits = writeSplitsFile({
       splits: {
         // Health checks, passive checks and retry: what the docs recommend.
-        guarded: {
-          stable: 'main',
-          canary: 'canary',
-          backends: {
-            main: { servers: [main.url], healthCheck: { path: '/health', interval: '1s' } },
-            canary: {
-              servers: [canaryUrl],
-              healthCheck: { path: '/health', interval: '1s', timeout: '500ms' },
-              passiveHealthCheck: { maxFailedAttempts: 1, failureWindow: '3s' },
-            },
-          },
-          defaultWeights: { main: 70, canary: 30 },
-          router: {
-            rule: 'Host(`guarded.localhost`)',
-            entryPoints: ['web'],
-            retry: { attempts: 3, initialInterval: '20ms' },
-            overrides: [
-              { header: 'X-Canary', value: 'always', backend: 'canary' },
-              { cookie: 'canary', value: 'always', backend: 'canary' },
-            ],
-          },
-        },
+        guarded: guardedSplit(backends, {
+          rule: 'Host(`guarded.localhost`)',
+          entryPoints: ['web'],
+          overrides: [
+            { header: 'X-Canary', value: 'always', backend: 'canary' },
+            { cookie: 'canary', value: 'always', backend: 'canary' },
+          ],
+        }),
         // The same backends without any of it: the difference shows in the output.
-        bare: {
-          stable: 'main',
-          canary: 'canary',
-          backends: { main: { servers: [main.url] }, canary: { servers: [canaryUrl] } },
-          defaultWeights: { main: 70, canary: 30 },
-          router: { rule: 'Host(`bare.localhost`)', entryPoints: ['web'] },
-        },
+        bare: bareSplit(backends, { rule: 'Host(`bare.localhost`)', entryPoints: ['web'] }),
       },
     });
     const servicePort = await freePort();
