@@ -6,11 +6,14 @@
 import { Agent, request } from 'undici';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
+import { waitUntilRouted } from '../helpers/routing-probe';
+import { stopInOrder } from '../helpers/stop-in-order';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { ensureCliBuilt, runCli } from '../helpers/service';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
+import { closeTraffic } from '../../scripts/lib/traffic';
 
 jest.setTimeout(120_000);
 
@@ -172,13 +175,7 @@ describe('canary routing through a real Traefik', () => {
       TRAEFIK_POLL_INTERVAL_MS: '250',
     });
     redis.cli('HSET', `${prefix}weights:council`, 'main', '95', 'canary', '5');
-    // Traefik may have backed off while the service was not up yet: wait for the first routing.
-    await waitUntil(
-      'Traefik to route council',
-      async () => (await route('council.localhost')).status === 200,
-      60_000,
-      200,
-    );
+    await waitUntilRouted(traefik.webUrl, 'council.localhost');
     await waitUntil(
       'Traefik to apply 95/5',
       async () => {
@@ -190,15 +187,9 @@ describe('canary routing through a real Traefik', () => {
     );
   });
 
-  afterAll(async () => {
-    await traefik?.stop();
-    await service?.stop();
-    await main?.stop();
-    await canary?.stop();
-    await redis?.stop();
-    await agent.close();
-    splits?.remove();
-  });
+  afterAll(() =>
+    stopInOrder(traefik, service, main, canary, redis, agent, closeTraffic, splits?.remove),
+  );
 
   test('a. when weights are 95/5, then the canary gets about 5 % of 2,000 requests', async () => {
     const n = 2_000;

@@ -16,6 +16,8 @@ import { startServiceProcess, type ServiceProcess } from '../helpers/service-pro
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic, routeOnce } from '../../scripts/lib/traffic';
+import { waitUntilRouted } from '../helpers/routing-probe';
+import { stopInOrder } from '../helpers/stop-in-order';
 
 jest.setTimeout(180_000);
 
@@ -42,16 +44,11 @@ describe('a cold start with Redis down, through a real Traefik', () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-e2e-data-'));
   });
 
-  afterAll(async () => {
-    await traefik?.stop();
-    await service?.stop();
-    await main?.stop();
-    await canary?.stop();
-    await redis?.stop();
-    await closeTraffic();
-    splits?.remove();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() =>
+    stopInOrder(traefik, service, main, canary, redis, closeTraffic, splits?.remove, () =>
+      fs.rmSync(dataDir, { recursive: true, force: true }),
+    ),
+  );
 
   test('when the provider and a fresh Traefik start while Redis is down, then Traefik routes by the snapshot (canary 100)', async () => {
     const env = {
@@ -100,15 +97,9 @@ describe('a cold start with Redis down, through a real Traefik', () => {
       pollInterval: '1s',
       throttle: '200ms',
     });
-    const tk = traefik;
-    await waitUntil(
-      'Traefik to route council.localhost',
-      async () => ['main', 'canary'].includes(await routeOnce(tk.webUrl, 'council.localhost')),
-      60_000,
-      200,
-    );
+    await waitUntilRouted(traefik.webUrl, 'council.localhost');
     const seen: string[] = [];
-    for (let i = 0; i < 40; i++) seen.push(await routeOnce(tk.webUrl, 'council.localhost'));
+    for (let i = 0; i < 40; i++) seen.push(await routeOnce(traefik.webUrl, 'council.localhost'));
     expect(seen.filter((b) => b !== 'canary')).toEqual([]);
     expect(service.output()).toContain('serving the last-good snapshot until it answers');
   });

@@ -14,6 +14,8 @@ import { startServiceProcess, type ServiceProcess } from '../helpers/service-pro
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic, shareOf, steadyLoad } from '../../scripts/lib/traffic';
+import { waitUntilShare } from '../helpers/routing-probe';
+import { stopInOrder } from '../helpers/stop-in-order';
 
 jest.setTimeout(90_000);
 
@@ -106,26 +108,19 @@ describe('a Redis failover through a real Traefik', () => {
       pollInterval: '1s',
       throttle: '200ms',
     });
-    await waitUntil(
-      'Traefik to route both hosts',
-      async () =>
-        (await shareOf(traefik.webUrl, 'council.localhost', 'main', 5)) === 1 &&
-        (await shareOf(traefik.webUrl, 'search.localhost', 'main', 5)) === 1,
-      30_000,
-      200,
-    );
+    for (const host of ['council.localhost', 'search.localhost']) {
+      await waitUntilShare(
+        `Traefik to route ${host} to its stable backend`,
+        { webUrl: traefik.webUrl, host, backend: 'main', sample: 5 },
+        (mainShare) => mainShare === 1,
+        30_000,
+      );
+    }
   });
 
-  afterAll(async () => {
-    await traefik?.stop();
-    await service?.stop();
-    await council?.stop();
-    await main?.stop();
-    await canary?.stop();
-    await group?.stop();
-    await closeTraffic();
-    splits?.remove();
-  });
+  afterAll(() =>
+    stopInOrder(traefik, service, council, main, canary, group, closeTraffic, splits?.remove),
+  );
 
   test('when the primary is SIGKILLed mid-rollout under load, then no request fails, writes resume, a new weight is routed and the rollout completes on the new primary', async () => {
     const load = steadyLoad(traefik.webUrl, 'council.localhost', { workers: 2, limitMs: 80_000 });
@@ -169,11 +164,10 @@ describe('a Redis failover through a real Traefik', () => {
       expect(group.primaryPort()).toBe(group.replica.port);
 
       // The weight written on the new primary is what Traefik routes.
-      await waitUntil(
+      await waitUntilShare(
         'Traefik to route search to green',
-        async () => (await shareOf(traefik.webUrl, 'search.localhost', 'canary', 10)) === 1,
-        15_000,
-        200,
+        { webUrl: traefik.webUrl, host: 'search.localhost', backend: 'canary', sample: 10 },
+        (greenShare) => greenShare === 1,
       );
       const routedMs = Date.now() - killedAt;
 

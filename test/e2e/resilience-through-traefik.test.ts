@@ -6,11 +6,13 @@
  */
 import { request } from 'undici';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
-import { freePort, waitUntil } from '../helpers/free-port';
+import { freePort } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
+import { waitUntilShare } from '../helpers/routing-probe';
+import { stopInOrder } from '../helpers/stop-in-order';
 import {
   closeTraffic,
   routeOnce as hit,
@@ -83,24 +85,16 @@ describe('a failing backend through a real Traefik', () => {
       PROVIDER_TOKEN,
     });
     for (const host of ['guarded.localhost', 'bare.localhost']) {
-      await waitUntil(
+      await waitUntilShare(
         `Traefik to route ${host} to both backends`,
-        async () => (await share(traefik.webUrl, host, 'canary', 20)) > 0,
+        { webUrl: traefik.webUrl, host, backend: 'canary', sample: 20 },
+        (canaryShare) => canaryShare > 0,
         60_000,
-        200,
       );
     }
   });
 
-  afterAll(async () => {
-    await traefik?.stop();
-    await service?.stop();
-    await main?.stop();
-    await canary?.stop();
-    await redis?.stop();
-    await closeTraffic();
-    splits?.remove();
-  });
+  afterAll(() => stopInOrder(traefik, service, main, canary, redis, closeTraffic, splits?.remove));
 
   test('when the canary process dies for 5 s, then health checks and retry keep failures under 0.5 % and it gets its share back', async () => {
     const guarded = steadyLoad(traefik.webUrl, 'guarded.localhost');
@@ -126,11 +120,11 @@ describe('a failing backend through a real Traefik', () => {
     expect(bw.failed / bw.total).toBeGreaterThan(0.05);
 
     // Back up: the active check brings it back into rotation with its share.
-    await waitUntil(
+    await waitUntilShare(
       'the canary to get its share again',
-      async () => (await share(traefik.webUrl, 'guarded.localhost', 'canary', 100)) > 0.15,
+      { webUrl: traefik.webUrl, host: 'guarded.localhost', backend: 'canary', sample: 100 },
+      (canaryShare) => canaryShare > 0.15,
       20_000,
-      200,
     );
   });
 
@@ -140,11 +134,10 @@ describe('a failing backend through a real Traefik', () => {
       reason: 'overrides at 0',
     });
     expect(put.status).toBe(200);
-    await waitUntil(
+    await waitUntilShare(
       'Traefik to route guarded to main only',
-      async () => (await share(traefik.webUrl, 'guarded.localhost', 'main', 50)) === 1,
-      15_000,
-      200,
+      { webUrl: traefik.webUrl, host: 'guarded.localhost', backend: 'main', sample: 50 },
+      (mainShare) => mainShare === 1,
     );
     const byHeader = new Set<string>();
     const byCookie = new Set<string>();
@@ -166,11 +159,10 @@ describe('a failing backend through a real Traefik', () => {
       reason: 'back to 30',
     });
     expect(back.status).toBe(200);
-    await waitUntil(
+    await waitUntilShare(
       'Traefik to route 30 % to the canary again',
-      async () => (await share(traefik.webUrl, 'guarded.localhost', 'canary', 50)) > 0.1,
-      15_000,
-      200,
+      { webUrl: traefik.webUrl, host: 'guarded.localhost', backend: 'canary', sample: 50 },
+      (canaryShare) => canaryShare > 0.1,
     );
   });
 

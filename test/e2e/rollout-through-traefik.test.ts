@@ -16,6 +16,8 @@ import { startServiceProcess, type ServiceProcess } from '../helpers/service-pro
 import { writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic, routeOnce, steadyLoad } from '../../scripts/lib/traffic';
+import { waitUntilRouted } from '../helpers/routing-probe';
+import { stopInOrder } from '../helpers/stop-in-order';
 
 jest.setTimeout(60_000);
 
@@ -202,30 +204,24 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
       TRAEFIK_POLL_INTERVAL_MS: '250',
     });
     for (const name of Object.keys(PLANS)) {
-      await waitUntil(
-        `Traefik to route ${name}`,
-        async () => (await routeOnce(traefik.webUrl, `${name}.localhost`)) === 'main',
-        60_000,
-        200,
-      );
+      await waitUntilRouted(traefik.webUrl, `${name}.localhost`, { backend: 'main' });
     }
     // Traefik's service series exist once it has routed a request: Prometheus scrapes them.
     await prom.waitForData('traefik_service_requests_total{service="bad-main@http"}', 20_000);
   }, 120_000);
 
-  afterAll(async () => {
-    await traefik?.stop();
-    await service?.stop();
-    await prom?.stop();
-    for (const pair of Object.values(backends)) {
-      await pair.main.stop();
-      await pair.canary.stop();
-    }
-    admin?.disconnect();
-    await redis?.stop();
-    await closeTraffic();
-    splitsFile?.remove();
-  });
+  afterAll(() =>
+    stopInOrder(
+      traefik,
+      service,
+      prom,
+      ...Object.values(backends).flatMap((pair) => [pair.main, pair.canary]),
+      () => admin?.disconnect(),
+      redis,
+      closeTraffic,
+      splitsFile?.remove,
+    ),
+  );
 
   test('when the canary answers 500 to 40 % of requests, then success-rate rolls it back and Traefik sends it nothing more', async () => {
     const { canary } = backends.bad;
