@@ -9,6 +9,7 @@ import path from 'node:path';
 import { request } from 'undici';
 import { loadSplitsFile } from '../../src/config/splits';
 import { readSnapshotFile, splitsHashOf } from '../../src/traefik/snapshot-file';
+import { putWeights } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
@@ -65,13 +66,8 @@ describe('a cold start with Redis down, through a real Traefik', () => {
     // An earlier run, with Redis up: canary to 100, and the snapshot follows.
     const port = await freePort();
     service = await startServiceProcess(port, env);
-    const res = await request(`${service.url}/api/v1/splits/council/weights`, {
-      method: 'PUT',
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ weights: { main: 0, canary: 100 } }),
-    });
-    await res.body.text();
-    expect(res.statusCode).toBe(200);
+    const put = await putWeights(service.url, ADMIN_TOKEN, 'council', { main: 0, canary: 100 });
+    expect(put).toBe(200);
     const hash = splitsHashOf(loadSplitsFile(splits.file));
     await waitUntil(
       'the snapshot to hold canary 100',

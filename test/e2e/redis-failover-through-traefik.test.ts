@@ -5,6 +5,7 @@
  * written there is routed, and the rollout goes on to complete.
  */
 import { request } from 'undici';
+import { putWeights, retryUntilAccepted } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { p95Query, startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
 import { freePort, waitUntil } from '../helpers/free-port';
@@ -43,21 +44,8 @@ describe('a Redis failover through a real Traefik', () => {
     return (await res.body.json()) as RolloutView;
   };
 
-  const setSearch = async (green: number): Promise<number> => {
-    try {
-      const res = await request(`${service.url}/api/v1/splits/search/weights`, {
-        method: 'PUT',
-        headers: AUTH,
-        body: JSON.stringify({ weights: { blue: 100 - green, green } }),
-        headersTimeout: 5_000,
-        bodyTimeout: 5_000,
-      });
-      await res.body.text();
-      return res.statusCode;
-    } catch {
-      return 0;
-    }
-  };
+  const setSearch = (green: number): Promise<number> =>
+    putWeights(service.url, ADMIN_TOKEN, 'search', { blue: 100 - green, green }, 5_000);
 
   beforeAll(async () => {
     group = await startSentinelGroup('e2e-failover');
@@ -151,14 +139,7 @@ describe('a Redis failover through a real Traefik', () => {
       const killedAt = Date.now();
       await group.primary.kill();
 
-      let status = 0;
-      let attempts = 0;
-      while (Date.now() - killedAt < 40_000) {
-        attempts++;
-        status = await setSearch(100);
-        if (status === 200) break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      const { status, attempts } = await retryUntilAccepted(() => setSearch(100), killedAt, 40_000);
       const writesBackMs = Date.now() - killedAt;
       expect(status).toBe(200);
       expect(group.primaryPort()).toBe(group.replica.port);

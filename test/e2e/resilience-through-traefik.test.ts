@@ -4,7 +4,7 @@
  * the health checks and retry that splits.yaml can emit; then while Redis and the provider are
  * killed and while Redis holds invalid weights. Overrides reach the canary at weight 0.
  */
-import { request } from 'undici';
+import { adminApiRequest } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
@@ -38,14 +38,8 @@ describe('a failing backend through a real Traefik', () => {
   let splits: ReturnType<typeof writeSplitsFile>;
   const prefix = uniquePrefix('e2e-res');
 
-  async function api(method: 'GET' | 'PUT' | 'POST', p: string, body?: unknown) {
-    const res = await request(`${service.url}${p}`, {
-      method,
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
-  }
+  const api = (method: 'GET' | 'PUT' | 'POST', p: string, body?: unknown) =>
+    adminApiRequest(service.url, ADMIN_TOKEN, method, p, body);
 
   beforeAll(async () => {
     redis = await startOwnRedisServer(['--appendonly', 'yes', '--appendfsync', 'always']);

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { request } from 'undici';
+import { adminApiRequest } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
@@ -108,14 +108,8 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
   const backends: Record<string, { main: BackendHandle; canary: BackendHandle }> = {};
   const prefix = uniquePrefix('e2e-rollout-traefik');
 
-  async function api<T>(method: 'GET' | 'POST', p: string, body?: unknown) {
-    const res = await request(`${service.url}${p}`, {
-      method,
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    return { status: res.statusCode, body: (await res.body.json()) as T };
-  }
+  const api = <T>(method: 'GET' | 'POST', p: string, body?: unknown) =>
+    adminApiRequest<T>(service.url, ADMIN_TOKEN, method, p, body);
   const rollout = async (split: string) =>
     (await api<RolloutView>('GET', `/api/v1/splits/${split}/rollout`)).body;
   const splitView = async (split: string) =>
