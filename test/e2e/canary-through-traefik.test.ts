@@ -4,6 +4,7 @@
  * checked here with real requests.
  */
 import { Agent, request } from 'undici';
+import { adminApiRequest } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { waitUntilRouted } from '../helpers/routing-probe';
@@ -69,17 +70,38 @@ describe('canary routing through a real Traefik', () => {
     return counts;
   }
 
+  /**
+   * 300 requests as soon as a part went down, and 300 more once Traefik has polled the provider
+   * again (`laterMs` on): what users saw while it was down.
+   */
+  async function tallyThroughOutage(laterMs: number) {
+    const during = await tally(300);
+    await new Promise((r) => setTimeout(r, laterMs));
+    return { during, later: await tally(300) };
+  }
+
+  /** The requests of a tally that one of the two backends answered. */
+  const answeredByBackends = (counts: Record<string, number>) =>
+    (counts.main ?? 0) + (counts.canary ?? 0);
+
   const cli = (...args: string[]) =>
     runCli(args, { CANARY_URL: service.url, CANARY_TOKEN: ADMIN_TOKEN });
 
-  async function api(method: string, p: string, body?: unknown) {
-    const res = await request(`${service.url}${p}`, {
-      method: method as 'GET' | 'POST',
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+  const api = (method: 'GET' | 'POST', p: string, body?: unknown) =>
+    adminApiRequest(service.url, ADMIN_TOKEN, method, p, body);
+
+  /** A split's weighted service as Traefik's API shows it: the weights Traefik routes by. */
+  async function traefikService(split: string) {
+    const res = await request(`${traefik.apiUrl}/api/http/services/${split}@http`);
+    return (await res.body.json()) as {
+      status: string;
+      weighted: { services: { name: string; weight: number }[] };
+    };
   }
+
+  /** GET /traefik with the provider token, as Traefik's HTTP provider polls it. */
+  const pollAsTraefik = () =>
+    request(`${service.url}/traefik`, { headers: { Authorization: `Bearer ${PROVIDER_TOKEN}` } });
 
   /** Sends requests until `predicate` holds for one answer; returns ms from `since`. */
   async function msUntilRouted(
@@ -236,17 +258,12 @@ describe('canary routing through a real Traefik', () => {
   });
 
   test('h. Traefik API shows the weights served, and the service confirms it applied them', async () => {
-    const res = await request(`${traefik.apiUrl}/api/http/services/council@http`);
-    const body = (await res.body.json()) as {
-      weighted: { services: { name: string; weight: number }[] };
-    };
+    const body = await traefikService('council');
     expect(body.weighted.services).toEqual([
       { name: 'council-canary', weight: 25 },
       { name: 'council-main', weight: 75 },
     ]);
-    const served = await request(`${service.url}/traefik`, {
-      headers: { Authorization: `Bearer ${PROVIDER_TOKEN}` },
-    });
+    const served = await pollAsTraefik();
     const config = (await served.body.json()) as {
       http: { services: Record<string, { weighted?: { services: unknown } }> };
     };
@@ -269,10 +286,7 @@ describe('canary routing through a real Traefik', () => {
     const took = Date.now() - started;
     expect(res.status).toBe(200);
     expect((res.body.traefik as { applied: boolean }[])[0].applied).toBe(true);
-    const now = await request(`${traefik.apiUrl}/api/http/services/council@http`);
-    const body = (await now.body.json()) as {
-      weighted: { services: { name: string; weight: number }[] };
-    };
+    const body = await traefikService('council');
     expect(body.weighted.services).toEqual([
       { name: 'council-canary', weight: 50 },
       { name: 'council-main', weight: 50 },
@@ -370,14 +384,10 @@ describe('canary routing through a real Traefik', () => {
 
   test('d. when redis-server is down, then every request still succeeds; restarted, a new weight applies', async () => {
     await redis.kill();
-    const during = await tally(300);
-    await new Promise((r) => setTimeout(r, 2 * POLL_MS));
-    const later = await tally(300);
-    expect((during.main ?? 0) + (during.canary ?? 0)).toBe(300);
-    expect((later.main ?? 0) + (later.canary ?? 0)).toBe(300);
-    const stale = await request(`${service.url}/traefik`, {
-      headers: { Authorization: `Bearer ${PROVIDER_TOKEN}` },
-    });
+    const { during, later } = await tallyThroughOutage(2 * POLL_MS);
+    expect(answeredByBackends(during)).toBe(300);
+    expect(answeredByBackends(later)).toBe(300);
+    const stale = await pollAsTraefik();
     await stale.body.text();
     expect(stale.statusCode).toBe(200);
     expect(stale.headers['x-config-stale']).toBe('true');
@@ -401,11 +411,9 @@ describe('canary routing through a real Traefik', () => {
     redis.cli('HSET', `${prefix}weights:council`, 'main', '50', 'canary', '50');
     await new Promise((r) => setTimeout(r, APPLY_BOUND_MS));
     await service.kill();
-    const during = await tally(300);
-    await new Promise((r) => setTimeout(r, 3 * POLL_MS));
-    const later = await tally(300);
-    expect((during.main ?? 0) + (during.canary ?? 0)).toBe(300);
-    expect((later.main ?? 0) + (later.canary ?? 0)).toBe(300);
+    const { during, later } = await tallyThroughOutage(3 * POLL_MS);
+    expect(answeredByBackends(during)).toBe(300);
+    expect(answeredByBackends(later)).toBe(300);
     expect(later.canary).toBeGreaterThan(100); // still the 50/50 it had
 
     await service.restart();
@@ -421,11 +429,7 @@ describe('canary routing through a real Traefik', () => {
   test('f. when a zero-weight backend references a missing service, then the route serves from stable', async () => {
     const counts = await tally(100, 'ghost.localhost');
     expect(counts).toEqual({ main: 100 });
-    const res = await request(`${traefik.apiUrl}/api/http/services/ghost@http`);
-    const body = (await res.body.json()) as {
-      status: string;
-      weighted: { services: { name: string }[] };
-    };
+    const body = await traefikService('ghost');
     expect(body.status).toBe('enabled');
     expect(body.weighted.services.map((s) => s.name)).toEqual(['ghost-main']);
   });

@@ -15,7 +15,13 @@ import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpe
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
-import { closeTraffic, routeOnce, steadyLoad } from '../../scripts/lib/traffic';
+import {
+  closeTraffic,
+  routeOnce,
+  steadyLoad,
+  type SteadyLoad,
+  type Tally,
+} from '../../scripts/lib/traffic';
 import { waitUntilRouted } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
 
@@ -75,6 +81,25 @@ const PLANS: Record<string, Record<string, unknown>> = {
   },
   quiet: { steps: [10, 100], bakeTime: '4s', checks: [successRate({ minRequests: 200 })] },
 };
+
+/**
+ * Once Traefik shows `left`'s weight at 0: waits `settleMs` for the requests it had already sent
+ * there (they may still be answered), then watches the load for `windowMs`. `reached` is what
+ * `left` had received when the window opened; `start` and `end` are the load's counts at either
+ * end of it.
+ */
+async function watchAfterSettling(
+  load: SteadyLoad,
+  left: BackendHandle,
+  settleMs: number,
+  windowMs: number,
+): Promise<{ reached: number; start: Tally; end: Tally }> {
+  await sleep(settleMs);
+  const reached = left.requests();
+  const start = load.snapshot();
+  await sleep(windowMs);
+  return { reached, start, end: load.snapshot() };
+}
 
 interface RolloutView {
   status: string;
@@ -243,15 +268,13 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
 
       await waitTraefikShows('bad', { 'bad-main': 100 });
       const atShown = canary.requests();
-      // Requests Traefik had already sent to the canary may still be answered: count from a
-      // moment later.
-      await sleep(500);
-      const reached = canary.requests();
-      const atApplied = load.snapshot();
       // With the canary's weight at 0 Traefik leaves it out of the weighted service: under the
       // same load, not one more request reaches it.
-      await sleep(3_000);
-      const after = load.snapshot();
+      const {
+        reached,
+        start: atApplied,
+        end: after,
+      } = await watchAfterSettling(load, canary, 500, 3_000);
       expect(after.total - atApplied.total).toBeGreaterThan(50);
       expect(canary.requests()).toBe(reached);
       expect(after.failed).toBe(atApplied.failed);
@@ -296,9 +319,7 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
       expect(await weightsInRedis('slow')).toEqual({ main: '100', canary: '0' });
       await waitTraefikShows('slow', { 'slow-main': 100 });
       // Requests already inside the slow canary may still finish: count from a second later.
-      await sleep(1_000);
-      const reached = canary.requests();
-      await sleep(2_000);
+      const { reached } = await watchAfterSettling(load, canary, 1_000, 2_000);
       expect(canary.requests()).toBe(reached);
     } finally {
       await load.stop();
@@ -331,11 +352,11 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
       ]);
       expect(await weightsInRedis('healthy')).toEqual({ main: '0', canary: '100' });
       await waitTraefikShows('healthy', { 'healthy-canary': 100 });
-      await sleep(500);
-      const mainBefore = main.requests();
-      const at = load.snapshot();
-      await sleep(2_000);
-      const after = load.snapshot();
+      const {
+        reached: mainBefore,
+        start: at,
+        end: after,
+      } = await watchAfterSettling(load, main, 500, 2_000);
       expect(after.total - at.total).toBeGreaterThan(50);
       expect(main.requests()).toBe(mainBefore);
       expect(after.byAnswer.canary - (at.byAnswer.canary ?? 0)).toBe(after.total - at.total);
