@@ -9,6 +9,7 @@ import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { waitUntilRouted } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
+import { startTraefikBeforeService } from '../helpers/traefik-before-service';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { ensureCliBuilt, runCli } from '../helpers/service';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
@@ -179,15 +180,14 @@ describe('canary routing through a real Traefik', () => {
         },
       },
     });
-    const servicePort = await freePort();
-    traefik = await startTraefik({
-      providerUrl: `http://127.0.0.1:${servicePort}/traefik`,
+    const first = await startTraefikBeforeService({
       providerToken: PROVIDER_TOKEN,
       pollInterval: `${POLL_MS}ms`,
       throttle: `${THROTTLE_MS}ms`,
       logLevel: 'INFO',
     });
-    service = await startServiceProcess(servicePort, {
+    traefik = first.traefik;
+    service = await startServiceProcess(first.servicePort, {
       REDIS_URL: redis.url,
       KEY_PREFIX: prefix,
       SPLITS_FILE: splits.file,

@@ -10,9 +10,10 @@ import { freePort } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
 import { writeSplitsFile } from '../helpers/splits-file';
-import { startTraefik, type TraefikHandle } from '../helpers/traefik';
+import type { TraefikHandle } from '../helpers/traefik';
 import { waitUntilShare } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
+import { startTraefikBeforeService } from '../helpers/traefik-before-service';
 import {
   closeTraffic,
   routeOnce as hit,
@@ -63,15 +64,14 @@ describe('a failing backend through a real Traefik', () => {
         bare: bareSplit(backends, { rule: 'Host(`bare.localhost`)', entryPoints: ['web'] }),
       },
     });
-    const servicePort = await freePort();
-    traefik = await startTraefik({
-      providerUrl: `http://127.0.0.1:${servicePort}/traefik`,
+    const first = await startTraefikBeforeService({
       providerToken: PROVIDER_TOKEN,
       pollInterval: '1s',
       throttle: '200ms',
       logLevel: 'INFO',
     });
-    service = await startServiceProcess(servicePort, {
+    traefik = first.traefik;
+    service = await startServiceProcess(first.servicePort, {
       REDIS_URL: redis.url,
       KEY_PREFIX: prefix,
       SPLITS_FILE: splits.file,

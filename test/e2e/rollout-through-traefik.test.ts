@@ -9,12 +9,12 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { adminApiRequest } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
-import { freePort, waitUntil } from '../helpers/free-port';
+import { waitUntil } from '../helpers/free-port';
 import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
 import { writeSplitsFile } from '../helpers/splits-file';
-import { startTraefik, type TraefikHandle } from '../helpers/traefik';
+import type { TraefikHandle } from '../helpers/traefik';
 import {
   closeTraffic,
   routeOnce,
@@ -24,6 +24,7 @@ import {
 } from '../../scripts/lib/traffic';
 import { waitUntilRouted } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
+import { startTraefikBeforeService } from '../helpers/traefik-before-service';
 
 jest.setTimeout(60_000);
 
@@ -202,17 +203,16 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
       };
     }
     splitsFile = writeSplitsFile({ splits });
-    const servicePort = await freePort();
-    traefik = await startTraefik({
-      providerUrl: `http://127.0.0.1:${servicePort}/traefik`,
+    const first = await startTraefikBeforeService({
       providerToken: PROVIDER_TOKEN,
       pollInterval: '1s',
       throttle: '200ms',
       logLevel: 'INFO',
       metrics: true,
     });
+    traefik = first.traefik;
     prom = await startPrometheus({ targets: [new URL(traefik.metricsUrl as string).host] });
-    service = await startServiceProcess(servicePort, {
+    service = await startServiceProcess(first.servicePort, {
       REDIS_URL: redis.url,
       KEY_PREFIX: prefix,
       SPLITS_FILE: splitsFile.file,
