@@ -22,12 +22,12 @@ import {
   windowOf,
 } from '../../scripts/lib/traffic';
 import { bareSplit, guardedSplit } from '../../scripts/lib/blast-radius-splits';
+import { sleep } from '../../scripts/lib/child-process';
 
 jest.setTimeout(180_000);
 
 const ADMIN_TOKEN = 'e2e-resilience-admin-token-0123';
 const PROVIDER_TOKEN = 'e2e-resilience-provider-token-0123';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a failing backend through a real Traefik', () => {
   let redis: RedisServerHandle;

@@ -22,6 +22,7 @@ import {
   type SteadyLoad,
   type Tally,
 } from '../../scripts/lib/traffic';
+import { sleep } from '../../scripts/lib/child-process';
 import { waitUntilRouted } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
 import { startTraefikBeforeService } from '../helpers/traefik-before-service';
@@ -45,8 +46,6 @@ function panelQuery(title: string, split: string): string {
   if (expr === undefined) throw new Error(`no panel "${title}" in ${DASHBOARD}`);
   return expr.replace(/\$split/g, split);
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const successRate = (extra: Record<string, unknown> = {}) => ({
   name: 'success-rate',
