@@ -363,16 +363,14 @@ describe('canary routing through a real Traefik', () => {
       TRAEFIK_POLL_INTERVAL_MS: '250',
     });
     try {
-      const res = await request(
-        `${second.url}/api/v1/splits/council/scale?wait=applied&timeout=1500ms`,
-        {
-          method: 'POST',
-          headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ percent: 40 }),
-        },
+      const { status, body: problem } = await adminApiRequest<{ detail: string }>(
+        second.url,
+        ADMIN_TOKEN,
+        'POST',
+        '/api/v1/splits/council/scale?wait=applied&timeout=1500ms',
+        { percent: 40 },
       );
-      const problem = (await res.body.json()) as { detail: string };
-      expect(res.statusCode).toBe(504);
+      expect(status).toBe(504);
       expect(problem.detail).toContain(lonely.apiUrl);
       expect(problem.detail).not.toContain(`${traefik.apiUrl},`);
       expect(redis.cli('HGET', `${prefix}weights:council`, 'canary').trim()).toBe('40');

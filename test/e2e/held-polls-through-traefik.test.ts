@@ -4,6 +4,7 @@
  * about half a second per write; the figures are printed, not asserted (the machine is shared).
  */
 import { Agent, request } from 'undici';
+import { adminApiRequest } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
@@ -82,15 +83,9 @@ describe('held polls through two real Traefik instances', () => {
     );
   };
 
-  async function api(path: string): Promise<number> {
-    const res = await request(`${service.url}${path}`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ reason: 'held-poll e2e' }),
-    });
-    await res.body.text();
-    return res.statusCode;
-  }
+  const api = async (path: string): Promise<number> =>
+    (await adminApiRequest(service.url, ADMIN_TOKEN, 'POST', path, { reason: 'held-poll e2e' }))
+      .status;
 
   const bothHeld = (): Promise<void> =>
     waitUntil(
