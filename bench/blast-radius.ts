@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startBackend, type BackendHandle } from '../scripts/lib/backend-server';
+import { bareSplit, guardedSplit } from '../scripts/lib/blast-radius-splits';
 import { freePort, waitUntil } from '../scripts/lib/ports';
 import { startOwnRedisServer } from '../scripts/lib/redis-process';
 import { startTraefik } from '../scripts/lib/traefik-process';
@@ -43,27 +44,9 @@ async function main(): Promise<void> {
   const canaryUrl = `http://127.0.0.1:${canaryPort}`;
   const splits: Record<string, unknown> = {};
   for (const w of WEIGHTS) {
-    splits[`guarded-${w}`] = {
-      stable: 'main',
-      canary: 'canary',
-      backends: {
-        main: { servers: [main.url], healthCheck: { path: '/health', interval: '1s' } },
-        canary: {
-          servers: [canaryUrl],
-          healthCheck: { path: '/health', interval: '1s', timeout: '500ms' },
-          passiveHealthCheck: { maxFailedAttempts: 1, failureWindow: '3s' },
-        },
-      },
-      defaultWeights: { main: 100 - w, canary: w },
-      router: { rule: `Host(\`guarded-${w}\`)`, retry: { attempts: 3, initialInterval: '20ms' } },
-    };
-    splits[`bare-${w}`] = {
-      stable: 'main',
-      canary: 'canary',
-      backends: { main: { servers: [main.url] }, canary: { servers: [canaryUrl] } },
-      defaultWeights: { main: 100 - w, canary: w },
-      router: { rule: `Host(\`bare-${w}\`)` },
-    };
+    const b = { mainUrl: main.url, canaryUrl, canaryPercent: w };
+    splits[`guarded-${w}`] = guardedSplit(b, { rule: `Host(\`guarded-${w}\`)` });
+    splits[`bare-${w}`] = bareSplit(b, { rule: `Host(\`bare-${w}\`)` });
   }
   const splitsFile = path.join(dir, 'splits.json');
   fs.writeFileSync(splitsFile, JSON.stringify({ splits }));

@@ -4,13 +4,18 @@
  * checked here with real requests.
  */
 import { Agent, request } from 'undici';
+import { adminApiRequest } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
+import { waitUntilRouted } from '../helpers/routing-probe';
+import { stopInOrder } from '../helpers/stop-in-order';
+import { startTraefikBeforeService } from '../helpers/traefik-before-service';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { ensureCliBuilt, runCli } from '../helpers/service';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
+import { closeTraffic } from '../../scripts/lib/traffic';
 
 jest.setTimeout(120_000);
 
@@ -66,17 +71,38 @@ describe('canary routing through a real Traefik', () => {
     return counts;
   }
 
+  /**
+   * 300 requests as soon as a part went down, and 300 more once Traefik has polled the provider
+   * again (`laterMs` on): what users saw while it was down.
+   */
+  async function tallyThroughOutage(laterMs: number) {
+    const during = await tally(300);
+    await new Promise((r) => setTimeout(r, laterMs));
+    return { during, later: await tally(300) };
+  }
+
+  /** The requests of a tally that one of the two backends answered. */
+  const answeredByBackends = (counts: Record<string, number>) =>
+    (counts.main ?? 0) + (counts.canary ?? 0);
+
   const cli = (...args: string[]) =>
     runCli(args, { CANARY_URL: service.url, CANARY_TOKEN: ADMIN_TOKEN });
 
-  async function api(method: string, p: string, body?: unknown) {
-    const res = await request(`${service.url}${p}`, {
-      method: method as 'GET' | 'POST',
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+  const api = (method: 'GET' | 'POST', p: string, body?: unknown) =>
+    adminApiRequest(service.url, ADMIN_TOKEN, method, p, body);
+
+  /** A split's weighted service as Traefik's API shows it: the weights Traefik routes by. */
+  async function traefikService(split: string) {
+    const res = await request(`${traefik.apiUrl}/api/http/services/${split}@http`);
+    return (await res.body.json()) as {
+      status: string;
+      weighted: { services: { name: string; weight: number }[] };
+    };
   }
+
+  /** GET /traefik with the provider token, as Traefik's HTTP provider polls it. */
+  const pollAsTraefik = () =>
+    request(`${service.url}/traefik`, { headers: { Authorization: `Bearer ${PROVIDER_TOKEN}` } });
 
   /** Sends requests until `predicate` holds for one answer; returns ms from `since`. */
   async function msUntilRouted(
@@ -154,15 +180,14 @@ describe('canary routing through a real Traefik', () => {
         },
       },
     });
-    const servicePort = await freePort();
-    traefik = await startTraefik({
-      providerUrl: `http://127.0.0.1:${servicePort}/traefik`,
+    const first = await startTraefikBeforeService({
       providerToken: PROVIDER_TOKEN,
       pollInterval: `${POLL_MS}ms`,
       throttle: `${THROTTLE_MS}ms`,
       logLevel: 'INFO',
     });
-    service = await startServiceProcess(servicePort, {
+    traefik = first.traefik;
+    service = await startServiceProcess(first.servicePort, {
       REDIS_URL: redis.url,
       KEY_PREFIX: prefix,
       SPLITS_FILE: splits.file,
@@ -172,13 +197,7 @@ describe('canary routing through a real Traefik', () => {
       TRAEFIK_POLL_INTERVAL_MS: '250',
     });
     redis.cli('HSET', `${prefix}weights:council`, 'main', '95', 'canary', '5');
-    // Traefik may have backed off while the service was not up yet: wait for the first routing.
-    await waitUntil(
-      'Traefik to route council',
-      async () => (await route('council.localhost')).status === 200,
-      60_000,
-      200,
-    );
+    await waitUntilRouted(traefik.webUrl, 'council.localhost');
     await waitUntil(
       'Traefik to apply 95/5',
       async () => {
@@ -190,15 +209,9 @@ describe('canary routing through a real Traefik', () => {
     );
   });
 
-  afterAll(async () => {
-    await traefik?.stop();
-    await service?.stop();
-    await main?.stop();
-    await canary?.stop();
-    await redis?.stop();
-    await agent.close();
-    splits?.remove();
-  });
+  afterAll(() =>
+    stopInOrder(traefik, service, main, canary, redis, agent, closeTraffic, splits?.remove),
+  );
 
   test('a. when weights are 95/5, then the canary gets about 5 % of 2,000 requests', async () => {
     const n = 2_000;
@@ -245,17 +258,12 @@ describe('canary routing through a real Traefik', () => {
   });
 
   test('h. Traefik API shows the weights served, and the service confirms it applied them', async () => {
-    const res = await request(`${traefik.apiUrl}/api/http/services/council@http`);
-    const body = (await res.body.json()) as {
-      weighted: { services: { name: string; weight: number }[] };
-    };
+    const body = await traefikService('council');
     expect(body.weighted.services).toEqual([
       { name: 'council-canary', weight: 25 },
       { name: 'council-main', weight: 75 },
     ]);
-    const served = await request(`${service.url}/traefik`, {
-      headers: { Authorization: `Bearer ${PROVIDER_TOKEN}` },
-    });
+    const served = await pollAsTraefik();
     const config = (await served.body.json()) as {
       http: { services: Record<string, { weighted?: { services: unknown } }> };
     };
@@ -278,10 +286,7 @@ describe('canary routing through a real Traefik', () => {
     const took = Date.now() - started;
     expect(res.status).toBe(200);
     expect((res.body.traefik as { applied: boolean }[])[0].applied).toBe(true);
-    const now = await request(`${traefik.apiUrl}/api/http/services/council@http`);
-    const body = (await now.body.json()) as {
-      weighted: { services: { name: string; weight: number }[] };
-    };
+    const body = await traefikService('council');
     expect(body.weighted.services).toEqual([
       { name: 'council-canary', weight: 50 },
       { name: 'council-main', weight: 50 },
@@ -358,16 +363,14 @@ describe('canary routing through a real Traefik', () => {
       TRAEFIK_POLL_INTERVAL_MS: '250',
     });
     try {
-      const res = await request(
-        `${second.url}/api/v1/splits/council/scale?wait=applied&timeout=1500ms`,
-        {
-          method: 'POST',
-          headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ percent: 40 }),
-        },
+      const { status, body: problem } = await adminApiRequest<{ detail: string }>(
+        second.url,
+        ADMIN_TOKEN,
+        'POST',
+        '/api/v1/splits/council/scale?wait=applied&timeout=1500ms',
+        { percent: 40 },
       );
-      const problem = (await res.body.json()) as { detail: string };
-      expect(res.statusCode).toBe(504);
+      expect(status).toBe(504);
       expect(problem.detail).toContain(lonely.apiUrl);
       expect(problem.detail).not.toContain(`${traefik.apiUrl},`);
       expect(redis.cli('HGET', `${prefix}weights:council`, 'canary').trim()).toBe('40');
@@ -379,14 +382,10 @@ describe('canary routing through a real Traefik', () => {
 
   test('d. when redis-server is down, then every request still succeeds; restarted, a new weight applies', async () => {
     await redis.kill();
-    const during = await tally(300);
-    await new Promise((r) => setTimeout(r, 2 * POLL_MS));
-    const later = await tally(300);
-    expect((during.main ?? 0) + (during.canary ?? 0)).toBe(300);
-    expect((later.main ?? 0) + (later.canary ?? 0)).toBe(300);
-    const stale = await request(`${service.url}/traefik`, {
-      headers: { Authorization: `Bearer ${PROVIDER_TOKEN}` },
-    });
+    const { during, later } = await tallyThroughOutage(2 * POLL_MS);
+    expect(answeredByBackends(during)).toBe(300);
+    expect(answeredByBackends(later)).toBe(300);
+    const stale = await pollAsTraefik();
     await stale.body.text();
     expect(stale.statusCode).toBe(200);
     expect(stale.headers['x-config-stale']).toBe('true');
@@ -410,11 +409,9 @@ describe('canary routing through a real Traefik', () => {
     redis.cli('HSET', `${prefix}weights:council`, 'main', '50', 'canary', '50');
     await new Promise((r) => setTimeout(r, APPLY_BOUND_MS));
     await service.kill();
-    const during = await tally(300);
-    await new Promise((r) => setTimeout(r, 3 * POLL_MS));
-    const later = await tally(300);
-    expect((during.main ?? 0) + (during.canary ?? 0)).toBe(300);
-    expect((later.main ?? 0) + (later.canary ?? 0)).toBe(300);
+    const { during, later } = await tallyThroughOutage(3 * POLL_MS);
+    expect(answeredByBackends(during)).toBe(300);
+    expect(answeredByBackends(later)).toBe(300);
     expect(later.canary).toBeGreaterThan(100); // still the 50/50 it had
 
     await service.restart();
@@ -430,11 +427,7 @@ describe('canary routing through a real Traefik', () => {
   test('f. when a zero-weight backend references a missing service, then the route serves from stable', async () => {
     const counts = await tally(100, 'ghost.localhost');
     expect(counts).toEqual({ main: 100 });
-    const res = await request(`${traefik.apiUrl}/api/http/services/ghost@http`);
-    const body = (await res.body.json()) as {
-      status: string;
-      weighted: { services: { name: string }[] };
-    };
+    const body = await traefikService('ghost');
     expect(body.status).toBe('enabled');
     expect(body.weighted.services.map((s) => s.name)).toEqual(['ghost-main']);
   });

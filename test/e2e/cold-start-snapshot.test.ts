@@ -9,6 +9,7 @@ import path from 'node:path';
 import { request } from 'undici';
 import { loadSplitsFile } from '../../src/config/splits';
 import { readSnapshotFile, splitsHashOf } from '../../src/traefik/snapshot-file';
+import { putWeights } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
@@ -16,6 +17,8 @@ import { startServiceProcess, type ServiceProcess } from '../helpers/service-pro
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic, routeOnce } from '../../scripts/lib/traffic';
+import { waitUntilRouted } from '../helpers/routing-probe';
+import { stopInOrder } from '../helpers/stop-in-order';
 
 jest.setTimeout(180_000);
 
@@ -42,16 +45,11 @@ describe('a cold start with Redis down, through a real Traefik', () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-e2e-data-'));
   });
 
-  afterAll(async () => {
-    await traefik?.stop();
-    await service?.stop();
-    await main?.stop();
-    await canary?.stop();
-    await redis?.stop();
-    await closeTraffic();
-    splits?.remove();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() =>
+    stopInOrder(traefik, service, main, canary, redis, closeTraffic, splits?.remove, () =>
+      fs.rmSync(dataDir, { recursive: true, force: true }),
+    ),
+  );
 
   test('when the provider and a fresh Traefik start while Redis is down, then Traefik routes by the snapshot (canary 100)', async () => {
     const env = {
@@ -68,13 +66,8 @@ describe('a cold start with Redis down, through a real Traefik', () => {
     // An earlier run, with Redis up: canary to 100, and the snapshot follows.
     const port = await freePort();
     service = await startServiceProcess(port, env);
-    const res = await request(`${service.url}/api/v1/splits/council/weights`, {
-      method: 'PUT',
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ weights: { main: 0, canary: 100 } }),
-    });
-    await res.body.text();
-    expect(res.statusCode).toBe(200);
+    const put = await putWeights(service.url, ADMIN_TOKEN, 'council', { main: 0, canary: 100 });
+    expect(put).toBe(200);
     const hash = splitsHashOf(loadSplitsFile(splits.file));
     await waitUntil(
       'the snapshot to hold canary 100',
@@ -100,15 +93,9 @@ describe('a cold start with Redis down, through a real Traefik', () => {
       pollInterval: '1s',
       throttle: '200ms',
     });
-    const tk = traefik;
-    await waitUntil(
-      'Traefik to route council.localhost',
-      async () => ['main', 'canary'].includes(await routeOnce(tk.webUrl, 'council.localhost')),
-      60_000,
-      200,
-    );
+    await waitUntilRouted(traefik.webUrl, 'council.localhost');
     const seen: string[] = [];
-    for (let i = 0; i < 40; i++) seen.push(await routeOnce(tk.webUrl, 'council.localhost'));
+    for (let i = 0; i < 40; i++) seen.push(await routeOnce(traefik.webUrl, 'council.localhost'));
     expect(seen.filter((b) => b !== 'canary')).toEqual([]);
     expect(service.output()).toContain('serving the last-good snapshot until it answers');
   });

@@ -4,12 +4,16 @@
  * about half a second per write; the figures are printed, not asserted (the machine is shared).
  */
 import { Agent, request } from 'undici';
+import { adminApiRequest } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type StartTraefikOptions, type TraefikHandle } from '../helpers/traefik';
+import { waitUntilRouted } from '../helpers/routing-probe';
+import { stopInOrder } from '../helpers/stop-in-order';
+import { closeTraffic } from '../../scripts/lib/traffic';
 
 jest.setTimeout(180_000);
 
@@ -79,15 +83,9 @@ describe('held polls through two real Traefik instances', () => {
     );
   };
 
-  async function api(path: string): Promise<number> {
-    const res = await request(`${service.url}${path}`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ reason: 'held-poll e2e' }),
-    });
-    await res.body.text();
-    return res.statusCode;
-  }
+  const api = async (path: string): Promise<number> =>
+    (await adminApiRequest(service.url, ADMIN_TOKEN, 'POST', path, { reason: 'held-poll e2e' }))
+      .status;
 
   const bothHeld = (): Promise<void> =>
     waitUntil(
@@ -124,26 +122,14 @@ describe('held polls through two real Traefik instances', () => {
       logLevel: 'INFO',
     };
     traefiks.push(await startTraefik(traefikOptions), await startTraefik(traefikOptions));
-    for (const t of traefiks) {
-      await waitUntil(
-        'Traefik to route council',
-        async () => (await backendVia(t)) === 'main',
-        60_000,
-        100,
-      );
-    }
+    for (const t of traefiks)
+      await waitUntilRouted(t.webUrl, 'council.localhost', { backend: 'main' });
     await bothHeld();
   });
 
-  afterAll(async () => {
-    for (const t of traefiks) await t.stop();
-    await service?.stop();
-    await main?.stop();
-    await canary?.stop();
-    await redis?.stop();
-    await agent.close();
-    splits?.remove();
-  });
+  afterAll(() =>
+    stopInOrder(...traefiks, service, main, canary, redis, agent, closeTraffic, splits?.remove),
+  );
 
   test('when redis-cli and the API change the weights, then both Traefik instances route by them', async () => {
     const figures: string[] = [];
@@ -181,12 +167,7 @@ describe('held polls through two real Traefik instances', () => {
     await traefiks[1].kill();
     await traefiks[1].stop();
     traefiks[1] = await startTraefik(traefikOptions);
-    await waitUntil(
-      'the new Traefik to route',
-      async () => (await backendVia(traefiks[1])).startsWith('status') === false,
-      60_000,
-      100,
-    );
+    await waitUntilRouted(traefiks[1].webUrl, 'council.localhost');
     await bothHeld();
     const current = await backendVia(traefiks[0]);
     const target = current === 'main' ? 'canary' : 'main';

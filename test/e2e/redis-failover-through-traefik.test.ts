@@ -5,6 +5,7 @@
  * written there is routed, and the rollout goes on to complete.
  */
 import { request } from 'undici';
+import { putWeights, retryUntilAccepted } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { p95Query, startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
 import { freePort, waitUntil } from '../helpers/free-port';
@@ -14,6 +15,8 @@ import { startServiceProcess, type ServiceProcess } from '../helpers/service-pro
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic, shareOf, steadyLoad } from '../../scripts/lib/traffic';
+import { waitUntilShare } from '../helpers/routing-probe';
+import { stopInOrder } from '../helpers/stop-in-order';
 
 jest.setTimeout(90_000);
 
@@ -41,21 +44,8 @@ describe('a Redis failover through a real Traefik', () => {
     return (await res.body.json()) as RolloutView;
   };
 
-  const setSearch = async (green: number): Promise<number> => {
-    try {
-      const res = await request(`${service.url}/api/v1/splits/search/weights`, {
-        method: 'PUT',
-        headers: AUTH,
-        body: JSON.stringify({ weights: { blue: 100 - green, green } }),
-        headersTimeout: 5_000,
-        bodyTimeout: 5_000,
-      });
-      await res.body.text();
-      return res.statusCode;
-    } catch {
-      return 0;
-    }
-  };
+  const setSearch = (green: number): Promise<number> =>
+    putWeights(service.url, ADMIN_TOKEN, 'search', { blue: 100 - green, green }, 5_000);
 
   beforeAll(async () => {
     group = await startSentinelGroup('e2e-failover');
@@ -106,26 +96,19 @@ describe('a Redis failover through a real Traefik', () => {
       pollInterval: '1s',
       throttle: '200ms',
     });
-    await waitUntil(
-      'Traefik to route both hosts',
-      async () =>
-        (await shareOf(traefik.webUrl, 'council.localhost', 'main', 5)) === 1 &&
-        (await shareOf(traefik.webUrl, 'search.localhost', 'main', 5)) === 1,
-      30_000,
-      200,
-    );
+    for (const host of ['council.localhost', 'search.localhost']) {
+      await waitUntilShare(
+        `Traefik to route ${host} to its stable backend`,
+        { webUrl: traefik.webUrl, host, backend: 'main', sample: 5 },
+        (mainShare) => mainShare === 1,
+        30_000,
+      );
+    }
   });
 
-  afterAll(async () => {
-    await traefik?.stop();
-    await service?.stop();
-    await council?.stop();
-    await main?.stop();
-    await canary?.stop();
-    await group?.stop();
-    await closeTraffic();
-    splits?.remove();
-  });
+  afterAll(() =>
+    stopInOrder(traefik, service, council, main, canary, group, closeTraffic, splits?.remove),
+  );
 
   test('when the primary is SIGKILLed mid-rollout under load, then no request fails, writes resume, a new weight is routed and the rollout completes on the new primary', async () => {
     const load = steadyLoad(traefik.webUrl, 'council.localhost', { workers: 2, limitMs: 80_000 });
@@ -156,24 +139,16 @@ describe('a Redis failover through a real Traefik', () => {
       const killedAt = Date.now();
       await group.primary.kill();
 
-      let status = 0;
-      let attempts = 0;
-      while (Date.now() - killedAt < 40_000) {
-        attempts++;
-        status = await setSearch(100);
-        if (status === 200) break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      const { status, attempts } = await retryUntilAccepted(() => setSearch(100), killedAt, 40_000);
       const writesBackMs = Date.now() - killedAt;
       expect(status).toBe(200);
       expect(group.primaryPort()).toBe(group.replica.port);
 
       // The weight written on the new primary is what Traefik routes.
-      await waitUntil(
+      await waitUntilShare(
         'Traefik to route search to green',
-        async () => (await shareOf(traefik.webUrl, 'search.localhost', 'canary', 10)) === 1,
-        15_000,
-        200,
+        { webUrl: traefik.webUrl, host: 'search.localhost', backend: 'canary', sample: 10 },
+        (greenShare) => greenShare === 1,
       );
       const routedMs = Date.now() - killedAt;
 

@@ -4,13 +4,16 @@
  * the health checks and retry that splits.yaml can emit; then while Redis and the provider are
  * killed and while Redis holds invalid weights. Overrides reach the canary at weight 0.
  */
-import { request } from 'undici';
+import { adminApiRequest } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
-import { freePort, waitUntil } from '../helpers/free-port';
+import { freePort } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
 import { writeSplitsFile } from '../helpers/splits-file';
-import { startTraefik, type TraefikHandle } from '../helpers/traefik';
+import type { TraefikHandle } from '../helpers/traefik';
+import { waitUntilShare } from '../helpers/routing-probe';
+import { stopInOrder } from '../helpers/stop-in-order';
+import { startTraefikBeforeService } from '../helpers/traefik-before-service';
 import {
   closeTraffic,
   routeOnce as hit,
@@ -18,12 +21,13 @@ import {
   steadyLoad,
   windowOf,
 } from '../../scripts/lib/traffic';
+import { bareSplit, guardedSplit } from '../../scripts/lib/blast-radius-splits';
+import { sleep } from '../../scripts/lib/child-process';
 
 jest.setTimeout(180_000);
 
 const ADMIN_TOKEN = 'e2e-resilience-admin-token-0123';
 const PROVIDER_TOKEN = 'e2e-resilience-provider-token-0123';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a failing backend through a real Traefik', () => {
   let redis: RedisServerHandle;
@@ -35,14 +39,8 @@ describe('a failing backend through a real Traefik', () => {
   let splits: ReturnType<typeof writeSplitsFile>;
   const prefix = uniquePrefix('e2e-res');
 
-  async function api(method: 'GET' | 'PUT' | 'POST', p: string, body?: unknown) {
-    const res = await request(`${service.url}${p}`, {
-      method,
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
-  }
+  const api = (method: 'GET' | 'PUT' | 'POST', p: string, body?: unknown) =>
+    adminApiRequest(service.url, ADMIN_TOKEN, method, p, body);
 
   beforeAll(async () => {
     redis = await startOwnRedisServer(['--appendonly', 'yes', '--appendfsync', 'always']);
@@ -50,50 +48,30 @@ describe('a failing backend through a real Traefik', () => {
     canaryPort = await freePort();
     canary = await startBackend('canary', { port: canaryPort });
     const canaryUrl = `http://127.0.0.1:${canaryPort}`;
+    const backends = { mainUrl: main.url, canaryUrl, canaryPercent: 30 };
     splits = writeSplitsFile({
       splits: {
         // Health checks, passive checks and retry: what the docs recommend.
-        guarded: {
-          stable: 'main',
-          canary: 'canary',
-          backends: {
-            main: { servers: [main.url], healthCheck: { path: '/health', interval: '1s' } },
-            canary: {
-              servers: [canaryUrl],
-              healthCheck: { path: '/health', interval: '1s', timeout: '500ms' },
-              passiveHealthCheck: { maxFailedAttempts: 1, failureWindow: '3s' },
-            },
-          },
-          defaultWeights: { main: 70, canary: 30 },
-          router: {
-            rule: 'Host(`guarded.localhost`)',
-            entryPoints: ['web'],
-            retry: { attempts: 3, initialInterval: '20ms' },
-            overrides: [
-              { header: 'X-Canary', value: 'always', backend: 'canary' },
-              { cookie: 'canary', value: 'always', backend: 'canary' },
-            ],
-          },
-        },
+        guarded: guardedSplit(backends, {
+          rule: 'Host(`guarded.localhost`)',
+          entryPoints: ['web'],
+          overrides: [
+            { header: 'X-Canary', value: 'always', backend: 'canary' },
+            { cookie: 'canary', value: 'always', backend: 'canary' },
+          ],
+        }),
         // The same backends without any of it: the difference shows in the output.
-        bare: {
-          stable: 'main',
-          canary: 'canary',
-          backends: { main: { servers: [main.url] }, canary: { servers: [canaryUrl] } },
-          defaultWeights: { main: 70, canary: 30 },
-          router: { rule: 'Host(`bare.localhost`)', entryPoints: ['web'] },
-        },
+        bare: bareSplit(backends, { rule: 'Host(`bare.localhost`)', entryPoints: ['web'] }),
       },
     });
-    const servicePort = await freePort();
-    traefik = await startTraefik({
-      providerUrl: `http://127.0.0.1:${servicePort}/traefik`,
+    const first = await startTraefikBeforeService({
       providerToken: PROVIDER_TOKEN,
       pollInterval: '1s',
       throttle: '200ms',
       logLevel: 'INFO',
     });
-    service = await startServiceProcess(servicePort, {
+    traefik = first.traefik;
+    service = await startServiceProcess(first.servicePort, {
       REDIS_URL: redis.url,
       KEY_PREFIX: prefix,
       SPLITS_FILE: splits.file,
@@ -101,24 +79,16 @@ describe('a failing backend through a real Traefik', () => {
       PROVIDER_TOKEN,
     });
     for (const host of ['guarded.localhost', 'bare.localhost']) {
-      await waitUntil(
+      await waitUntilShare(
         `Traefik to route ${host} to both backends`,
-        async () => (await share(traefik.webUrl, host, 'canary', 20)) > 0,
+        { webUrl: traefik.webUrl, host, backend: 'canary', sample: 20 },
+        (canaryShare) => canaryShare > 0,
         60_000,
-        200,
       );
     }
   });
 
-  afterAll(async () => {
-    await traefik?.stop();
-    await service?.stop();
-    await main?.stop();
-    await canary?.stop();
-    await redis?.stop();
-    await closeTraffic();
-    splits?.remove();
-  });
+  afterAll(() => stopInOrder(traefik, service, main, canary, redis, closeTraffic, splits?.remove));
 
   test('when the canary process dies for 5 s, then health checks and retry keep failures under 0.5 % and it gets its share back', async () => {
     const guarded = steadyLoad(traefik.webUrl, 'guarded.localhost');
@@ -144,11 +114,11 @@ describe('a failing backend through a real Traefik', () => {
     expect(bw.failed / bw.total).toBeGreaterThan(0.05);
 
     // Back up: the active check brings it back into rotation with its share.
-    await waitUntil(
+    await waitUntilShare(
       'the canary to get its share again',
-      async () => (await share(traefik.webUrl, 'guarded.localhost', 'canary', 100)) > 0.15,
+      { webUrl: traefik.webUrl, host: 'guarded.localhost', backend: 'canary', sample: 100 },
+      (canaryShare) => canaryShare > 0.15,
       20_000,
-      200,
     );
   });
 
@@ -158,11 +128,10 @@ describe('a failing backend through a real Traefik', () => {
       reason: 'overrides at 0',
     });
     expect(put.status).toBe(200);
-    await waitUntil(
+    await waitUntilShare(
       'Traefik to route guarded to main only',
-      async () => (await share(traefik.webUrl, 'guarded.localhost', 'main', 50)) === 1,
-      15_000,
-      200,
+      { webUrl: traefik.webUrl, host: 'guarded.localhost', backend: 'main', sample: 50 },
+      (mainShare) => mainShare === 1,
     );
     const byHeader = new Set<string>();
     const byCookie = new Set<string>();
@@ -184,11 +153,10 @@ describe('a failing backend through a real Traefik', () => {
       reason: 'back to 30',
     });
     expect(back.status).toBe(200);
-    await waitUntil(
+    await waitUntilShare(
       'Traefik to route 30 % to the canary again',
-      async () => (await share(traefik.webUrl, 'guarded.localhost', 'canary', 50)) > 0.1,
-      15_000,
-      200,
+      { webUrl: traefik.webUrl, host: 'guarded.localhost', backend: 'canary', sample: 50 },
+      (canaryShare) => canaryShare > 0.1,
     );
   });
 

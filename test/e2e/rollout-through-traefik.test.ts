@@ -7,15 +7,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { request } from 'undici';
+import { adminApiRequest } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
-import { freePort, waitUntil } from '../helpers/free-port';
+import { waitUntil } from '../helpers/free-port';
 import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
 import { writeSplitsFile } from '../helpers/splits-file';
-import { startTraefik, type TraefikHandle } from '../helpers/traefik';
-import { closeTraffic, routeOnce, steadyLoad } from '../../scripts/lib/traffic';
+import type { TraefikHandle } from '../helpers/traefik';
+import {
+  closeTraffic,
+  routeOnce,
+  steadyLoad,
+  type SteadyLoad,
+  type Tally,
+} from '../../scripts/lib/traffic';
+import { sleep } from '../../scripts/lib/child-process';
+import { waitUntilRouted } from '../helpers/routing-probe';
+import { stopInOrder } from '../helpers/stop-in-order';
+import { startTraefikBeforeService } from '../helpers/traefik-before-service';
 
 jest.setTimeout(60_000);
 
@@ -36,8 +46,6 @@ function panelQuery(title: string, split: string): string {
   if (expr === undefined) throw new Error(`no panel "${title}" in ${DASHBOARD}`);
   return expr.replace(/\$split/g, split);
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const successRate = (extra: Record<string, unknown> = {}) => ({
   name: 'success-rate',
@@ -74,6 +82,25 @@ const PLANS: Record<string, Record<string, unknown>> = {
   quiet: { steps: [10, 100], bakeTime: '4s', checks: [successRate({ minRequests: 200 })] },
 };
 
+/**
+ * Once Traefik shows `left`'s weight at 0: waits `settleMs` for the requests it had already sent
+ * there (they may still be answered), then watches the load for `windowMs`. `reached` is what
+ * `left` had received when the window opened; `start` and `end` are the load's counts at either
+ * end of it.
+ */
+async function watchAfterSettling(
+  load: SteadyLoad,
+  left: BackendHandle,
+  settleMs: number,
+  windowMs: number,
+): Promise<{ reached: number; start: Tally; end: Tally }> {
+  await sleep(settleMs);
+  const reached = left.requests();
+  const start = load.snapshot();
+  await sleep(windowMs);
+  return { reached, start, end: load.snapshot() };
+}
+
 interface RolloutView {
   status: string;
   step: number;
@@ -106,14 +133,8 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
   const backends: Record<string, { main: BackendHandle; canary: BackendHandle }> = {};
   const prefix = uniquePrefix('e2e-rollout-traefik');
 
-  async function api<T>(method: 'GET' | 'POST', p: string, body?: unknown) {
-    const res = await request(`${service.url}${p}`, {
-      method,
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    return { status: res.statusCode, body: (await res.body.json()) as T };
-  }
+  const api = <T>(method: 'GET' | 'POST', p: string, body?: unknown) =>
+    adminApiRequest<T>(service.url, ADMIN_TOKEN, method, p, body);
   const rollout = async (split: string) =>
     (await api<RolloutView>('GET', `/api/v1/splits/${split}/rollout`)).body;
   const splitView = async (split: string) =>
@@ -181,17 +202,16 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
       };
     }
     splitsFile = writeSplitsFile({ splits });
-    const servicePort = await freePort();
-    traefik = await startTraefik({
-      providerUrl: `http://127.0.0.1:${servicePort}/traefik`,
+    const first = await startTraefikBeforeService({
       providerToken: PROVIDER_TOKEN,
       pollInterval: '1s',
       throttle: '200ms',
       logLevel: 'INFO',
       metrics: true,
     });
+    traefik = first.traefik;
     prom = await startPrometheus({ targets: [new URL(traefik.metricsUrl as string).host] });
-    service = await startServiceProcess(servicePort, {
+    service = await startServiceProcess(first.servicePort, {
       REDIS_URL: redis.url,
       KEY_PREFIX: prefix,
       SPLITS_FILE: splitsFile.file,
@@ -202,30 +222,24 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
       TRAEFIK_POLL_INTERVAL_MS: '250',
     });
     for (const name of Object.keys(PLANS)) {
-      await waitUntil(
-        `Traefik to route ${name}`,
-        async () => (await routeOnce(traefik.webUrl, `${name}.localhost`)) === 'main',
-        60_000,
-        200,
-      );
+      await waitUntilRouted(traefik.webUrl, `${name}.localhost`, { backend: 'main' });
     }
     // Traefik's service series exist once it has routed a request: Prometheus scrapes them.
     await prom.waitForData('traefik_service_requests_total{service="bad-main@http"}', 20_000);
   }, 120_000);
 
-  afterAll(async () => {
-    await traefik?.stop();
-    await service?.stop();
-    await prom?.stop();
-    for (const pair of Object.values(backends)) {
-      await pair.main.stop();
-      await pair.canary.stop();
-    }
-    admin?.disconnect();
-    await redis?.stop();
-    await closeTraffic();
-    splitsFile?.remove();
-  });
+  afterAll(() =>
+    stopInOrder(
+      traefik,
+      service,
+      prom,
+      ...Object.values(backends).flatMap((pair) => [pair.main, pair.canary]),
+      () => admin?.disconnect(),
+      redis,
+      closeTraffic,
+      splitsFile?.remove,
+    ),
+  );
 
   test('when the canary answers 500 to 40 % of requests, then success-rate rolls it back and Traefik sends it nothing more', async () => {
     const { canary } = backends.bad;
@@ -253,15 +267,13 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
 
       await waitTraefikShows('bad', { 'bad-main': 100 });
       const atShown = canary.requests();
-      // Requests Traefik had already sent to the canary may still be answered: count from a
-      // moment later.
-      await sleep(500);
-      const reached = canary.requests();
-      const atApplied = load.snapshot();
       // With the canary's weight at 0 Traefik leaves it out of the weighted service: under the
       // same load, not one more request reaches it.
-      await sleep(3_000);
-      const after = load.snapshot();
+      const {
+        reached,
+        start: atApplied,
+        end: after,
+      } = await watchAfterSettling(load, canary, 500, 3_000);
       expect(after.total - atApplied.total).toBeGreaterThan(50);
       expect(canary.requests()).toBe(reached);
       expect(after.failed).toBe(atApplied.failed);
@@ -306,9 +318,7 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
       expect(await weightsInRedis('slow')).toEqual({ main: '100', canary: '0' });
       await waitTraefikShows('slow', { 'slow-main': 100 });
       // Requests already inside the slow canary may still finish: count from a second later.
-      await sleep(1_000);
-      const reached = canary.requests();
-      await sleep(2_000);
+      const { reached } = await watchAfterSettling(load, canary, 1_000, 2_000);
       expect(canary.requests()).toBe(reached);
     } finally {
       await load.stop();
@@ -341,11 +351,11 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
       ]);
       expect(await weightsInRedis('healthy')).toEqual({ main: '0', canary: '100' });
       await waitTraefikShows('healthy', { 'healthy-canary': 100 });
-      await sleep(500);
-      const mainBefore = main.requests();
-      const at = load.snapshot();
-      await sleep(2_000);
-      const after = load.snapshot();
+      const {
+        reached: mainBefore,
+        start: at,
+        end: after,
+      } = await watchAfterSettling(load, main, 500, 2_000);
       expect(after.total - at.total).toBeGreaterThan(50);
       expect(main.requests()).toBe(mainBefore);
       expect(after.byAnswer.canary - (at.byAnswer.canary ?? 0)).toBe(after.total - at.total);

@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { freePort } from '../helpers/free-port';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
 import { writeSplitsFile } from '../helpers/splits-file';
-import { startTraefik, type TraefikHandle } from '../helpers/traefik';
+import type { TraefikHandle } from '../helpers/traefik';
+import { startTraefikBeforeService } from '../helpers/traefik-before-service';
 
 /**
  * The operator page in Debian's chromium (driven by playwright-core, never a downloaded browser)
@@ -89,12 +89,9 @@ describe('the operator page in a real browser', () => {
     redis = new Redis(redisServer.url);
     await redis.hset(`${prefix}weights:council`, { main: '75', canary: '25' });
     splitsFile = writeSplitsFile(SPLITS);
-    const servicePort = await freePort();
-    traefik = await startTraefik({
-      providerUrl: `http://127.0.0.1:${servicePort}/traefik`,
-      pollInterval: '250ms',
-    });
-    service = await startServiceProcess(servicePort, {
+    const first = await startTraefikBeforeService({ pollInterval: '250ms' });
+    traefik = first.traefik;
+    service = await startServiceProcess(first.servicePort, {
       TRAEFIK_API_URLS: traefik.apiUrl,
       TRAEFIK_POLL_INTERVAL_MS: '250',
       REDIS_URL: redisServer.url,

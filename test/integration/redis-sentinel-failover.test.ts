@@ -2,10 +2,9 @@ import { request } from 'undici';
 import { TEST_ADMIN_TOKEN } from '../helpers/in-process-service';
 import { startServiceOnSentinels, type ServiceOnSentinels } from '../helpers/service-on-sentinels';
 import { waitUntil } from '../helpers/free-port';
+import { putWeights, retryUntilAccepted } from '../helpers/admin-api-request';
 
 jest.setTimeout(90_000);
-
-const AUTH = { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' };
 
 async function servedCanary(url: string): Promise<number | undefined> {
   const res = await request(`${url}/traefik`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
@@ -18,17 +17,8 @@ async function servedCanary(url: string): Promise<number | undefined> {
     ?.weight;
 }
 
-async function setCanary(url: string, canary: number): Promise<number> {
-  const res = await request(`${url}/api/v1/splits/council/weights`, {
-    method: 'PUT',
-    headers: AUTH,
-    body: JSON.stringify({ weights: { main: 100 - canary, canary } }),
-    headersTimeout: 10_000,
-    bodyTimeout: 10_000,
-  });
-  await res.body.text();
-  return res.statusCode;
-}
+const setCanary = (url: string, canary: number): Promise<number> =>
+  putWeights(url, TEST_ADMIN_TOKEN, 'council', { main: 100 - canary, canary }, 10_000);
 
 async function historyIds(url: string): Promise<string[]> {
   const res = await request(`${url}/api/v1/splits/council/history?limit=100`);
@@ -83,14 +73,11 @@ describe('Sentinel mode against a real primary, replica and three Sentinels', ()
     const killedAt = Date.now();
     await group.primary.kill();
 
-    let status = 0;
-    let attempts = 0;
-    while (Date.now() - killedAt < 45_000) {
-      attempts++;
-      status = await setCanary(svc.url, 30).catch(() => 0);
-      if (status === 200) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const { status, attempts } = await retryUntilAccepted(
+      () => setCanary(svc.url, 30),
+      killedAt,
+      45_000,
+    );
     const failoverMs = Date.now() - killedAt;
     console.log(
       `Sentinel failover: first successful write ${failoverMs} ms after SIGKILL of the primary (${attempts} attempts); the Sentinels name port ${group.primaryPort()} (replica ${group.replica.port})`,

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
+import { putWeights } from '../helpers/admin-api-request';
 import { freePort } from '../helpers/free-port';
 import {
   startTestService,
@@ -90,13 +91,8 @@ describe('TLS to a real Redis', () => {
     expect(ready.statusCode).toBe(200);
     await ready.body.text();
 
-    const res = await request(`${svc.url}/api/v1/splits/council/weights`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ weights: { main: 70, canary: 30 } }),
-    });
-    await res.body.text();
-    expect(res.statusCode).toBe(200);
+    const put = await putWeights(svc.url, TEST_ADMIN_TOKEN, 'council', { main: 70, canary: 30 });
+    expect(put).toBe(200);
     // Seen on the server's plain port: the write went to this Redis, through its TLS port.
     expect(redisServer.cli('HGET', `${svc.prefix}weights:council`, 'canary').trim()).toBe('30');
   });
