@@ -7,8 +7,12 @@ import { Agent, request } from 'undici';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { ensureCliBuilt, runCli } from '../helpers/service';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import {
+  ensureCliBuilt,
+  runCli,
+  startServiceProcess,
+  type ServiceProcess,
+} from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 

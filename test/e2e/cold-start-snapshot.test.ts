@@ -12,7 +12,7 @@ import { readSnapshotFile, splitsHashOf } from '../../src/traefik/snapshot-file'
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic, routeOnce } from '../../scripts/lib/traffic';

@@ -10,7 +10,7 @@ import { p95Query, startCouncilMetrics, type CouncilMetrics } from '../helpers/c
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startSentinelGroup, type SentinelGroupHandle } from '../helpers/redis-sentinel-group';
 import { uniquePrefix } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic, shareOf, steadyLoad } from '../../scripts/lib/traffic';

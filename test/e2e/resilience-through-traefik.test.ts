@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import {

@@ -12,7 +12,7 @@ import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic, routeOnce, steadyLoad } from '../../scripts/lib/traffic';

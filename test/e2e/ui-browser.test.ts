@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { freePort } from '../helpers/free-port';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 

@@ -7,9 +7,9 @@ import {
 } from '../helpers/redis-server';
 import {
   ADMIN_TOKEN,
+  ROLLOUT_API_WITHOUT_CONTROLLER,
   ensureCliBuilt,
   runCli,
-  startAppWithRollouts,
   startServiceUnderTest,
   SPLITS_WITH_ROLLOUT,
   type ServiceUnderTest,
@@ -487,7 +487,10 @@ describe('canaryctl rollout', () => {
 
   // Against createApp with the rollout router and no controller: every answer is deterministic.
   test('when a rollout is started, paused, resumed and aborted, then Redis follows and each summary is printed', async () => {
-    const app = await startAppWithRollouts({ redisUrl: redisServer.url });
+    const app = await startServiceUnderTest({
+      redisUrl: redisServer.url,
+      ...ROLLOUT_API_WITHOUT_CONTROLLER,
+    });
     const env = { CANARY_URL: app.url, CANARY_TOKEN: ADMIN_TOKEN, USER: 'alice' };
     const state = async () =>
       JSON.parse((await redis.hget(`${app.prefix}rollout:council`, 'state')) ?? 'null') as {
@@ -534,7 +537,10 @@ describe('canaryctl rollout', () => {
   });
 
   test('when the split has no rollout plan, then rollout status exits 4 saying so', async () => {
-    const app = await startAppWithRollouts({ redisUrl: redisServer.url });
+    const app = await startServiceUnderTest({
+      redisUrl: redisServer.url,
+      ...ROLLOUT_API_WITHOUT_CONTROLLER,
+    });
     try {
       const run = await runCli(['rollout', 'status', 'search'], { CANARY_URL: app.url });
 
@@ -547,7 +553,10 @@ describe('canaryctl rollout', () => {
   });
 
   test('when --json, then the rollout view is printed as the API answers it', async () => {
-    const app = await startAppWithRollouts({ redisUrl: redisServer.url });
+    const app = await startServiceUnderTest({
+      redisUrl: redisServer.url,
+      ...ROLLOUT_API_WITHOUT_CONTROLLER,
+    });
     const env = { CANARY_URL: app.url, CANARY_TOKEN: ADMIN_TOKEN };
     try {
       await runCli(['rollout', 'start', 'council'], env);

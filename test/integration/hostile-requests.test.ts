@@ -7,19 +7,19 @@ import request from 'supertest';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
 import {
-  startTestService,
-  TEST_ADMIN_TOKEN,
-  TEST_SPLITS,
-  type TestService,
-} from '../helpers/in-process-service';
+  startServiceUnderTest,
+  ADMIN_TOKEN,
+  SPLITS_DOCUMENT,
+  type ServiceUnderTest,
+} from '../helpers/service';
 
-const AUTH = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
 const SPLITS = {
   splits: {
-    ...TEST_SPLITS.splits,
+    ...SPLITS_DOCUMENT.splits,
     council: {
-      ...TEST_SPLITS.splits.council,
+      ...SPLITS_DOCUMENT.splits.council,
       backends: {
         main: { servers: ['http://deploy:s3cret@127.0.0.1:9000'], version: '1.4.2' },
         canary: { servers: ['http://127.0.0.1:9001'], version: '1.5.0' },
@@ -51,12 +51,12 @@ const SPLITS = {
 describe('hostile requests and corrupt data', () => {
   let redisServer: RedisServerHandle;
   let redis: Redis;
-  let svc: TestService;
+  let svc: ServiceUnderTest;
 
   beforeAll(async () => {
     redisServer = await startRedisServer();
     redis = new Redis(redisServer.url);
-    svc = await startTestService({
+    svc = await startServiceUnderTest({
       redisUrl: redisServer.url,
       splits: SPLITS,
       env: { PROMETHEUS_URL: 'http://127.0.0.1:9' },

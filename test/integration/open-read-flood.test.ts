@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 
 jest.setTimeout(120_000);

@@ -20,8 +20,7 @@ import {
 } from '../helpers/redis-server';
 import {
   ADMIN_TOKEN,
-  startAppWithRollouts,
-  type AppWithRollouts,
+  ROLLOUT_API_WITHOUT_CONTROLLER,
   ROOT,
   SPLITS_DOCUMENT,
   startServiceUnderTest,
@@ -195,12 +194,15 @@ describe('docs/openapi.yaml', () => {
 
 describe('documented routes against served routes', () => {
   let svc: ServiceUnderTest;
-  let full: AppWithRollouts;
+  let full: ServiceUnderTest;
 
   beforeAll(async () => {
     svc = await startServiceUnderTest({ redisUrl: redisServer.url });
     // createApp with every router through apiRouters, as a second witness beside the service.
-    full = await startAppWithRollouts({ redisUrl: redisServer.url });
+    full = await startServiceUnderTest({
+      redisUrl: redisServer.url,
+      ...ROLLOUT_API_WITHOUT_CONTROLLER,
+    });
   });
 
   afterAll(async () => {
@@ -539,7 +541,10 @@ describe('rollout answers match the documented schemas', () => {
   });
 
   test('when a rollout is started, paused, resumed and aborted, then every answer is as documented', async () => {
-    const full = await startAppWithRollouts({ redisUrl: redisServer.url });
+    const full = await startServiceUnderTest({
+      redisUrl: redisServer.url,
+      ...ROLLOUT_API_WITHOUT_CONTROLLER,
+    });
     const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
     const rollout = '/api/v1/splits/{name}/rollout';
     const calls: [string, string, Json | undefined, number][] = [

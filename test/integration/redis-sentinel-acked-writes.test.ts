@@ -1,14 +1,10 @@
 import { request } from 'undici';
-import {
-  startTestService,
-  TEST_ADMIN_TOKEN,
-  type TestService,
-} from '../helpers/in-process-service';
+import { startServiceUnderTest, ADMIN_TOKEN, type ServiceUnderTest } from '../helpers/service';
 import { startSentinelGroup, type SentinelGroupHandle } from '../helpers/redis-sentinel-group';
 
 jest.setTimeout(120_000);
 
-const AUTH = { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' };
+const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
 
 /** One write whose reason names it; its status, and its audit event id when acknowledged. */
 async function write(
@@ -33,11 +29,11 @@ async function write(
 
 describe('REDIS_WRITE_REPLICAS=1 through a Sentinel failover', () => {
   let group: SentinelGroupHandle;
-  let svc: TestService;
+  let svc: ServiceUnderTest;
 
   beforeAll(async () => {
     group = await startSentinelGroup('canary-acked');
-    svc = await startTestService({
+    svc = await startServiceUnderTest({
       redisUrl: '',
       env: {
         REDIS_SENTINELS: group.sentinels,

@@ -1,15 +1,11 @@
 import { request } from 'undici';
-import {
-  startTestService,
-  TEST_ADMIN_TOKEN,
-  type TestService,
-} from '../helpers/in-process-service';
+import { startServiceUnderTest, ADMIN_TOKEN, type ServiceUnderTest } from '../helpers/service';
 import { startSentinelGroup, type SentinelGroupHandle } from '../helpers/redis-sentinel-group';
 import { waitUntil } from '../helpers/free-port';
 
 jest.setTimeout(90_000);
 
-const AUTH = { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' };
+const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
 
 async function servedCanary(url: string): Promise<number | undefined> {
   const res = await request(`${url}/traefik`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
@@ -43,11 +39,11 @@ async function historyIds(url: string): Promise<string[]> {
 
 describe('Sentinel mode against a real primary, replica and three Sentinels', () => {
   let group: SentinelGroupHandle;
-  let svc: TestService;
+  let svc: ServiceUnderTest;
 
   beforeAll(async () => {
     group = await startSentinelGroup('canary-test');
-    svc = await startTestService({
+    svc = await startServiceUnderTest({
       redisUrl: '',
       env: {
         REDIS_SENTINELS: group.sentinels,

@@ -9,11 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { freePort } from '../helpers/free-port';
-import {
-  startTestService,
-  TEST_ADMIN_TOKEN,
-  type TestService,
-} from '../helpers/in-process-service';
+import { startServiceUnderTest, ADMIN_TOKEN, type ServiceUnderTest } from '../helpers/service';
 import { startOwnRedisServer, type RedisServerHandle } from '../helpers/redis-server';
 
 jest.setTimeout(60_000);
@@ -50,7 +46,7 @@ describe('TLS to a real Redis', () => {
   let dir: string;
   let redisServer: RedisServerHandle;
   let tlsPort: number;
-  const services: TestService[] = [];
+  const services: ServiceUnderTest[] = [];
   const file = (name: string) => path.join(dir, name);
 
   beforeAll(async () => {
@@ -70,8 +66,8 @@ describe('TLS to a real Redis', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const start = async (env: Record<string, string>): Promise<TestService> => {
-    const svc = await startTestService({
+  const start = async (env: Record<string, string>): Promise<ServiceUnderTest> => {
+    const svc = await startServiceUnderTest({
       redisUrl: `redis://127.0.0.1:${tlsPort}`,
       env: { RESYNC_INTERVAL_MS: '200', ...env },
     });
@@ -92,7 +88,7 @@ describe('TLS to a real Redis', () => {
 
     const res = await request(`${svc.url}/api/v1/splits/council/weights`, {
       method: 'PUT',
-      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ weights: { main: 70, canary: 30 } }),
     });
     await res.body.text();

@@ -17,7 +17,7 @@ import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 import { createRolloutReplica } from '../helpers/rollout-replica';
-import { councilWithRollout } from '../helpers/rollout-splits';
+import { councilWithRollout } from '../helpers/splits-fixtures';
 
 const P95 = (variant: string): string => p95Query(variant);
 const COUNT = (variant: string) =>

@@ -9,7 +9,7 @@ import { freePort, waitUntil } from '../helpers/free-port';
 import { p95Query, startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 
 jest.setTimeout(120_000);
 

@@ -5,32 +5,33 @@
 import request from 'supertest';
 import { Redis } from 'ioredis';
 import {
-  startTestService,
-  TEST_ADMIN_TOKEN,
-  type TestService,
-} from '../helpers/in-process-service';
+  startServiceUnderTest,
+  ADMIN_TOKEN,
+  type ServiceUnderTest,
+  ensureCliBuilt,
+  runCli,
+} from '../helpers/service';
 import { p95Query, startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 import { waitUntil } from '../helpers/free-port';
-import { ensureCliBuilt, runCli } from '../helpers/service';
 
 jest.setTimeout(90_000);
-const AUTH = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
 describe('a rollout through the wired service', () => {
   let redisServer: RedisServerHandle;
   let redis: Redis;
   let council: CouncilMetrics;
   let hooks: WebhookReceiverHandle;
-  let svc: TestService;
+  let svc: ServiceUnderTest;
 
   beforeAll(async () => {
     redisServer = await startRedisServer();
     redis = new Redis(redisServer.url);
     council = await startCouncilMetrics();
     hooks = await startWebhookReceiver();
-    svc = await startTestService({
+    svc = await startServiceUnderTest({
       redisUrl: redisServer.url,
       env: { PROMETHEUS_URL: council.prometheus.url },
       splits: {
@@ -93,7 +94,7 @@ describe('a rollout through the wired service', () => {
     );
     const cli = await runCli(['status', 'council'], {
       CANARY_URL: `http://127.0.0.1:${svc.port}`,
-      CANARY_TOKEN: TEST_ADMIN_TOKEN,
+      CANARY_TOKEN: ADMIN_TOKEN,
     });
     expect(cli.code).toBe(0);
     expect(cli.stdout).toMatch(/council 2\.0\.0: progressing, step \d\/3 \(\d+%\)/);

@@ -13,7 +13,7 @@ import { startPrometheus, type PrometheusHandle } from '../helpers/prometheus';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { createRolloutReplica } from '../helpers/rollout-replica';
-import { councilWithRollout } from '../helpers/rollout-splits';
+import { councilWithRollout } from '../helpers/splits-fixtures';
 
 /** Requests per second and share of 500s of one Traefik service, as the test sets them. */
 interface Traffic {

@@ -5,19 +5,15 @@ import {
   startRedisServer,
   type RedisServerHandle,
 } from '../helpers/redis-server';
-import {
-  startTestService,
-  TEST_ADMIN_TOKEN,
-  type TestService,
-} from '../helpers/in-process-service';
+import { startServiceUnderTest, ADMIN_TOKEN, type ServiceUnderTest } from '../helpers/service';
 import { waitUntil } from '../helpers/free-port';
 
-const AUTH = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
 describe('/api/v1 against a real redis-server', () => {
   let redisServer: RedisServerHandle;
   let redis: Redis;
-  let svc: TestService;
+  let svc: ServiceUnderTest;
 
   beforeAll(async () => {
     redisServer = await startRedisServer();
@@ -28,7 +24,7 @@ describe('/api/v1 against a real redis-server', () => {
     await redisServer.stop();
   });
   beforeEach(async () => {
-    svc = await startTestService({ redisUrl: redisServer.url });
+    svc = await startServiceUnderTest({ redisUrl: redisServer.url });
   });
   afterEach(async () => {
     await svc.stop();
@@ -342,7 +338,10 @@ describe('/api/v1 against a real redis-server', () => {
     );
 
     test('when ADMIN_TOKEN is not set, then writes are refused with how to set it', async () => {
-      const other = await startTestService({ redisUrl: redisServer.url, env: { ADMIN_TOKEN: '' } });
+      const other = await startServiceUnderTest({
+        redisUrl: redisServer.url,
+        env: { ADMIN_TOKEN: '' },
+      });
       try {
         const res = await request(other.server)
           .post('/api/v1/splits/council/rollback')
@@ -357,7 +356,7 @@ describe('/api/v1 against a real redis-server', () => {
 
     test('when Redis is down, then a write answers 503 and claims nothing', async () => {
       const own = await startOwnRedisServer();
-      const other = await startTestService({ redisUrl: own.url });
+      const other = await startServiceUnderTest({ redisUrl: own.url });
       try {
         await own.kill();
         const res = await request(other.server)
@@ -477,7 +476,7 @@ describe('/api/v1 against a real redis-server', () => {
 
   describe('external changes', () => {
     test('when redis-cli changes weights with two services running, then exactly one external event is recorded', async () => {
-      const second = await startTestService({ redisUrl: redisServer.url, prefix: svc.prefix });
+      const second = await startServiceUnderTest({ redisUrl: redisServer.url, prefix: svc.prefix });
       try {
         redisServer.cli('HSET', `${svc.prefix}weights:council`, 'main', '50', 'canary', '50');
         await waitUntil('both replicas serve 50 %', async () => {
@@ -532,7 +531,7 @@ describe('/api/v1 against a real redis-server', () => {
         .expect(200);
       await svc.stop();
       redisServer.cli('HSET', `${svc.prefix}weights:council`, 'canary', '0'); // no service running
-      svc = await startTestService({ redisUrl: redisServer.url, prefix: svc.prefix });
+      svc = await startServiceUnderTest({ redisUrl: redisServer.url, prefix: svc.prefix });
       await request(svc.server)
         .post('/api/v1/splits/council/scale')
         .set(AUTH)

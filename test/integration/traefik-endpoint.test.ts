@@ -7,7 +7,7 @@ import {
   startRedisServer,
   type RedisServerHandle,
 } from '../helpers/redis-server';
-import { startTestService, TEST_SPLITS, type TestService } from '../helpers/in-process-service';
+import { startServiceUnderTest, SPLITS_DOCUMENT, type ServiceUnderTest } from '../helpers/service';
 import { waitUntil } from '../helpers/free-port';
 
 interface Served {
@@ -47,9 +47,9 @@ describe('GET /traefik against a real redis-server', () => {
   });
 
   describe('with one service', () => {
-    let svc: TestService;
+    let svc: ServiceUnderTest;
     beforeEach(async () => {
-      svc = await startTestService({ redisUrl: redisServer.url });
+      svc = await startServiceUnderTest({ redisUrl: redisServer.url });
     });
     afterEach(async () => {
       await svc.stop();
@@ -204,7 +204,7 @@ describe('GET /traefik against a real redis-server', () => {
   });
 
   test('when PROVIDER_TOKEN is set, then /traefik needs it and answers 401 otherwise', async () => {
-    const svc = await startTestService({
+    const svc = await startServiceUnderTest({
       redisUrl: redisServer.url,
       env: { PROVIDER_TOKEN: 'provider-token-abcdefghij' },
     });
@@ -230,7 +230,7 @@ describe('GET /traefik against a real redis-server', () => {
 describe('GET /traefik while Redis goes away', () => {
   test('when redis-server is killed, then the last good body is served with X-Config-Stale; restarted, fresh again', async () => {
     const redisServer = await startOwnRedisServer();
-    const svc = await startTestService({
+    const svc = await startServiceUnderTest({
       redisUrl: redisServer.url,
       env: { RESYNC_INTERVAL_MS: '100' },
     });
@@ -287,7 +287,7 @@ describe('GET /traefik while Redis goes away', () => {
     const redisServer = await startOwnRedisServer();
     const url = redisServer.url;
     await redisServer.stop();
-    const svc = await startTestService({ redisUrl: url });
+    const svc = await startServiceUnderTest({ redisUrl: url });
     try {
       const res = await get(`${svc.url}/traefik`);
       expect(res.status).toBe(503);
@@ -318,7 +318,7 @@ async function metricValue(baseUrl: string, name: string, split?: string): Promi
 test('redis-cli is the real binary', () => {
   const r = spawnSync('redis-cli', ['--version'], { encoding: 'utf8' });
   expect(r.stdout).toMatch(/^redis-cli \d+\./);
-  expect(Object.keys(TEST_SPLITS.splits)).toEqual(['council', 'search']);
+  expect(Object.keys(SPLITS_DOCUMENT.splits)).toEqual(['council', 'search']);
 });
 
 afterAll(async () => {

@@ -5,11 +5,7 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
-import {
-  startTestService,
-  TEST_ADMIN_TOKEN,
-  type TestService,
-} from '../helpers/in-process-service';
+import { startServiceUnderTest, ADMIN_TOKEN, type ServiceUnderTest } from '../helpers/service';
 
 jest.setTimeout(120_000);
 
@@ -89,12 +85,12 @@ const body = fc.oneof(
 describe('the write API, fuzzed', () => {
   let redisServer: RedisServerHandle;
   let redis: Redis;
-  let svc: TestService;
+  let svc: ServiceUnderTest;
 
   beforeAll(async () => {
     redisServer = await startRedisServer();
     redis = new Redis(redisServer.url);
-    svc = await startTestService({ redisUrl: redisServer.url });
+    svc = await startServiceUnderTest({ redisUrl: redisServer.url });
   });
 
   afterAll(async () => {
@@ -135,12 +131,7 @@ describe('the write API, fuzzed', () => {
         body,
         fc.record(
           {
-            auth: fc.constantFrom(
-              `Bearer ${TEST_ADMIN_TOKEN}`,
-              `Bearer ${TEST_ADMIN_TOKEN}`,
-              'Bearer x',
-              '',
-            ),
+            auth: fc.constantFrom(`Bearer ${ADMIN_TOKEN}`, `Bearer ${ADMIN_TOKEN}`, 'Bearer x', ''),
             contentType: fc.constantFrom(
               'application/json',
               'application/json; charset=latin1',
