@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import type { Express } from 'express';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import YAML from 'yaml';
 import { loadEnv } from '../../src/config/env';
 import { parseSplitsDocument } from '../../src/config/splits';
@@ -26,7 +26,8 @@ import {
   type ProcessRun,
 } from '../../scripts/lib/child-process';
 import { waitUntil } from '../../scripts/lib/ports';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from './redis-server';
+import { useRedisServer, type RedisUnderTest } from './redis-under-test';
+import { uniquePrefix } from './redis-server';
 import { COUNCIL_ROUTER, councilServers, councilSplit } from './splits-fixtures';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -133,53 +134,37 @@ export async function startServiceUnderTest(
   });
 }
 
-/** What a describe block's hooks started; read it inside tests, once beforeAll has run. */
-export interface RedisUnderTest {
-  redisServer: RedisServerHandle;
-  /** A client of the test's own, for arranging and inspecting keys. */
-  redis: Redis;
-}
-
-/**
- * Registers beforeAll/afterAll hooks that start a redis-server (startRedisServer: REDIS_URL when
- * set) and a client on it, and stop both after the block. `beforeStop` runs first (Jest runs
- * afterAll hooks in the order they are declared, so whatever uses this Redis stops here).
- */
-export function useRedisServer(beforeStop?: () => Promise<void>): RedisUnderTest {
-  const handle = {} as RedisUnderTest;
-  beforeAll(async () => {
-    handle.redisServer = await startRedisServer();
-    handle.redis = new Redis(handle.redisServer.url);
-  });
-  afterAll(async () => {
-    await beforeStop?.();
-    handle.redis?.disconnect();
-    await handle.redisServer?.stop();
-  });
-  return handle;
-}
-
 export interface ServiceUnderTestContext extends RedisUnderTest {
   svc: ServiceUnderTest;
 }
 
 /**
- * useRedisServer, plus the service in this process on it: started beforeAll (or beforeEach with
- * `each: true`, for tests that each need a fresh one), stopped and its keys removed after.
- * `options` may be a function, for values only known once other hooks have run (a Prometheus's
- * URL, a free port).
+ * The service in this process for a describe block: started beforeAll (or beforeEach with
+ * `each: true`, for tests that each need a fresh one), stopped and its keys removed after. It runs
+ * on `redis` when given (a useRedisServer of an enclosing block), else on a useRedisServer of its
+ * own. `options` may be a function, for values known only once other hooks have run (a
+ * Prometheus's URL, a free port).
  */
 export function useServiceUnderTest(
   options:
     | Omit<ServiceUnderTestOptions, 'redisUrl'>
     | (() => Promise<Omit<ServiceUnderTestOptions, 'redisUrl'>>) = {},
-  { each = false }: { each?: boolean } = {},
+  { each = false, redis }: { each?: boolean; redis?: RedisUnderTest } = {},
 ): ServiceUnderTestContext {
   const stop = async () => {
     await handle.svc?.stop();
     await handle.svc?.cleanup(handle.redis);
   };
-  const handle = useRedisServer(each ? undefined : stop) as ServiceUnderTestContext;
+  const own = redis === undefined && !each;
+  const base = redis ?? useRedisServer(own ? stop : undefined);
+  const handle = {
+    get redisServer() {
+      return base.redisServer;
+    },
+    get redis() {
+      return base.redis;
+    },
+  } as ServiceUnderTestContext;
   const start = async () => {
     const given = typeof options === 'function' ? await options() : options;
     handle.svc = await startServiceUnderTest({ ...given, redisUrl: handle.redisServer.url });
@@ -189,6 +174,7 @@ export function useServiceUnderTest(
     afterEach(stop);
   } else {
     beforeAll(start);
+    if (!own) afterAll(stop);
   }
   return handle;
 }
