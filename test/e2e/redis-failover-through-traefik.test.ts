@@ -6,12 +6,13 @@
  */
 import { request } from 'undici';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
-import { p95Query, startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
+import { startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startSentinelGroup, type SentinelGroupHandle } from '../helpers/redis-sentinel-group';
 import { uniquePrefix } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
+import { p95LatencyCheck } from '../helpers/splits-fixtures';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic, shareOf, steadyLoad } from '../../scripts/lib/traffic';
 
@@ -70,16 +71,7 @@ describe('a Redis failover through a real Traefik', () => {
             steps: [10, 30, 60, 100],
             bakeTime: '4s',
             analysisInterval: '1s',
-            checks: [
-              {
-                name: 'p95-latency',
-                type: 'threshold',
-                query: p95Query('canary', '10s'),
-                comparator: '>',
-                threshold: 0.7,
-                for: '2s',
-              },
-            ],
+            checks: [p95LatencyCheck('2s')],
           },
         }),
         search: {

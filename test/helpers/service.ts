@@ -28,7 +28,7 @@ import {
 import { waitUntil } from '../../scripts/lib/ports';
 import { useRedisServer, type RedisUnderTest } from './redis-under-test';
 import { uniquePrefix } from './redis-server';
-import { COUNCIL_ROUTER, councilServers, councilSplit } from './splits-fixtures';
+import { councilRouter, councilServers, councilSplit } from './splits-fixtures';
 
 export const ROOT = path.resolve(__dirname, '../..');
 const MAIN = path.join(ROOT, 'dist/src/main.js');
@@ -47,7 +47,7 @@ export const SPLITS_DOCUMENT = {
     council: councilSplit({
       backends: councilServers({ main: '1.4.2', canary: '1.5.0' }),
       defaultWeights: { main: 100, canary: 0 },
-      router: COUNCIL_ROUTER,
+      router: councilRouter(),
     }),
     search: {
       stable: 'blue',

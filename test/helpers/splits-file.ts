@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { COUNCIL_ROUTER, councilSplit } from './splits-fixtures';
+import { councilRouter, councilSplit } from './splits-fixtures';
 
 /** Writes a splits document to `splits.yaml` in a new temp dir, for services run as processes. */
 export function writeSplitsFile(document: unknown): { file: string; dir: string; remove(): void } {
@@ -24,7 +24,7 @@ export function routedCouncil(
 ): Record<string, unknown> {
   return councilSplit({
     backends: { main: { servers: [main.url] }, canary: { servers: [canary.url] } },
-    router: COUNCIL_ROUTER,
+    router: councilRouter(),
     ...extra,
   });
 }

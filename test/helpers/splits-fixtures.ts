@@ -38,8 +38,13 @@ type CouncilDefaults = {
   backends: ReturnType<typeof councilServers>;
 };
 
-/** The router tests put council behind: Host(council.localhost) on entryPoint `web`. */
-export const COUNCIL_ROUTER = { rule: 'Host(`council.localhost`)', entryPoints: ['web'] };
+/**
+ * The router tests put council behind: Host(council.localhost) on entryPoint `web`; `extra` adds
+ * fields (priority, …). A new object each time, so a test that changes it changes only its own.
+ */
+export function councilRouter(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { rule: 'Host(`council.localhost`)', entryPoints: ['web'], ...extra };
+}
 
 /**
  * The rollout check the Prometheus-backed tests run: canary's p95 latency (over 10 s) above 0.7 s

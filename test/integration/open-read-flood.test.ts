@@ -9,6 +9,7 @@ import { freePort, waitUntil } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
+import { councilSplit } from '../helpers/splits-fixtures';
 
 jest.setTimeout(120_000);
 
@@ -79,15 +80,9 @@ describe('an open-read flood', () => {
     }
     splitsFile = writeSplitsFile({
       splits: {
-        council: {
-          stable: 'main',
-          canary: 'canary',
-          backends: {
-            main: { servers: ['http://127.0.0.1:9000'] },
-            canary: { servers: ['http://127.0.0.1:9001'] },
-          },
+        council: councilSplit({
           rollout: { steps: [5, 25, 50, 100], bakeTime: '1h', autoPromote: false },
-        },
+        }),
         search: {
           stable: 'blue',
           canary: 'green',

@@ -6,8 +6,9 @@
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { freePort, waitUntil } from '../helpers/free-port';
-import { p95Query, startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
+import { startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
 import { writeSplitsFile } from '../helpers/splits-file';
+import { councilSplit, p95LatencyCheck } from '../helpers/splits-fixtures';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 
@@ -29,29 +30,14 @@ describe('rollout failover between two service processes', () => {
     council = await startCouncilMetrics();
     splitsFile = writeSplitsFile({
       splits: {
-        council: {
-          stable: 'main',
-          canary: 'canary',
-          backends: {
-            main: { servers: ['http://127.0.0.1:9000'] },
-            canary: { servers: ['http://127.0.0.1:9001'] },
-          },
+        council: councilSplit({
           rollout: {
             steps: [10, 30, 60, 100],
             bakeTime: '3s',
             analysisInterval: '1s',
-            checks: [
-              {
-                name: 'p95-latency',
-                type: 'threshold',
-                query: p95Query('canary', '10s'),
-                comparator: '>',
-                threshold: 0.7,
-                for: '2s',
-              },
-            ],
+            checks: [p95LatencyCheck('2s')],
           },
-        },
+        }),
       },
     });
     for (let i = 0; i < 2; i++) {

@@ -8,18 +8,12 @@ import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { rolloutStateOf as stateOf } from '../helpers/rollout-state';
 import { uniquePrefix } from '../helpers/redis-server';
 import { useRedisServer } from '../helpers/redis-under-test';
+import { councilSplit } from '../helpers/splits-fixtures';
 
 const splits = parseSplitsDocument(
   {
     splits: {
-      council: {
-        stable: 'main',
-        canary: 'canary',
-        backends: {
-          main: { servers: ['http://127.0.0.1:9000'] },
-          canary: { servers: ['http://127.0.0.1:9001'] },
-        },
-      },
+      council: councilSplit(),
     },
   },
   'test splits',
