@@ -12,14 +12,12 @@ import { readSnapshotFile, splitsHashOf } from '../../src/traefik/snapshot-file'
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service';
+import { ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic, routeOnce } from '../../scripts/lib/traffic';
 
 jest.setTimeout(180_000);
-
-const ADMIN_TOKEN = 'e2e-snapshot-admin-token-0123';
 
 describe('a cold start with Redis down, through a real Traefik', () => {
   let redis: RedisServerHandle;

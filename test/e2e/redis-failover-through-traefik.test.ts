@@ -10,7 +10,12 @@ import { startCouncilMetrics, type CouncilMetrics } from '../helpers/council-met
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startSentinelGroup, type SentinelGroupHandle } from '../helpers/redis-sentinel-group';
 import { uniquePrefix } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service';
+import {
+  ADMIN_TOKEN,
+  callAsAdmin,
+  startServiceProcess,
+  type ServiceProcess,
+} from '../helpers/service';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { p95LatencyCheck } from '../helpers/splits-fixtures';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
@@ -18,7 +23,6 @@ import { closeTraffic, shareOf, steadyLoad } from '../../scripts/lib/traffic';
 
 jest.setTimeout(90_000);
 
-const ADMIN_TOKEN = 'e2e-failover-admin-token-0123';
 const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
 
 interface RolloutView {
@@ -123,13 +127,10 @@ describe('a Redis failover through a real Traefik', () => {
     const load = steadyLoad(traefik.webUrl, 'council.localhost', { workers: 2, limitMs: 80_000 });
     try {
       // A rollout in progress, its first step applied by the controller.
-      const started = await request(`${service.url}/api/v1/splits/council/rollout`, {
-        method: 'POST',
-        headers: AUTH,
-        body: JSON.stringify({ version: '2.0.0' }),
+      const started = await callAsAdmin('POST', `${service.url}/api/v1/splits/council/rollout`, {
+        version: '2.0.0',
       });
-      await started.body.text();
-      expect(started.statusCode).toBe(202);
+      expect(started.status).toBe(202);
       await waitUntil(
         'the first step applied',
         async () => group.primary.cli('HGET', `${prefix}weights:council`, 'canary').trim() === '10',

@@ -7,14 +7,17 @@ import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service';
+import {
+  ADMIN_JSON_HEADERS,
+  callAsAdmin,
+  startServiceProcess,
+  type ServiceProcess,
+} from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { councilSplit } from '../helpers/splits-fixtures';
 
 jest.setTimeout(120_000);
 
-const ADMIN_TOKEN = 'flood-admin-token-0123456789';
-const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
 const FLOOD_LOOPS = 64;
 /**
  * A check that gets no answer in this long has failed. Generous: on a loaded machine everything is
@@ -97,7 +100,6 @@ describe('an open-read flood', () => {
       REDIS_URL: redisServer.url,
       KEY_PREFIX: prefix,
       SPLITS_FILE: splitsFile.file,
-      ADMIN_TOKEN,
       LOG_LEVEL: 'warn',
     });
   });
@@ -117,7 +119,7 @@ describe('an open-read flood', () => {
       const res = await request(`${svc.url}/api/v1/splits/search/weights`, {
         dispatcher: checker,
         method: 'PUT',
-        headers: AUTH,
+        headers: ADMIN_JSON_HEADERS,
         body: JSON.stringify({ weights: { blue: 100 - green, green } }),
         headersTimeout: ANSWER_WITHIN_MS,
         bodyTimeout: ANSWER_WITHIN_MS,
@@ -167,13 +169,10 @@ describe('an open-read flood', () => {
     ]);
 
     // Arrange: a rollout in progress, applied by the controller, which holds the lease.
-    const started = await request(`${svc.url}/api/v1/splits/council/rollout`, {
-      method: 'POST',
-      headers: AUTH,
-      body: JSON.stringify({ version: '2.0.0' }),
+    const started = await callAsAdmin('POST', `${svc.url}/api/v1/splits/council/rollout`, {
+      version: '2.0.0',
     });
-    await started.body.text();
-    expect(started.statusCode).toBe(202);
+    expect(started.status).toBe(202);
     await waitUntil(
       'the controller to apply the first step',
       async () => (await redis.hget(`${prefix}weights:council`, 'canary')) === '5',

@@ -10,11 +10,9 @@ import { startCouncilMetrics, type CouncilMetrics } from '../helpers/council-met
 import { writeSplitsFile } from '../helpers/splits-file';
 import { councilSplit, p95LatencyCheck } from '../helpers/splits-fixtures';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service';
+import { callAsAdmin, startServiceProcess, type ServiceProcess } from '../helpers/service';
 
 jest.setTimeout(120_000);
-
-const ADMIN_TOKEN = 'failover-admin-token-0123456789';
 
 describe('rollout failover between two service processes', () => {
   let redisServer: RedisServerHandle;
@@ -46,7 +44,6 @@ describe('rollout failover between two service processes', () => {
           REDIS_URL: redisServer.url,
           KEY_PREFIX: prefix,
           SPLITS_FILE: splitsFile.file,
-          ADMIN_TOKEN,
           PROMETHEUS_URL: council.prometheus.url,
           LOG_LEVEL: 'warn',
         }),
@@ -70,13 +67,10 @@ describe('rollout failover between two service processes', () => {
   }
 
   test('when the leading replica is killed mid-rollout, then the other finishes it', async () => {
-    const res = await request(`${replicas[0].url}/api/v1/splits/council/rollout`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ version: '3.0.0' }),
+    const res = await callAsAdmin('POST', `${replicas[0].url}/api/v1/splits/council/rollout`, {
+      version: '3.0.0',
     });
-    await res.body.text();
-    expect(res.statusCode).toBe(202);
+    expect(res.status).toBe(202);
     await waitUntil(
       'the first step applied',
       async () => (await redis.hget(`${prefix}weights:council`, 'canary')) === '10',
