@@ -4,6 +4,7 @@
  */
 import zlib from 'node:zlib';
 import request from 'supertest';
+import { auditEventFields } from '../helpers/audit-event-fields';
 import { ADMIN_TOKEN, SPLITS_DOCUMENT, useServiceUnderTest } from '../helpers/service';
 
 const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -231,20 +232,15 @@ describe('hostile requests and corrupt data', () => {
       await ctx.redis.xadd(
         `${ctx.svc.prefix}events:council`,
         '*',
-        'action',
-        'set',
-        'source',
-        'api',
-        'actor',
-        'someone',
-        'reason',
-        'hand-made',
-        'before',
-        '{"main":100,"canary":0}',
-        'after',
-        '{not json',
-        'details',
-        '{broken',
+        ...auditEventFields({
+          action: 'set',
+          source: 'api',
+          actor: 'someone',
+          reason: 'hand-made',
+          before: '{"main":100,"canary":0}',
+          after: '{not json',
+          details: '{broken',
+        }),
       );
       const res = await request(ctx.svc.server).get('/api/v1/splits/council/history?limit=2');
       expect(res.status).toBe(200);

@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
+import { auditEventFields } from '../helpers/audit-event-fields';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import {
@@ -27,6 +28,7 @@ const FLOOD_LOOPS = 64;
 const ANSWER_WITHIN_MS = 15_000;
 const FLOOD_MS = 10_000;
 const SEEDED_EVENTS = 10_000;
+const OPERATOR_REASON = 'a reason an operator wrote. '.repeat(20);
 const DETAILS = JSON.stringify({
   rollout: { step: 2, steps: 4, version: '2.0.0' },
   checks: ['p95-latency', 'error-rate', 'saturation'].map((name) => ({
@@ -62,21 +64,16 @@ describe('an open-read flood', () => {
         pipeline.xadd(
           eventsKey,
           '*',
-          'action',
-          'set',
-          'source',
-          'api',
-          'actor',
-          'seed',
-          'reason',
-          // As long as the API allows (500 characters), with a controller's details.
-          `seeded event ${done + i}: ${'a reason an operator wrote. '.repeat(20)}`.slice(0, 500),
-          'before',
-          '{"canary":10,"main":90}',
-          'after',
-          '{"canary":20,"main":80}',
-          'details',
-          DETAILS,
+          ...auditEventFields({
+            action: 'set',
+            source: 'api',
+            actor: 'seed',
+            // As long as the API allows (500 characters), with a controller's details.
+            reason: `seeded event ${done + i}: ${OPERATOR_REASON}`.slice(0, 500),
+            before: '{"canary":10,"main":90}',
+            after: '{"canary":20,"main":80}',
+            details: DETAILS,
+          }),
         );
       }
       await pipeline.exec();

@@ -170,6 +170,10 @@ describe('/api/v1 against a real redis-server', () => {
       expect(again.headers.etag).toBe(res.headers.etag);
     });
 
+    const scaleAsAdmin = (body: object) =>
+      request(ctx.svc.server).post('/api/v1/splits/council/scale').set(AUTH).send(body);
+    const putWeightsAsAdmin = (body: object) =>
+      request(ctx.svc.server).put('/api/v1/splits/council/weights').set(AUTH).send(body);
     const failures: [string, () => request.Test, number, RegExp][] = [
       [
         'no token',
@@ -194,73 +198,30 @@ describe('/api/v1 against a real redis-server', () => {
         404,
         /not declared/,
       ],
-      [
-        'percent above 100',
-        () =>
-          request(ctx.svc.server)
-            .post('/api/v1/splits/council/scale')
-            .set(AUTH)
-            .send({ percent: 101 }),
-        400,
-        /percent/,
-      ],
-      [
-        'a fractional percent',
-        () =>
-          request(ctx.svc.server)
-            .post('/api/v1/splits/council/scale')
-            .set(AUTH)
-            .send({ percent: 2.5 }),
-        400,
-        /integer/,
-      ],
-      [
-        'an unknown field',
-        () =>
-          request(ctx.svc.server)
-            .post('/api/v1/splits/council/scale')
-            .set(AUTH)
-            .send({ percent: 5, force: true }),
-        400,
-        /force/,
-      ],
+      ['percent above 100', () => scaleAsAdmin({ percent: 101 }), 400, /percent/],
+      ['a fractional percent', () => scaleAsAdmin({ percent: 2.5 }), 400, /integer/],
+      ['an unknown field', () => scaleAsAdmin({ percent: 5, force: true }), 400, /force/],
       [
         'a weight string',
-        () =>
-          request(ctx.svc.server)
-            .put('/api/v1/splits/council/weights')
-            .set(AUTH)
-            .send({ weights: { main: '5', canary: 5 } }),
+        () => putWeightsAsAdmin({ weights: { main: '5', canary: 5 } }),
         400,
         /weights\.main/,
       ],
       [
         'an unknown backend',
-        () =>
-          request(ctx.svc.server)
-            .put('/api/v1/splits/council/weights')
-            .set(AUTH)
-            .send({ weights: { main: 5, canary: 5, blue: 1 } }),
+        () => putWeightsAsAdmin({ weights: { main: 5, canary: 5, blue: 1 } }),
         400,
         /weights\.blue/,
       ],
       [
         'a missing backend',
-        () =>
-          request(ctx.svc.server)
-            .put('/api/v1/splits/council/weights')
-            .set(AUTH)
-            .send({ weights: { main: 5 } }),
+        () => putWeightsAsAdmin({ weights: { main: 5 } }),
         400,
         /weights\.canary/,
       ],
       [
         'all weights zero',
-        () =>
-          request(ctx.svc.server)
-            .put('/api/v1/splits/council/weights')
-            .set(AUTH)
-            .send({ weights: { main: 0, canary: 0 } }),
+        () => putWeightsAsAdmin({ weights: { main: 0, canary: 0 } }),
         400,
         /above 0/,
       ],
@@ -288,11 +249,7 @@ describe('/api/v1 against a real redis-server', () => {
       ],
       [
         'a body over 16 KiB',
-        () =>
-          request(ctx.svc.server)
-            .post('/api/v1/splits/council/scale')
-            .set(AUTH)
-            .send({ percent: 5, reason: 'x'.repeat(17 * 1024) }),
+        () => scaleAsAdmin({ percent: 5, reason: 'x'.repeat(17 * 1024) }),
         413,
         /16 KiB/,
       ],
