@@ -26,6 +26,7 @@ import {
   waitExit,
   type ProcessRun,
 } from '../../scripts/lib/child-process';
+import type { CrashableProcess } from '../../scripts/lib/crashable-process';
 import { waitUntil } from '../../scripts/lib/ports';
 import { useRedisServer, type RedisUnderTest } from './redis-under-test';
 import { uniquePrefix } from './redis-server';
@@ -210,14 +211,8 @@ export async function ensureServiceBuilt(): Promise<void> {
   if (!result.ok) throw new Error(`npm run build failed:\n${result.output}`);
 }
 
-export interface ServiceProcess {
-  url: string;
-  port: number;
-  /** SIGKILL: a crash. */
-  kill(): Promise<void>;
-  /** Starts it again on the same port with the same environment. */
-  restart(): Promise<void>;
-  stop(): Promise<void>;
+/** The built service as a child process; stop() is a SIGKILL too. */
+export interface ServiceProcess extends CrashableProcess {
   output(): string;
   /** The process id while it runs. */
   pid(): number | undefined;
