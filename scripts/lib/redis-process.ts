@@ -3,17 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { requireBinary, track, waitExit, which } from './child-process';
+import type { CrashableProcess } from './crashable-process';
 import { freePort, waitForPort } from './ports';
 
-export interface RedisServerHandle {
-  url: string;
-  port: number;
-  /** Kills the server (SIGKILL: a crash, not a clean shutdown). */
-  kill(): Promise<void>;
-  /** Starts the server again on the same port and data directory. */
-  restart(): Promise<void>;
-  /** Stops the server and removes its temp directory. */
-  stop(): Promise<void>;
+/** A redis-server: stop() also removes its temp directory. */
+export interface RedisServerHandle extends CrashableProcess {
   /** Runs the real `redis-cli` against this server and returns its stdout. */
   cli(...args: string[]): string;
 }

@@ -11,8 +11,12 @@ import { waitUntilRouted } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
 import { startTraefikBeforeService } from '../helpers/traefik-before-service';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { ensureCliBuilt, runCli } from '../helpers/service';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import {
+  ensureCliBuilt,
+  runCli,
+  startServiceProcess,
+  type ServiceProcess,
+} from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic } from '../../scripts/lib/traffic';

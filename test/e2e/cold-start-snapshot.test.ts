@@ -13,7 +13,7 @@ import { putWeights } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import { ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic, routeOnce } from '../../scripts/lib/traffic';
@@ -21,8 +21,6 @@ import { waitUntilRouted } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
 
 jest.setTimeout(180_000);
-
-const ADMIN_TOKEN = 'e2e-snapshot-admin-token-0123';
 
 describe('a cold start with Redis down, through a real Traefik', () => {
   let redis: RedisServerHandle;

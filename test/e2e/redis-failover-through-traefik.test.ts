@@ -7,12 +7,18 @@
 import { request } from 'undici';
 import { putWeights, retryUntilAccepted } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
-import { p95Query, startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
+import { startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startSentinelGroup, type SentinelGroupHandle } from '../helpers/redis-sentinel-group';
 import { uniquePrefix } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import {
+  ADMIN_TOKEN,
+  callAsAdmin,
+  startServiceProcess,
+  type ServiceProcess,
+} from '../helpers/service';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
+import { p95LatencyCheck } from '../helpers/splits-fixtures';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic, shareOf, steadyLoad } from '../../scripts/lib/traffic';
 import { waitUntilShare } from '../helpers/routing-probe';
@@ -20,7 +26,6 @@ import { stopInOrder } from '../helpers/stop-in-order';
 
 jest.setTimeout(90_000);
 
-const ADMIN_TOKEN = 'e2e-failover-admin-token-0123';
 const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
 
 interface RolloutView {
@@ -60,16 +65,7 @@ describe('a Redis failover through a real Traefik', () => {
             steps: [10, 30, 60, 100],
             bakeTime: '4s',
             analysisInterval: '1s',
-            checks: [
-              {
-                name: 'p95-latency',
-                type: 'threshold',
-                query: p95Query('canary', '10s'),
-                comparator: '>',
-                threshold: 0.7,
-                for: '2s',
-              },
-            ],
+            checks: [p95LatencyCheck('2s')],
           },
         }),
         search: {
@@ -114,13 +110,10 @@ describe('a Redis failover through a real Traefik', () => {
     const load = steadyLoad(traefik.webUrl, 'council.localhost', { workers: 2, limitMs: 80_000 });
     try {
       // A rollout in progress, its first step applied by the controller.
-      const started = await request(`${service.url}/api/v1/splits/council/rollout`, {
-        method: 'POST',
-        headers: AUTH,
-        body: JSON.stringify({ version: '2.0.0' }),
+      const started = await callAsAdmin('POST', `${service.url}/api/v1/splits/council/rollout`, {
+        version: '2.0.0',
       });
-      await started.body.text();
-      expect(started.statusCode).toBe(202);
+      expect(started.status).toBe(202);
       await waitUntil(
         'the first step applied',
         async () => group.primary.cli('HGET', `${prefix}weights:council`, 'canary').trim() === '10',

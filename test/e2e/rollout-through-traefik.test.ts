@@ -12,7 +12,7 @@ import { startBackend, type BackendHandle } from '../helpers/backend-server';
 import { waitUntil } from '../helpers/free-port';
 import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 import type { TraefikHandle } from '../helpers/traefik';
 import {

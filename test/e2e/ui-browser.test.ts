@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import { SPLITS_DOCUMENT, startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 import type { TraefikHandle } from '../helpers/traefik';
 import { startTraefikBeforeService } from '../helpers/traefik-before-service';
@@ -27,16 +27,7 @@ const LIVE_MS = 1000;
 
 const SPLITS = {
   splits: {
-    council: {
-      stable: 'main',
-      canary: 'canary',
-      backends: {
-        main: { servers: ['http://127.0.0.1:9000'], version: '1.4.2' },
-        canary: { servers: ['http://127.0.0.1:9001'], version: '1.5.0' },
-      },
-      defaultWeights: { main: 100, canary: 0 },
-      router: { rule: 'Host(`council.localhost`)', entryPoints: ['web'] },
-    },
+    council: SPLITS_DOCUMENT.splits.council,
     search: {
       stable: 'blue',
       canary: 'green',

@@ -1,9 +1,9 @@
-import { startTestService, type TestService } from './in-process-service';
+import { startServiceUnderTest, type ServiceUnderTest } from './service';
 import { startSentinelGroup, type SentinelGroupHandle } from './redis-sentinel-group';
 
 export interface ServiceOnSentinels {
   group: SentinelGroupHandle;
-  svc: TestService;
+  svc: ServiceUnderTest;
   /** Stops the service, then the group. */
   stop(): Promise<void>;
 }
@@ -18,9 +18,9 @@ export async function startServiceOnSentinels(
   env: Record<string, string> = {},
 ): Promise<ServiceOnSentinels> {
   const group = await startSentinelGroup(name);
-  let svc: TestService;
+  let svc: ServiceUnderTest;
   try {
-    svc = await startTestService({
+    svc = await startServiceUnderTest({
       redisUrl: '',
       env: { REDIS_SENTINELS: group.sentinels, REDIS_SENTINEL_NAME: group.name, ...env },
     });

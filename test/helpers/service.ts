@@ -1,17 +1,90 @@
+/**
+ * The service under test, started two ways:
+ * - in this process (startServiceUnderTest, or useServiceUnderTest for a whole describe block):
+ *   port 0, a key prefix of its own, the rollout controller on or off;
+ * - as a child process (startServiceProcess): `node dist/src/main.js`, as `npm start` runs it, for
+ *   tests that crash it, restart it or run several replicas.
+ * Both use ADMIN_TOKEN and, in process, SPLITS_DOCUMENT unless told otherwise. canaryctl, run
+ * against either, is here too (runCli).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
-import type { RunningService } from '../../src/service';
+import { request } from 'undici';
+import YAML from 'yaml';
+import { loadEnv } from '../../src/config/env';
+import { parseSplitsDocument } from '../../src/config/splits';
+import { createLogger } from '../../src/log/logger';
+import { startService, type RunningService } from '../../src/service';
 import { buildDist, staleOutputs } from '../../scripts/lib/build-dist';
-import { runProcess, type ProcessRun } from '../../scripts/lib/child-process';
-import { startTestService, TEST_SPLITS } from './in-process-service';
+import {
+  exited,
+  runProcess,
+  track,
+  waitExit,
+  type ProcessRun,
+} from '../../scripts/lib/child-process';
+import type { CrashableProcess } from '../../scripts/lib/crashable-process';
+import { waitUntil } from '../../scripts/lib/ports';
+import { useRedisServer, type RedisUnderTest } from './redis-under-test';
+import { uniquePrefix } from './redis-server';
+import { councilRouter, councilServers, councilSplit } from './splits-fixtures';
 
 export const ROOT = path.resolve(__dirname, '../..');
-export const CLI_BIN = path.join(ROOT, 'dist/src/cli/canaryctl.js');
-export const ADMIN_TOKEN = 'cli-test-admin-token-0123456789';
+const MAIN = path.join(ROOT, 'dist/src/main.js');
+const CLI_BIN = path.join(ROOT, 'dist/src/cli/canaryctl.js');
 
-export const SPLITS_DOCUMENT = TEST_SPLITS;
+/** The admin token every service under test accepts, unless a test sets ADMIN_TOKEN itself. */
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** The headers of a JSON write to the admin API with ADMIN_TOKEN. */
+export const ADMIN_JSON_HEADERS = {
+  Authorization: `Bearer ${ADMIN_TOKEN}`,
+  'Content-Type': 'application/json',
+};
+
+/**
+ * Sends `body` as JSON with ADMIN_TOKEN to a running service's `url`, and reads the whole answer
+ * (undici holds the connection until the body is read).
+ */
+export async function callAsAdmin(
+  method: 'PUT' | 'POST',
+  url: string,
+  body: unknown,
+): Promise<{ status: number; text: string }> {
+  const res = await request(url, {
+    method,
+    headers: ADMIN_JSON_HEADERS,
+    body: JSON.stringify(body),
+  });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+/**
+ * The splits used across tests: council (main/canary, servers we define, a router) and search
+ * (services other providers define; its third backend shows that scale, rollback and promote set
+ * every other backend to 0).
+ */
+export const SPLITS_DOCUMENT = {
+  splits: {
+    council: councilSplit({
+      backends: councilServers({ main: '1.4.2', canary: '1.5.0' }),
+      defaultWeights: { main: 100, canary: 0 },
+      router: councilRouter(),
+    }),
+    search: {
+      stable: 'blue',
+      canary: 'green',
+      backends: {
+        blue: { service: 'search-blue@docker' },
+        green: { service: 'search-green@docker' },
+        shadow: { service: 'search-shadow@docker' },
+      },
+    },
+  },
+};
 
 /** SPLITS_DOCUMENT with a rollout plan on council (no checks: no Prometheus needed). */
 export const SPLITS_WITH_ROLLOUT = {
@@ -24,6 +97,13 @@ export const SPLITS_WITH_ROLLOUT = {
   },
 };
 
+/**
+ * startServiceUnderTest options for the rollout API alone: council has a rollout plan and the API
+ * is mounted, but no controller runs, so nothing applies a step on its own and every answer of the
+ * rollout API is deterministic.
+ */
+export const ROLLOUT_API_WITHOUT_CONTROLLER = { splits: SPLITS_WITH_ROLLOUT, controller: false };
+
 export interface ServiceUnderTest extends RunningService {
   prefix: string;
   /** What the service's server runs (GET /traefik is answered before Express). */
@@ -34,29 +114,175 @@ export interface ServiceUnderTest extends RunningService {
   cleanup(redis: Redis): Promise<void>;
 }
 
-/**
- * Starts the real service in this process on port 0 under its own key prefix (startTestService),
- * with this file's ADMIN_TOKEN and splits. `env` overrides any variable (e.g. PROVIDER_TOKEN).
- */
-export async function startServiceUnderTest(options: {
+export interface ServiceUnderTestOptions {
   redisUrl: string;
-  env?: Record<string, string>;
+  /** A splits document (object or YAML text); SPLITS_DOCUMENT by default. */
   splits?: unknown;
+  /** Overrides any environment variable (PROVIDER_TOKEN, RESYNC_INTERVAL_MS, ADMIN_TOKEN, …). */
+  env?: Record<string, string>;
+  /** A key prefix of the test's choosing; a unique one by default. */
+  prefix?: string;
+  /**
+   * false: the whole service, rollout API included, without the rollout controller: nothing
+   * applies a step on its own, so every answer of the rollout API is deterministic.
+   */
   controller?: boolean;
-}): Promise<ServiceUnderTest> {
-  const service = await startTestService({
-    redisUrl: options.redisUrl,
-    splits: options.splits ?? SPLITS_DOCUMENT,
+}
+
+/** Starts the real service in this process on port 0, under its own key prefix. */
+export async function startServiceUnderTest(
+  options: ServiceUnderTestOptions,
+): Promise<ServiceUnderTest> {
+  const prefix = options.prefix ?? uniquePrefix('svc');
+  const env = loadEnv({
+    PORT: '0',
+    REDIS_URL: options.redisUrl,
+    KEY_PREFIX: prefix,
+    ADMIN_TOKEN,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Tests that want a snapshot name their own file; none shares the repository's ./data.
+    SNAPSHOT_FILE: 'off',
+    ...options.env,
+  });
+  const doc = typeof options.splits === 'string' ? YAML.parse(options.splits) : options.splits;
+  const splits = parseSplitsDocument(doc ?? SPLITS_DOCUMENT, 'test splits');
+  const service = await startService(env, createLogger(env.LOG_LEVEL), splits, {
     controller: options.controller,
-    env: { ADMIN_TOKEN, RESYNC_INTERVAL_MS: '200', ...options.env },
   });
   return Object.assign(service, {
+    prefix,
     listener: service.server.listeners('request')[0] as RequestListener,
     cleanup: async (redis: Redis) => {
-      const keys = await redis.keys(`${service.prefix}*`);
+      const keys = await redis.keys(`${prefix}*`);
       if (keys.length > 0) await redis.del(...keys);
     },
   });
+}
+
+export interface ServiceUnderTestContext extends RedisUnderTest {
+  svc: ServiceUnderTest;
+}
+
+/**
+ * The service in this process for a describe block: started beforeAll (or beforeEach with
+ * `each: true`, for tests that each need a fresh one), stopped and its keys removed after. It runs
+ * on `redis` when given (a useRedisServer of an enclosing block), else on a useRedisServer of its
+ * own. `options` may be a function, for values known only once other hooks have run (a
+ * Prometheus's URL, a free port).
+ */
+export function useServiceUnderTest(
+  options:
+    | Omit<ServiceUnderTestOptions, 'redisUrl'>
+    | (() => Promise<Omit<ServiceUnderTestOptions, 'redisUrl'>>) = {},
+  { each = false, redis }: { each?: boolean; redis?: RedisUnderTest } = {},
+): ServiceUnderTestContext {
+  const stop = async () => {
+    await handle.svc?.stop();
+    await handle.svc?.cleanup(handle.redis);
+  };
+  const own = redis === undefined && !each;
+  const base = redis ?? useRedisServer(own ? stop : undefined);
+  const handle = {
+    get redisServer() {
+      return base.redisServer;
+    },
+    get redis() {
+      return base.redis;
+    },
+  } as ServiceUnderTestContext;
+  const start = async () => {
+    const given = typeof options === 'function' ? await options() : options;
+    handle.svc = await startServiceUnderTest({ ...given, redisUrl: handle.redisServer.url });
+  };
+  if (each) {
+    beforeEach(start);
+    afterEach(stop);
+  } else {
+    beforeAll(start);
+    if (!own) afterAll(stop);
+  }
+  return handle;
+}
+
+/** Builds dist/ when any compiled file of src/ (or a script it ships) is missing or older. */
+export async function ensureServiceBuilt(): Promise<void> {
+  if (staleOutputs(['src']).length === 0) return;
+  const result = await buildDist();
+  if (!result.ok) throw new Error(`npm run build failed:\n${result.output}`);
+}
+
+/** The built service as a child process; stop() is a SIGKILL too. */
+export interface ServiceProcess extends CrashableProcess {
+  output(): string;
+  /** The process id while it runs. */
+  pid(): number | undefined;
+}
+
+/**
+ * Runs the built service (`node dist/src/main.js`, what `npm start` runs) as a child process on a
+ * given port with ADMIN_TOKEN and `env`, and waits until /health answers.
+ */
+export async function startServiceProcess(
+  port: number,
+  env: Record<string, string>,
+): Promise<ServiceProcess> {
+  await ensureServiceBuilt();
+  let child: ChildProcess | undefined;
+  let out = '';
+  const url = `http://127.0.0.1:${port}`;
+  const launch = async (): Promise<void> => {
+    const c = spawn(process.execPath, [MAIN], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        ADMIN_TOKEN,
+        LOG_LEVEL: 'info',
+        // Tests that want a snapshot name their own file; none shares the repository's ./data.
+        SNAPSHOT_FILE: 'off',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = c;
+    track(c);
+    c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitUntil(
+        'the service to answer /health',
+        async () => {
+          if (c.exitCode !== null) throw new Error(`the service exited: ${out}`);
+          const res = await fetch(`${url}/health`);
+          return res.status === 200;
+        },
+        15_000,
+        50,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- service output ---\n${out.slice(-3000)}`);
+    }
+  };
+  const kill = async (): Promise<void> => {
+    const c = child;
+    child = undefined;
+    if (!c || exited(c)) return;
+    c.kill('SIGKILL');
+    await waitExit(c, 5_000);
+  };
+  await launch();
+  return {
+    url,
+    port,
+    kill,
+    restart: async () => {
+      await kill();
+      await launch();
+    },
+    stop: kill,
+    output: () => out,
+    pid: () => child?.pid,
+  };
 }
 
 export type CliRun = ProcessRun;
@@ -89,34 +315,4 @@ export async function ensureCliBuilt(): Promise<void> {
   if (stale.length > 0) {
     throw new Error(`the build left canaryctl stale (${stale.join(', ')}):\n${result.output}`);
   }
-}
-
-export interface AppWithRollouts {
-  url: string;
-  app: Express;
-  prefix: string;
-  stop(): Promise<void>;
-  cleanup(redis: Redis): Promise<void>;
-}
-
-/**
- * The real service with a rollout plan on council and the rollout API mounted, but no controller
- * running: nothing applies a step on its own, so every answer of the rollout API is deterministic.
- */
-export async function startAppWithRollouts(options: {
-  redisUrl: string;
-  splits?: unknown;
-}): Promise<AppWithRollouts> {
-  const service = await startServiceUnderTest({
-    redisUrl: options.redisUrl,
-    splits: options.splits ?? SPLITS_WITH_ROLLOUT,
-    controller: false,
-  });
-  return {
-    url: service.url,
-    app: service.app,
-    prefix: service.prefix,
-    stop: () => service.stop(),
-    cleanup: (redis) => service.cleanup(redis),
-  };
 }

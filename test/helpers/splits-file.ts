@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { councilRouter, councilSplit } from './splits-fixtures';
 
 /** Writes a splits document to `splits.yaml` in a new temp dir, for services run as processes. */
 export function writeSplitsFile(document: unknown): { file: string; dir: string; remove(): void } {
@@ -21,11 +22,9 @@ export function routedCouncil(
   canary: { url: string },
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
-  return {
-    stable: 'main',
-    canary: 'canary',
+  return councilSplit({
     backends: { main: { servers: [main.url] }, canary: { servers: [canary.url] } },
-    router: { rule: 'Host(`council.localhost`)', entryPoints: ['web'] },
+    router: councilRouter(),
     ...extra,
-  };
+  });
 }

@@ -2,8 +2,8 @@ import { adminEnvFor, useBuiltCliAndRedis, withOwnService } from '../helpers/cli
 import { freePort } from '../helpers/free-port';
 import { startOwnRedisServer } from '../helpers/redis-server';
 import {
+  ROLLOUT_API_WITHOUT_CONTROLLER,
   runCli,
-  startAppWithRollouts,
   startServiceUnderTest,
   SPLITS_WITH_ROLLOUT,
   type ServiceUnderTest,
@@ -460,7 +460,7 @@ describe('canaryctl rollout', () => {
   test('when a rollout is started, paused, resumed and aborted, then Redis follows and each summary is printed', async () => {
     await withOwnService(
       stack,
-      (redisUrl) => startAppWithRollouts({ redisUrl }),
+      (redisUrl) => startServiceUnderTest({ redisUrl, ...ROLLOUT_API_WITHOUT_CONTROLLER }),
       async (admin, app) => {
         const env = { ...admin, USER: 'alice' };
         const state = async () =>
@@ -511,7 +511,7 @@ describe('canaryctl rollout', () => {
   test('when the split has no rollout plan, then rollout status exits 4 saying so', async () => {
     await withOwnService(
       stack,
-      (redisUrl) => startAppWithRollouts({ redisUrl }),
+      (redisUrl) => startServiceUnderTest({ redisUrl, ...ROLLOUT_API_WITHOUT_CONTROLLER }),
       async (_admin, app) => {
         const run = await runCli(['rollout', 'status', 'search'], { CANARY_URL: app.url });
 
@@ -524,7 +524,7 @@ describe('canaryctl rollout', () => {
   test('when --json, then the rollout view is printed as the API answers it', async () => {
     await withOwnService(
       stack,
-      (redisUrl) => startAppWithRollouts({ redisUrl }),
+      (redisUrl) => startServiceUnderTest({ redisUrl, ...ROLLOUT_API_WITHOUT_CONTROLLER }),
       async (env) => {
         await runCli(['rollout', 'start', 'council'], env);
 

@@ -1,38 +1,20 @@
-import { Redis } from 'ioredis';
 import { run } from '../../src/cli/run';
 import { CLEAR_LINE } from '../../src/cli/wait-progress';
 import { freePort } from '../helpers/free-port';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
-import { ADMIN_TOKEN, startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
+import { ADMIN_TOKEN, useServiceUnderTest } from '../helpers/service';
 
 /** canaryctl's `--wait` progress line, run in process against the real service and Redis. */
-let redisServer: RedisServerHandle;
-let redis: Redis;
-let svc: ServiceUnderTest;
-
-beforeAll(async () => {
-  redisServer = await startRedisServer();
-  redis = new Redis(redisServer.url);
-  // A Traefik that never answers: --wait runs to its limit, so the line is redrawn several times.
-  svc = await startServiceUnderTest({
-    redisUrl: redisServer.url,
-    env: { TRAEFIK_API_URLS: `http://127.0.0.1:${await freePort()}` },
-  });
-});
-
-afterAll(async () => {
-  await svc?.stop();
-  await svc?.cleanup(redis);
-  redis?.disconnect();
-  await redisServer?.stop();
-});
+// A Traefik that never answers: --wait runs to its limit, so the line is redrawn several times.
+const ctx = useServiceUnderTest(async () => ({
+  env: { TRAEFIK_API_URLS: `http://127.0.0.1:${await freePort()}` },
+}));
 
 async function scale(percent: string, tty: boolean) {
   let stdout = '';
   let stderr = '';
   const code = await run(
     ['scale', 'council', percent, '--wait', '2s'],
-    { CANARY_URL: svc.url, CANARY_TOKEN: ADMIN_TOKEN },
+    { CANARY_URL: ctx.svc.url, CANARY_TOKEN: ADMIN_TOKEN },
     { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), tty },
   );
   return { code, stdout, stderr };
@@ -43,7 +25,9 @@ describe('canaryctl --wait', () => {
     const r = await scale('15', true);
     // The write is made; no Traefik confirms it within the limit: exit 5, naming the laggard.
     expect(r.code).toBe(5);
-    expect(await redis.hgetall(`${svc.prefix}weights:council`)).toMatchObject({ canary: '15' });
+    expect(await ctx.redis.hgetall(`${ctx.svc.prefix}weights:council`)).toMatchObject({
+      canary: '15',
+    });
     const cut = r.stderr.lastIndexOf(`${CLEAR_LINE}canaryctl:`);
     const progress = r.stderr.slice(0, cut);
     const answer = r.stderr.slice(cut + CLEAR_LINE.length);

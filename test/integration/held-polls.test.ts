@@ -5,7 +5,7 @@ import {
   startRedisServer,
   type RedisServerHandle,
 } from '../helpers/redis-server';
-import { startTestService, type TestService } from '../helpers/in-process-service';
+import { startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
 import { waitUntil } from '../helpers/free-port';
 
 /**
@@ -44,7 +44,7 @@ function weightsOf(bytes: Buffer): Record<string, number> {
   return out;
 }
 
-async function metric(svc: TestService, name: string): Promise<number> {
+async function metric(svc: ServiceUnderTest, name: string): Promise<number> {
   const res = await request(`${svc.url}/metrics`);
   const text = await res.body.text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
@@ -58,7 +58,7 @@ async function stillPending<T>(p: Promise<T>, ms: number): Promise<T | 'pending'
 
 describe('GET /traefik?watch= (held polls) against a real redis-server', () => {
   let redisServer: RedisServerHandle;
-  let svc: TestService;
+  let svc: ServiceUnderTest;
   const clients: Client[] = [];
   const connect = (): Client => {
     const c = new Client(svc.url, { bodyTimeout: 0, headersTimeout: 0 });
@@ -73,7 +73,7 @@ describe('GET /traefik?watch= (held polls) against a real redis-server', () => {
     await redisServer.stop();
   });
   beforeEach(async () => {
-    svc = await startTestService({ redisUrl: redisServer.url });
+    svc = await startServiceUnderTest({ redisUrl: redisServer.url });
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.destroy()));
@@ -127,7 +127,7 @@ describe('GET /traefik?watch= (held polls) against a real redis-server', () => {
     // still being received: a held GET was received whole, so a 1 s request timeout must not cut a
     // 32 s hold that spans that check.
     await svc.stop();
-    svc = await startTestService({
+    svc = await startServiceUnderTest({
       redisUrl: redisServer.url,
       env: { HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_HEADERS_TIMEOUT_MS: '1000' },
     });
@@ -249,12 +249,12 @@ describe('GET /traefik?watch= (held polls) against a real redis-server', () => {
       expect(a.took).toBeLessThan(30_000);
       expect(a.bytes.equals(firsts[i].bytes)).toBe(true);
     }
-    svc = await startTestService({ redisUrl: redisServer.url });
+    svc = await startServiceUnderTest({ redisUrl: redisServer.url });
   });
 
   test('when the provider token is set, then a watch poll without it is 401 and never held', async () => {
     await svc.stop();
-    svc = await startTestService({
+    svc = await startServiceUnderTest({
       redisUrl: redisServer.url,
       env: { PROVIDER_TOKEN: 'provider-token-0123456789' },
     });
@@ -336,7 +336,10 @@ describe('GET /traefik?watch= (held polls) against a real redis-server', () => {
 describe('staleness when the Redis connection drops', () => {
   test('when redis-server is SIGKILLed, then within 100-300 ms polls say X-Config-Stale and /ready is 503', async () => {
     const own = await startOwnRedisServer();
-    const svc = await startTestService({ redisUrl: own.url, env: { RESYNC_INTERVAL_MS: '30000' } });
+    const svc = await startServiceUnderTest({
+      redisUrl: own.url,
+      env: { RESYNC_INTERVAL_MS: '30000' },
+    });
     try {
       const before = await request(`${svc.url}/traefik`);
       await before.body.text();

@@ -4,22 +4,16 @@
  */
 import zlib from 'node:zlib';
 import request from 'supertest';
-import { Redis } from 'ioredis';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
-import {
-  startTestService,
-  TEST_ADMIN_TOKEN,
-  TEST_SPLITS,
-  type TestService,
-} from '../helpers/in-process-service';
+import { auditEventFields } from '../helpers/audit-event-fields';
+import { ADMIN_TOKEN, SPLITS_DOCUMENT, useServiceUnderTest } from '../helpers/service';
 
-const AUTH = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
 const SPLITS = {
   splits: {
-    ...TEST_SPLITS.splits,
+    ...SPLITS_DOCUMENT.splits,
     council: {
-      ...TEST_SPLITS.splits.council,
+      ...SPLITS_DOCUMENT.splits.council,
       backends: {
         main: { servers: ['http://deploy:s3cret@127.0.0.1:9000'], version: '1.4.2' },
         canary: { servers: ['http://127.0.0.1:9001'], version: '1.5.0' },
@@ -49,36 +43,21 @@ const SPLITS = {
 };
 
 describe('hostile requests and corrupt data', () => {
-  let redisServer: RedisServerHandle;
-  let redis: Redis;
-  let svc: TestService;
-
-  beforeAll(async () => {
-    redisServer = await startRedisServer();
-    redis = new Redis(redisServer.url);
-    svc = await startTestService({
-      redisUrl: redisServer.url,
-      splits: SPLITS,
-      env: { PROMETHEUS_URL: 'http://127.0.0.1:9' },
-    });
-  });
-
-  afterAll(async () => {
-    await svc?.stop();
-    redis?.disconnect();
-    await redisServer?.stop();
+  const ctx = useServiceUnderTest({
+    splits: SPLITS,
+    env: { PROMETHEUS_URL: 'http://127.0.0.1:9' },
   });
 
   const snapshot = async (split = 'council') => ({
-    weights: await redis.hgetall(`${svc.prefix}weights:${split}`),
-    events: await redis.xlen(`${svc.prefix}events:${split}`).catch(() => 'not a stream'),
+    weights: await ctx.redis.hgetall(`${ctx.svc.prefix}weights:${split}`),
+    events: await ctx.redis.xlen(`${ctx.svc.prefix}events:${split}`).catch(() => 'not a stream'),
   });
   const etagOfCouncil = async (): Promise<string> =>
-    (await request(svc.server).get('/api/v1/splits/council')).headers.etag as string;
+    (await request(ctx.svc.server).get('/api/v1/splits/council')).headers.etag as string;
 
   describe('If-Match', () => {
     beforeAll(async () => {
-      const res = await request(svc.server)
+      const res = await request(ctx.svc.server)
         .put('/api/v1/splits/council/weights')
         .set(AUTH)
         .send({ weights: { main: 90, canary: 10 } });
@@ -89,7 +68,7 @@ describe('hostile requests and corrupt data', () => {
       'when If-Match is %j, then the write is refused with 412 and nothing changes',
       async (header) => {
         const before = await snapshot();
-        const res = await request(svc.server)
+        const res = await request(ctx.svc.server)
           .post('/api/v1/splits/council/scale')
           .set(AUTH)
           .set('If-Match', header)
@@ -102,7 +81,7 @@ describe('hostile requests and corrupt data', () => {
 
     test('when If-Match is the current ETag made weak, then it does not match', async () => {
       const etag = await etagOfCouncil();
-      const res = await request(svc.server)
+      const res = await request(ctx.svc.server)
         .post('/api/v1/splits/council/scale')
         .set(AUTH)
         .set('If-Match', `W/${etag}`)
@@ -112,7 +91,7 @@ describe('hostile requests and corrupt data', () => {
 
     test('when If-Match lists the current ETag among others, then the write happens', async () => {
       const etag = await etagOfCouncil();
-      const res = await request(svc.server)
+      const res = await request(ctx.svc.server)
         .post('/api/v1/splits/council/scale')
         .set(AUTH)
         .set('If-Match', `"0000000000000000000000000000000000000000", ${etag}`)
@@ -122,19 +101,19 @@ describe('hostile requests and corrupt data', () => {
     });
 
     test('when If-Match is * and the key is missing, then 412; when it exists, then the write happens', async () => {
-      await redis.del(`${svc.prefix}weights:search`);
-      const missing = await request(svc.server)
+      await ctx.redis.del(`${ctx.svc.prefix}weights:search`);
+      const missing = await request(ctx.svc.server)
         .post('/api/v1/splits/search/rollback')
         .set(AUTH)
         .set('If-Match', '*');
       expect(missing.status).toBe(412);
-      expect(await redis.exists(`${svc.prefix}weights:search`)).toBe(0);
-      const exists = await request(svc.server)
+      expect(await ctx.redis.exists(`${ctx.svc.prefix}weights:search`)).toBe(0);
+      const exists = await request(ctx.svc.server)
         .post('/api/v1/splits/council/rollback')
         .set(AUTH)
         .set('If-Match', '*');
       expect(exists.status).toBe(200);
-      expect(await redis.hgetall(`${svc.prefix}weights:council`)).toEqual({
+      expect(await ctx.redis.hgetall(`${ctx.svc.prefix}weights:council`)).toEqual({
         main: '100',
         canary: '0',
       });
@@ -146,7 +125,7 @@ describe('hostile requests and corrupt data', () => {
       'when :name is %s, then 400 problem, with or without a token',
       async (name) => {
         for (const auth of [{}, AUTH]) {
-          const res = await request(svc.server)
+          const res = await request(ctx.svc.server)
             .post(`/api/v1/splits/${name}/rollback`)
             .set(auth)
             .send({});
@@ -156,14 +135,14 @@ describe('hostile requests and corrupt data', () => {
           ]);
           expect(JSON.parse(res.text).detail).toMatch(/percent-encoded UTF-8/);
         }
-        const get = await request(svc.server).get(`/api/v1/splits/${name}/history`);
+        const get = await request(ctx.svc.server).get(`/api/v1/splits/${name}/history`);
         expect(get.status).toBe(400);
       },
     );
 
     // Sent with fetch: supertest would serialise a Buffer under a JSON content type.
     const post = (encoding: string, body: Buffer) =>
-      fetch(`http://127.0.0.1:${svc.port}/api/v1/splits/council/scale`, {
+      fetch(`http://127.0.0.1:${ctx.svc.port}/api/v1/splits/council/scale`, {
         method: 'POST',
         headers: { ...AUTH, 'Content-Type': 'application/json', 'Content-Encoding': encoding },
         body,
@@ -191,7 +170,7 @@ describe('hostile requests and corrupt data', () => {
 
     test('when weights carry a __proto__ key, then it is refused, not dropped', async () => {
       const before = await snapshot();
-      const res = await request(svc.server)
+      const res = await request(ctx.svc.server)
         .put('/api/v1/splits/council/weights')
         .set(AUTH)
         .set('Content-Type', 'application/json')
@@ -204,7 +183,7 @@ describe('hostile requests and corrupt data', () => {
     });
 
     test('when a backend is named constructor and the body omits it, then it is required', async () => {
-      const res = await request(svc.server)
+      const res = await request(ctx.svc.server)
         .put('/api/v1/splits/web/weights')
         .set(AUTH)
         .send({ weights: { main: 100 } });
@@ -212,7 +191,7 @@ describe('hostile requests and corrupt data', () => {
       expect(JSON.parse(res.text).errors).toEqual([
         { path: 'weights.constructor', message: 'is required: give every backend a weight' },
       ]);
-      const ok = await request(svc.server)
+      const ok = await request(ctx.svc.server)
         .put('/api/v1/splits/web/weights')
         .set(AUTH)
         .send({ weights: { main: 100, constructor: 0 } });
@@ -223,52 +202,47 @@ describe('hostile requests and corrupt data', () => {
 
   describe('what the open status shows', () => {
     test('when a backend URL carries user:password, then /api/v1/splits redacts it', async () => {
-      const res = await request(svc.server).get('/api/v1/splits/council');
+      const res = await request(ctx.svc.server).get('/api/v1/splits/council');
       expect(res.body.backends[0]).toEqual({
         name: 'canary',
         servers: ['http://127.0.0.1:9001'],
         version: '1.5.0',
       });
       expect(res.body.backends[1].servers).toEqual(['http://***@127.0.0.1:9000']);
-      expect((await request(svc.server).get('/api/v1/splits')).text).not.toContain('s3cret');
+      expect((await request(ctx.svc.server).get('/api/v1/splits')).text).not.toContain('s3cret');
     });
 
     test('when a hash holds 10,000 fields, then the status stays small and says how many', async () => {
       const fields: Record<string, string> = {};
       for (let i = 0; i < 10_000; i++) fields[`junk${i}`] = 'x'.repeat(50);
-      await redis.hset(`${svc.prefix}weights:search`, fields);
-      await svc.provider.refresh(['search']);
-      const res = await request(svc.server).get('/api/v1/splits/search');
+      await ctx.redis.hset(`${ctx.svc.prefix}weights:search`, fields);
+      await ctx.svc.provider.refresh(['search']);
+      const res = await request(ctx.svc.server).get('/api/v1/splits/search');
       expect(res.status).toBe(200);
       expect(res.text.length).toBeLessThan(20_000);
       expect(res.body.weights.stored['…']).toBe('9950 more fields not listed');
       expect(res.body.problems.at(-1)).toBe('… and 9980 more fields not checked');
-      await redis.del(`${svc.prefix}weights:search`);
-      await svc.provider.refresh(['search']);
+      await ctx.redis.del(`${ctx.svc.prefix}weights:search`);
+      await ctx.svc.provider.refresh(['search']);
     });
   });
 
   describe('corrupt stored data', () => {
     test('when an event has details that are not JSON, then the history shows the rest and names it', async () => {
-      await redis.xadd(
-        `${svc.prefix}events:council`,
+      await ctx.redis.xadd(
+        `${ctx.svc.prefix}events:council`,
         '*',
-        'action',
-        'set',
-        'source',
-        'api',
-        'actor',
-        'someone',
-        'reason',
-        'hand-made',
-        'before',
-        '{"main":100,"canary":0}',
-        'after',
-        '{not json',
-        'details',
-        '{broken',
+        ...auditEventFields({
+          action: 'set',
+          source: 'api',
+          actor: 'someone',
+          reason: 'hand-made',
+          before: '{"main":100,"canary":0}',
+          after: '{not json',
+          details: '{broken',
+        }),
       );
-      const res = await request(svc.server).get('/api/v1/splits/council/history?limit=2');
+      const res = await request(ctx.svc.server).get('/api/v1/splits/council/history?limit=2');
       expect(res.status).toBe(200);
       const [e] = res.body.events;
       expect(e).toMatchObject({
@@ -283,36 +257,36 @@ describe('hostile requests and corrupt data', () => {
     });
 
     test('when the events key is not a stream, then the history answers 409 naming the key, not 503', async () => {
-      await redis.set(`${svc.prefix}events:search`, 'a string');
-      const res = await request(svc.server).get('/api/v1/splits/search/history');
+      await ctx.redis.set(`${ctx.svc.prefix}events:search`, 'a string');
+      const res = await request(ctx.svc.server).get('/api/v1/splits/search/history');
       expect(res.status).toBe(409);
       const body = JSON.parse(res.text);
       expect(body.title).toBe('CORRUPT_DATA');
-      expect(body.detail).toContain(`redis-cli DEL ${svc.prefix}events:search`);
-      await redis.del(`${svc.prefix}events:search`);
+      expect(body.detail).toContain(`redis-cli DEL ${ctx.svc.prefix}events:search`);
+      await ctx.redis.del(`${ctx.svc.prefix}events:search`);
     });
 
     test('when the rollout state is not a rollout state, then GET …/rollout says so and how to clear it', async () => {
-      const key = `${svc.prefix}rollout:council`;
-      await redis.hset(key, { revision: '1', status: 'progressing', state: '{"nope":' });
-      const res = await request(svc.server).get('/api/v1/splits/council/rollout');
+      const key = `${ctx.svc.prefix}rollout:council`;
+      await ctx.redis.hset(key, { revision: '1', status: 'progressing', state: '{"nope":' });
+      const res = await request(ctx.svc.server).get('/api/v1/splits/council/rollout');
       expect(res.status).toBe(409);
       const body = JSON.parse(res.text);
       expect(body.title).toBe('ROLLOUT_STATE_INVALID');
       expect(body.detail).toContain(key);
       expect(body.detail).toContain('delete the key');
-      await redis.del(key);
+      await ctx.redis.del(key);
     });
 
     test('when the rollout key is not a hash, then GET …/rollout answers 409 naming the problem, not 503', async () => {
-      const key = `${svc.prefix}rollout:council`;
-      await redis.set(key, 'a string');
-      const res = await request(svc.server).get('/api/v1/splits/council/rollout');
+      const key = `${ctx.svc.prefix}rollout:council`;
+      await ctx.redis.set(key, 'a string');
+      const res = await request(ctx.svc.server).get('/api/v1/splits/council/rollout');
       expect(res.status).toBe(409);
       const body = JSON.parse(res.text);
       expect(body.title).toBe('CORRUPT_DATA');
       expect(body.detail).toMatch(/holds the wrong type/);
-      await redis.del(key);
+      await ctx.redis.del(key);
     });
   });
 
@@ -320,15 +294,15 @@ describe('hostile requests and corrupt data', () => {
     test.each(['pause', 'resume', 'promote', 'abort'])(
       'when %s is sent for a declared split with no rollout, then 409; for an unknown split, then 404',
       async (verb) => {
-        await redis.del(`${svc.prefix}rollout:council`);
-        const none = await request(svc.server)
+        await ctx.redis.del(`${ctx.svc.prefix}rollout:council`);
+        const none = await request(ctx.svc.server)
           .post(`/api/v1/splits/council/rollout/${verb}`)
           .set(AUTH)
           .send({});
         expect(none.status).toBe(409);
         expect(JSON.parse(none.text).title).toBe('ROLLOUT_CONFLICT');
         expect(JSON.parse(none.text).detail).toContain(`nothing to ${verb}`);
-        const unknown = await request(svc.server)
+        const unknown = await request(ctx.svc.server)
           .post(`/api/v1/splits/nope/rollout/${verb}`)
           .set(AUTH)
           .send({});
@@ -339,39 +313,41 @@ describe('hostile requests and corrupt data', () => {
 
   describe('GET /traefik negotiation', () => {
     test('when If-None-Match names the ETag as weak, then 304', async () => {
-      const first = await request(svc.server).get('/traefik');
+      const first = await request(ctx.svc.server).get('/traefik');
       const etag = String(first.headers.etag);
-      const weak = await request(svc.server).get('/traefik').set('If-None-Match', `W/${etag}`);
+      const weak = await request(ctx.svc.server).get('/traefik').set('If-None-Match', `W/${etag}`);
       expect(weak.status).toBe(304);
-      const listed = await request(svc.server)
+      const listed = await request(ctx.svc.server)
         .get('/traefik')
         .set('If-None-Match', `"other", W/${etag}`);
       expect(listed.status).toBe(304);
-      const other = await request(svc.server).get('/traefik').set('If-None-Match', 'W/"other"');
+      const other = await request(ctx.svc.server).get('/traefik').set('If-None-Match', 'W/"other"');
       expect(other.status).toBe(200);
     });
 
     test('when Accept gives YAML q=0, then JSON; when YAML ranks above JSON, then YAML', async () => {
-      const refused = await request(svc.server)
+      const refused = await request(ctx.svc.server)
         .get('/traefik')
         .set('Accept', 'application/yaml;q=0, application/json');
       expect(refused.headers['content-type']).toBe('application/json; charset=utf-8');
-      const lower = await request(svc.server)
+      const lower = await request(ctx.svc.server)
         .get('/traefik')
         .set('Accept', 'application/json, application/yaml;q=0.5');
       expect(lower.headers['content-type']).toBe('application/json; charset=utf-8');
-      const yaml = await request(svc.server)
+      const yaml = await request(ctx.svc.server)
         .get('/traefik')
         .set('Accept', 'application/json;q=0.5, application/yaml');
       expect(yaml.headers['content-type']).toBe('application/yaml; charset=utf-8');
     });
 
     test('when Accept-Encoding gives gzip q=0, then the body is not gzip', async () => {
-      const refused = await request(svc.server)
+      const refused = await request(ctx.svc.server)
         .get('/traefik')
         .set('Accept-Encoding', 'gzip;q=0, identity');
       expect(refused.headers['content-encoding']).toBeUndefined();
-      const taken = await request(svc.server).get('/traefik').set('Accept-Encoding', 'gzip;q=0.8');
+      const taken = await request(ctx.svc.server)
+        .get('/traefik')
+        .set('Accept-Encoding', 'gzip;q=0.8');
       expect(taken.headers['content-encoding']).toBe('gzip');
     });
   });

@@ -6,11 +6,7 @@
  */
 import request from 'supertest';
 import { Redis } from 'ioredis';
-import {
-  startTestService,
-  TEST_ADMIN_TOKEN,
-  type TestService,
-} from '../helpers/in-process-service';
+import { startServiceUnderTest, ADMIN_TOKEN, type ServiceUnderTest } from '../helpers/service';
 import {
   p95LatencyCheck,
   startCouncilMetrics,
@@ -20,7 +16,7 @@ import { startRedisServer, type RedisServerHandle } from '../helpers/redis-serve
 import { waitUntil } from '../helpers/free-port';
 
 jest.setTimeout(120_000);
-const AUTH = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
 /** Values a tired operator or a script may leave in a weight field. */
 const HOSTILE = [
@@ -87,7 +83,7 @@ describe('hostile values stored in a split hash', () => {
   let redisServer: RedisServerHandle;
   let redis: Redis;
   let council: CouncilMetrics;
-  let svc: TestService;
+  let svc: ServiceUnderTest;
 
   const served = async (): Promise<Record<string, Served>> => {
     const res = await request(svc.server).get('/traefik').set('Accept', 'application/json');
@@ -148,7 +144,7 @@ describe('hostile values stored in a split hash', () => {
     redisServer = await startRedisServer();
     redis = new Redis(redisServer.url);
     council = await startCouncilMetrics();
-    svc = await startTestService({
+    svc = await startServiceUnderTest({
       redisUrl: redisServer.url,
       env: { PROMETHEUS_URL: council.prometheus.url },
       splits: splitsDoc(),

@@ -12,11 +12,11 @@ import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
 import { createKeys } from '../../src/store/keys';
 import { WeightsStore } from '../../src/store/weights-store';
-import { TEST_SPLITS } from '../helpers/in-process-service';
+import { SPLITS_DOCUMENT } from '../helpers/service';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { rolloutStateOf } from '../helpers/rollout-state';
 
-const splits = parseSplitsDocument(TEST_SPLITS, 'test splits');
+const splits = parseSplitsDocument(SPLITS_DOCUMENT, 'test splits');
 const stateAt = (step: number) =>
   rolloutStateOf({
     step,

@@ -5,15 +5,20 @@
  */
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
+import { auditEventFields } from '../helpers/audit-event-fields';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import {
+  ADMIN_JSON_HEADERS,
+  callAsAdmin,
+  startServiceProcess,
+  type ServiceProcess,
+} from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
+import { councilSplit } from '../helpers/splits-fixtures';
 
 jest.setTimeout(120_000);
 
-const ADMIN_TOKEN = 'flood-admin-token-0123456789';
-const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
 const FLOOD_LOOPS = 64;
 /**
  * A check that gets no answer in this long has failed. Generous: on a loaded machine everything is
@@ -23,6 +28,7 @@ const FLOOD_LOOPS = 64;
 const ANSWER_WITHIN_MS = 15_000;
 const FLOOD_MS = 10_000;
 const SEEDED_EVENTS = 10_000;
+const OPERATOR_REASON = 'a reason an operator wrote. '.repeat(20);
 const DETAILS = JSON.stringify({
   rollout: { step: 2, steps: 4, version: '2.0.0' },
   checks: ['p95-latency', 'error-rate', 'saturation'].map((name) => ({
@@ -58,36 +64,25 @@ describe('an open-read flood', () => {
         pipeline.xadd(
           eventsKey,
           '*',
-          'action',
-          'set',
-          'source',
-          'api',
-          'actor',
-          'seed',
-          'reason',
-          // As long as the API allows (500 characters), with a controller's details.
-          `seeded event ${done + i}: ${'a reason an operator wrote. '.repeat(20)}`.slice(0, 500),
-          'before',
-          '{"canary":10,"main":90}',
-          'after',
-          '{"canary":20,"main":80}',
-          'details',
-          DETAILS,
+          ...auditEventFields({
+            action: 'set',
+            source: 'api',
+            actor: 'seed',
+            // As long as the API allows (500 characters), with a controller's details.
+            reason: `seeded event ${done + i}: ${OPERATOR_REASON}`.slice(0, 500),
+            before: '{"canary":10,"main":90}',
+            after: '{"canary":20,"main":80}',
+            details: DETAILS,
+          }),
         );
       }
       await pipeline.exec();
     }
     splitsFile = writeSplitsFile({
       splits: {
-        council: {
-          stable: 'main',
-          canary: 'canary',
-          backends: {
-            main: { servers: ['http://127.0.0.1:9000'] },
-            canary: { servers: ['http://127.0.0.1:9001'] },
-          },
+        council: councilSplit({
           rollout: { steps: [5, 25, 50, 100], bakeTime: '1h', autoPromote: false },
-        },
+        }),
         search: {
           stable: 'blue',
           canary: 'green',
@@ -102,7 +97,6 @@ describe('an open-read flood', () => {
       REDIS_URL: redisServer.url,
       KEY_PREFIX: prefix,
       SPLITS_FILE: splitsFile.file,
-      ADMIN_TOKEN,
       LOG_LEVEL: 'warn',
     });
   });
@@ -122,7 +116,7 @@ describe('an open-read flood', () => {
       const res = await request(`${svc.url}/api/v1/splits/search/weights`, {
         dispatcher: checker,
         method: 'PUT',
-        headers: AUTH,
+        headers: ADMIN_JSON_HEADERS,
         body: JSON.stringify({ weights: { blue: 100 - green, green } }),
         headersTimeout: ANSWER_WITHIN_MS,
         bodyTimeout: ANSWER_WITHIN_MS,
@@ -172,13 +166,10 @@ describe('an open-read flood', () => {
     ]);
 
     // Arrange: a rollout in progress, applied by the controller, which holds the lease.
-    const started = await request(`${svc.url}/api/v1/splits/council/rollout`, {
-      method: 'POST',
-      headers: AUTH,
-      body: JSON.stringify({ version: '2.0.0' }),
+    const started = await callAsAdmin('POST', `${svc.url}/api/v1/splits/council/rollout`, {
+      version: '2.0.0',
     });
-    await started.body.text();
-    expect(started.statusCode).toBe(202);
+    expect(started.status).toBe(202);
     await waitUntil(
       'the controller to apply the first step',
       async () => (await redis.hget(`${prefix}weights:council`, 'canary')) === '5',

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import type { Express } from 'express';
-import { Redis } from 'ioredis';
 import request from 'supertest';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -13,19 +12,15 @@ import { describeRollout } from '../../src/rollout/plan/rollout-status';
 import { OPENAPI_PATH, renderOpenApi } from '../../scripts/lib/openapi-document';
 import { freePort } from '../helpers/free-port';
 import { rolloutStateOf, stepsOf } from '../helpers/rollout-state';
-import {
-  startOwnRedisServer,
-  startRedisServer,
-  type RedisServerHandle,
-} from '../helpers/redis-server';
+import { startOwnRedisServer } from '../helpers/redis-server';
+import { useRedisServer } from '../helpers/redis-under-test';
 import {
   ADMIN_TOKEN,
-  startAppWithRollouts,
-  type AppWithRollouts,
+  ROLLOUT_API_WITHOUT_CONTROLLER,
   ROOT,
   SPLITS_DOCUMENT,
   startServiceUnderTest,
-  type ServiceUnderTest,
+  useServiceUnderTest,
 } from '../helpers/service';
 
 /**
@@ -157,18 +152,7 @@ function expectDocumented(
   }
 }
 
-let redisServer: RedisServerHandle;
-let redis: Redis;
-
-beforeAll(async () => {
-  redisServer = await startRedisServer();
-  redis = new Redis(redisServer.url);
-});
-
-afterAll(async () => {
-  redis?.disconnect();
-  await redisServer?.stop();
-});
+const redisCtx = useRedisServer();
 
 describe('docs/openapi.yaml', () => {
   test('when the contract is rendered, then it equals the committed file (else run npm run openapi)', () => {
@@ -194,46 +178,34 @@ describe('docs/openapi.yaml', () => {
 });
 
 describe('documented routes against served routes', () => {
-  let svc: ServiceUnderTest;
-  let full: AppWithRollouts;
-
-  beforeAll(async () => {
-    svc = await startServiceUnderTest({ redisUrl: redisServer.url });
-    // createApp with every router through apiRouters, as a second witness beside the service.
-    full = await startAppWithRollouts({ redisUrl: redisServer.url });
-  });
-
-  afterAll(async () => {
-    await svc?.stop();
-    await svc?.cleanup(redis);
-    await full?.stop();
-    await full?.cleanup(redis);
-  });
+  const service = useServiceUnderTest({}, { redis: redisCtx });
+  // createApp with every router through apiRouters, as a second witness beside the service.
+  const full = useServiceUnderTest(ROLLOUT_API_WITHOUT_CONTROLLER, { redis: redisCtx });
 
   test('when the service runs, then every route it serves is in the document', () => {
-    const served = servedOperations(svc.app);
+    const served = servedOperations(service.svc.app);
 
     expect(served.has('GET /health')).toBe(true); // the walk works at all
     expect(difference(served, documentedOperations())).toEqual([]);
   });
 
   test('when every router is mounted, then the document lists exactly the routes served', () => {
-    const served = servedOperations(full.app);
+    const served = servedOperations(full.svc.app);
 
     expect(difference(served, documentedOperations())).toEqual([]);
     expect(difference(documentedOperations(), served)).toEqual([]);
   });
 
   test('when each documented operation is called, then a route answers it, not the catch-all', async () => {
-    expect(await unroutedOperations(full.app)).toEqual([]);
+    expect(await unroutedOperations(full.svc.app)).toEqual([]);
   });
 
   test('when the running service is called, then it answers every documented operation', async () => {
-    expect(await unroutedOperations(svc.listener)).toEqual([]);
+    expect(await unroutedOperations(service.svc.listener)).toEqual([]);
   });
 
   test('when a documented path is called with another method, then the catch-all 404 answers', async () => {
-    for (const handler of [full.app, svc.listener]) {
+    for (const handler of [full.svc.app, service.svc.listener]) {
       const answered: string[] = [];
       for (const [p, item] of Object.entries(paths)) {
         for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
@@ -249,23 +221,14 @@ describe('documented routes against served routes', () => {
 });
 
 describe('real answers match the documented schemas', () => {
-  let svc: ServiceUnderTest;
+  const ctx = useServiceUnderTest(
+    { env: { PROVIDER_TOKEN: 'provider-token-0123456789' } },
+    { redis: redisCtx },
+  );
   const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
-  beforeAll(async () => {
-    svc = await startServiceUnderTest({
-      redisUrl: redisServer.url,
-      env: { PROVIDER_TOKEN: 'provider-token-0123456789' },
-    });
-  });
-
-  afterAll(async () => {
-    await svc?.stop();
-    await svc?.cleanup(redis);
-  });
-
   test('when the splits are read, written and listed, then every answer is as documented', async () => {
-    const app = svc.listener;
+    const app = ctx.svc.listener;
     const write = async (method: 'put' | 'post', p: string, body: Json) => {
       const res = await request(app)[method](p.replace('{name}', 'council')).set(admin).send(body);
       expect(res.status).toBe(200);
@@ -281,8 +244,8 @@ describe('real answers match the documented schemas', () => {
     await write('post', '/api/v1/splits/{name}/scale', { percent: 10 });
     await write('post', '/api/v1/splits/{name}/rollback', {});
     await write('post', '/api/v1/splits/{name}/promote', { reason: 'go' });
-    redisServer.cli('HSET', `${svc.prefix}weights:search`, 'blue', 'x');
-    await svc.provider.refresh();
+    redisCtx.redisServer.cli('HSET', `${ctx.svc.prefix}weights:search`, 'blue', 'x');
+    await ctx.svc.provider.refresh();
 
     const list = await request(app).get('/api/v1/splits');
     const one = await request(app).get('/api/v1/splits/council');
@@ -342,7 +305,7 @@ describe('real answers match the documented schemas', () => {
       const split = status === 404 ? 'nosuch' : 'council';
       const url = p.replace('{name}', split);
       let req = (
-        method === 'put' ? request(svc.listener).put(url) : request(svc.listener).post(url)
+        method === 'put' ? request(ctx.svc.listener).put(url) : request(ctx.svc.listener).post(url)
       ).set('Content-Type', type);
       if (status !== 401) req = req.set(admin);
       const res = await req.send(typeof body === 'string' ? body : JSON.stringify(body));
@@ -354,7 +317,7 @@ describe('real answers match the documented schemas', () => {
   );
 
   test('when If-Match is stale, then 412 carries the current ETag, as documented', async () => {
-    const res = await request(svc.listener)
+    const res = await request(ctx.svc.listener)
       .post('/api/v1/splits/council/scale')
       .set(admin)
       .set('If-Match', '"stale"')
@@ -362,11 +325,11 @@ describe('real answers match the documented schemas', () => {
 
     expect(res.status).toBe(412);
     expectDocumented('post', '/api/v1/splits/{name}/scale', res);
-    expect(res.headers.etag).toBe(svc.provider.state('council')?.etag);
+    expect(res.headers.etag).toBe(ctx.svc.provider.state('council')?.etag);
   });
 
   test('when history is asked for a bad limit, then 400 is as documented', async () => {
-    const res = await request(svc.listener).get('/api/v1/splits/council/history?limit=0');
+    const res = await request(ctx.svc.listener).get('/api/v1/splits/council/history?limit=0');
 
     expect(res.status).toBe(400);
     expectDocumented('get', '/api/v1/splits/{name}/history', res);
@@ -374,13 +337,13 @@ describe('real answers match the documented schemas', () => {
 
   test('when Traefik polls, then JSON, YAML, 304 and 401 are as documented', async () => {
     const auth = { Authorization: 'Bearer provider-token-0123456789' };
-    const json = await request(svc.listener).get('/traefik').set(auth);
-    const yaml = await request(svc.listener).get('/traefik?format=yaml').set(auth);
-    const notModified = await request(svc.listener)
+    const json = await request(ctx.svc.listener).get('/traefik').set(auth);
+    const yaml = await request(ctx.svc.listener).get('/traefik?format=yaml').set(auth);
+    const notModified = await request(ctx.svc.listener)
       .get('/traefik')
       .set(auth)
       .set('If-None-Match', json.headers.etag);
-    const refused = await request(svc.listener).get('/traefik');
+    const refused = await request(ctx.svc.listener).get('/traefik');
 
     expectDocumented('get', '/traefik', json);
     expectDocumented('get', '/traefik', yaml);
@@ -393,9 +356,9 @@ describe('real answers match the documented schemas', () => {
   });
 
   test('when health, readiness and metrics are read, then they are as documented', async () => {
-    const health = await request(svc.listener).get('/health');
-    const ready = await request(svc.listener).get('/ready');
-    const metrics = await request(svc.listener).get('/metrics');
+    const health = await request(ctx.svc.listener).get('/health');
+    const ready = await request(ctx.svc.listener).get('/ready');
+    const metrics = await request(ctx.svc.listener).get('/metrics');
 
     expectDocumented('get', '/health', health);
     expectDocumented('get', '/ready', ready);
@@ -444,7 +407,7 @@ describe('answers while Redis is away match the documented schemas', () => {
   test('when ?wait=applied times out, then 504 is as documented and the status lists each Traefik', async () => {
     const traefik = `http://127.0.0.1:${await freePort()}`;
     const svc = await startServiceUnderTest({
-      redisUrl: redisServer.url,
+      redisUrl: redisCtx.redisServer.url,
       env: { TRAEFIK_API_URLS: traefik },
     });
     try {
@@ -460,7 +423,7 @@ describe('answers while Redis is away match the documented schemas', () => {
       expect(status.body.traefik).toEqual([expect.objectContaining({ traefik, applied: false })]);
     } finally {
       await svc.stop();
-      await svc.cleanup(redis);
+      await svc.cleanup(redisCtx.redis);
     }
   });
 });
@@ -529,7 +492,10 @@ describe('rollout answers match the documented schemas', () => {
   });
 
   test('when a rollout is started, paused, resumed and aborted, then every answer is as documented', async () => {
-    const full = await startAppWithRollouts({ redisUrl: redisServer.url });
+    const full = await startServiceUnderTest({
+      redisUrl: redisCtx.redisServer.url,
+      ...ROLLOUT_API_WITHOUT_CONTROLLER,
+    });
     const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
     const rollout = '/api/v1/splits/{name}/rollout';
     const calls: [string, string, Json | undefined, number][] = [
@@ -561,7 +527,7 @@ describe('rollout answers match the documented schemas', () => {
       expectDocumented('get', rollout, unplanned);
     } finally {
       await full.stop();
-      await full.cleanup(redis);
+      await full.cleanup(redisCtx.redis);
     }
   });
 });

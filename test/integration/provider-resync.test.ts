@@ -1,24 +1,14 @@
-import { Redis } from 'ioredis';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
 import { createMetrics, createRegistry } from '../../src/metrics/metrics';
 import { WeightsStore } from '../../src/store/weights-store';
 import { ConfigProvider } from '../../src/traefik/provider';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import { uniquePrefix } from '../helpers/redis-server';
+import { useRedisServer } from '../helpers/redis-under-test';
 
 /** The provider alone, without change notifications: only its periodic re-read sees writes. */
 describe('ConfigProvider periodic re-read', () => {
-  let server: RedisServerHandle;
-  let redis: Redis;
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-  afterAll(async () => {
-    redis.disconnect();
-    await server.stop();
-  });
+  const ctx = useRedisServer();
 
   test('when re-reading a slice at a time, then every split is covered once per cycle, in order', async () => {
     const prefix = uniquePrefix('resync');
@@ -39,11 +29,11 @@ describe('ConfigProvider periodic re-read', () => {
       'resync test',
     );
     const log = createLogger('silent');
-    const store = new WeightsStore({ redis, keyPrefix: prefix, splits, log });
+    const store = new WeightsStore({ redis: ctx.redis, keyPrefix: prefix, splits, log });
     const metrics = createMetrics(createRegistry('t_'), 't_');
     const provider = new ConfigProvider({ splits, store, metrics, log });
     await provider.refresh();
-    for (const n of names) await redis.hset(`${prefix}weights:${n}`, { m: '50', c: '50' });
+    for (const n of names) await ctx.redis.hset(`${prefix}weights:${n}`, { m: '50', c: '50' });
 
     const seen: string[][] = [];
     for (let tick = 0; tick < 3; tick++) {

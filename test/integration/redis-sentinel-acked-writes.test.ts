@@ -1,10 +1,10 @@
 import { request } from 'undici';
-import { TEST_ADMIN_TOKEN } from '../helpers/in-process-service';
+import { ADMIN_TOKEN } from '../helpers/service';
 import { startServiceOnSentinels, type ServiceOnSentinels } from '../helpers/service-on-sentinels';
 
 jest.setTimeout(120_000);
 
-const AUTH = { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' };
+const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
 
 /** One write whose reason names it; its status, and its audit event id when acknowledged. */
 async function write(

@@ -10,11 +10,7 @@ import path from 'node:path';
 import { request } from 'undici';
 import { putWeights } from '../helpers/admin-api-request';
 import { freePort } from '../helpers/free-port';
-import {
-  startTestService,
-  TEST_ADMIN_TOKEN,
-  type TestService,
-} from '../helpers/in-process-service';
+import { startServiceUnderTest, ADMIN_TOKEN, type ServiceUnderTest } from '../helpers/service';
 import { startOwnRedisServer, type RedisServerHandle } from '../helpers/redis-server';
 
 jest.setTimeout(60_000);
@@ -51,7 +47,7 @@ describe('TLS to a real Redis', () => {
   let dir: string;
   let redisServer: RedisServerHandle;
   let tlsPort: number;
-  const services: TestService[] = [];
+  const services: ServiceUnderTest[] = [];
   const file = (name: string) => path.join(dir, name);
 
   beforeAll(async () => {
@@ -71,8 +67,8 @@ describe('TLS to a real Redis', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const start = async (env: Record<string, string>): Promise<TestService> => {
-    const svc = await startTestService({
+  const start = async (env: Record<string, string>): Promise<ServiceUnderTest> => {
+    const svc = await startServiceUnderTest({
       redisUrl: `redis://127.0.0.1:${tlsPort}`,
       env: { RESYNC_INTERVAL_MS: '200', ...env },
     });
@@ -91,7 +87,7 @@ describe('TLS to a real Redis', () => {
     expect(ready.statusCode).toBe(200);
     await ready.body.text();
 
-    const put = await putWeights(svc.url, TEST_ADMIN_TOKEN, 'council', { main: 70, canary: 30 });
+    const put = await putWeights(svc.url, ADMIN_TOKEN, 'council', { main: 70, canary: 30 });
     expect(put).toBe(200);
     // Seen on the server's plain port: the write went to this Redis, through its TLS port.
     expect(redisServer.cli('HGET', `${svc.prefix}weights:council`, 'canary').trim()).toBe('30');

@@ -13,6 +13,7 @@ import { createRedis } from '../../src/store/redis-client';
 import type { WeightsStore } from '../../src/store/weights-store';
 import { waitUntil } from '../helpers/free-port';
 import { createRolloutReplica, type RolloutReplica } from '../helpers/rollout-replica';
+import { councilServers, councilSplit } from '../helpers/splits-fixtures';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 
@@ -42,13 +43,8 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     return parseSplitsDocument(
       {
         splits: {
-          council: {
-            stable: 'main',
-            canary: 'canary',
-            backends: {
-              main: { servers: ['http://127.0.0.1:9000'] },
-              canary: { servers: ['http://127.0.0.1:9001'], version: '1.5.0' },
-            },
+          council: councilSplit({
+            backends: councilServers({ canary: '1.5.0' }),
             rollout: {
               steps: [5, 25, 100],
               bakeTime: '60s',
@@ -56,7 +52,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
               notifications: { webhooks: [`${receiver.url}/hook`] },
               ...rollout,
             },
-          },
+          }),
           search: {
             stable: 'blue',
             canary: 'green',

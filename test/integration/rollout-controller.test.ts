@@ -10,7 +10,7 @@ import { p95LatencyCheck, p95Query, requestCountQuery } from '../helpers/council
 import { startMetricsApp } from '../helpers/metrics-app';
 import type { RolloutReplica } from '../helpers/rollout-replica';
 import { useRolloutRig } from '../helpers/rollout-rig';
-import { councilWithRollout } from '../helpers/rollout-splits';
+import { councilWithRollout } from '../helpers/splits-fixtures';
 
 const P95 = (variant: string): string => p95Query(variant);
 const ERROR_RATIO =

@@ -6,14 +6,13 @@
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { freePort, waitUntil } from '../helpers/free-port';
-import { p95Query, startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
+import { startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
 import { writeSplitsFile } from '../helpers/splits-file';
+import { councilSplit, p95LatencyCheck } from '../helpers/splits-fixtures';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process';
+import { callAsAdmin, startServiceProcess, type ServiceProcess } from '../helpers/service';
 
 jest.setTimeout(120_000);
-
-const ADMIN_TOKEN = 'failover-admin-token-0123456789';
 
 describe('rollout failover between two service processes', () => {
   let redisServer: RedisServerHandle;
@@ -29,29 +28,14 @@ describe('rollout failover between two service processes', () => {
     council = await startCouncilMetrics();
     splitsFile = writeSplitsFile({
       splits: {
-        council: {
-          stable: 'main',
-          canary: 'canary',
-          backends: {
-            main: { servers: ['http://127.0.0.1:9000'] },
-            canary: { servers: ['http://127.0.0.1:9001'] },
-          },
+        council: councilSplit({
           rollout: {
             steps: [10, 30, 60, 100],
             bakeTime: '3s',
             analysisInterval: '1s',
-            checks: [
-              {
-                name: 'p95-latency',
-                type: 'threshold',
-                query: p95Query('canary', '10s'),
-                comparator: '>',
-                threshold: 0.7,
-                for: '2s',
-              },
-            ],
+            checks: [p95LatencyCheck('2s')],
           },
-        },
+        }),
       },
     });
     for (let i = 0; i < 2; i++) {
@@ -60,7 +44,6 @@ describe('rollout failover between two service processes', () => {
           REDIS_URL: redisServer.url,
           KEY_PREFIX: prefix,
           SPLITS_FILE: splitsFile.file,
-          ADMIN_TOKEN,
           PROMETHEUS_URL: council.prometheus.url,
           LOG_LEVEL: 'warn',
         }),
@@ -84,13 +67,10 @@ describe('rollout failover between two service processes', () => {
   }
 
   test('when the leading replica is killed mid-rollout, then the other finishes it', async () => {
-    const res = await request(`${replicas[0].url}/api/v1/splits/council/rollout`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ version: '3.0.0' }),
+    const res = await callAsAdmin('POST', `${replicas[0].url}/api/v1/splits/council/rollout`, {
+      version: '3.0.0',
     });
-    await res.body.text();
-    expect(res.statusCode).toBe(202);
+    expect(res.status).toBe(202);
     await waitUntil(
       'the first step applied',
       async () => (await redis.hget(`${prefix}weights:council`, 'canary')) === '10',

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
 import { Lease } from '../../src/rollout/engine/lease';
@@ -7,19 +6,14 @@ import { createKeys } from '../../src/store/keys';
 import { WeightsStore } from '../../src/store/weights-store';
 import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { rolloutStateOf as stateOf } from '../helpers/rollout-state';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import { uniquePrefix } from '../helpers/redis-server';
+import { useRedisServer } from '../helpers/redis-under-test';
+import { councilSplit } from '../helpers/splits-fixtures';
 
 const splits = parseSplitsDocument(
   {
     splits: {
-      council: {
-        stable: 'main',
-        canary: 'canary',
-        backends: {
-          main: { servers: ['http://127.0.0.1:9000'] },
-          canary: { servers: ['http://127.0.0.1:9001'] },
-        },
-      },
+      council: councilSplit(),
     },
   },
   'test splits',
@@ -35,30 +29,21 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 describe('rollout lease, fencing and state store on a real redis-server', () => {
-  let server: RedisServerHandle;
-  let redis: Redis;
+  const ctx = useRedisServer();
   let prefix: string;
   let keys: ReturnType<typeof createKeys>;
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-    redis = new Redis(server.url);
-  });
-  afterAll(async () => {
-    redis.disconnect();
-    await server.stop();
-  });
   beforeEach(() => {
     prefix = uniquePrefix('lease');
     keys = createKeys(prefix);
   });
   afterEach(async () => {
-    const own = await redis.keys(`${prefix}*`);
-    if (own.length > 0) await redis.del(...own);
+    const own = await ctx.redis.keys(`${prefix}*`);
+    if (own.length > 0) await ctx.redis.del(...own);
   });
 
   const lease = (identity: string, ttlMs = 1_000) =>
-    new Lease({ redis, key: rolloutLeaseKey(prefix), identity, ttlMs });
+    new Lease({ redis: ctx.redis, key: rolloutLeaseKey(prefix), identity, ttlMs });
 
   test('when two replicas compete, then exactly one holds the lease and its token names it', async () => {
     const a = lease('replica-a');
@@ -66,13 +51,13 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
     const results = await Promise.all([a.acquireOrRenew(), b.acquireOrRenew()]);
     expect(results.filter(Boolean)).toHaveLength(1);
     const winner = results[0] ? a : b;
-    expect(await redis.get(rolloutLeaseKey(prefix))).toBe(winner.token);
+    expect(await ctx.redis.get(rolloutLeaseKey(prefix))).toBe(winner.token);
     expect(winner.token).toMatch(/^replica-[ab]\/[0-9a-f-]{36}$/);
     // Renewing keeps the same token and pushes the expiry out again.
     const token = winner.token;
     expect(await winner.acquireOrRenew()).toBe(true);
     expect(winner.token).toBe(token);
-    expect(await redis.pttl(rolloutLeaseKey(prefix))).toBeGreaterThan(900);
+    expect(await ctx.redis.pttl(rolloutLeaseKey(prefix))).toBeGreaterThan(900);
   });
 
   test('when the holder releases, then the other acquires at once; release never deletes another’s lease', async () => {
@@ -84,7 +69,7 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
     expect(a.isHeld()).toBe(false);
     expect(await b.acquireOrRenew()).toBe(true);
     await a.release();
-    expect(await redis.get(rolloutLeaseKey(prefix))).toBe(b.token);
+    expect(await ctx.redis.get(rolloutLeaseKey(prefix))).toBe(b.token);
   });
 
   test('when the holder stops renewing, then the lease expires and another replica takes it', async () => {
@@ -103,7 +88,7 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
   describe('fencing', () => {
     test('when a replica lost the lease, then its weights write is refused and nothing changes', async () => {
       const store = new WeightsStore({
-        redis,
+        redis: ctx.redis,
         keyPrefix: prefix,
         splits,
         log: createLogger('silent'),
@@ -130,20 +115,20 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
       expect(await b.acquireOrRenew()).toBe(true);
       const write = writeAsA({ main: 75, canary: 25 });
       expect(await codeOf(write)).toBe('LEASE_LOST');
-      expect(await redis.hgetall(keys.weights('council'))).toEqual({ main: '95', canary: '5' });
-      expect(await redis.xlen(keys.events('council'))).toBe(1);
+      expect(await ctx.redis.hgetall(keys.weights('council'))).toEqual({ main: '95', canary: '5' });
+      expect(await ctx.redis.xlen(keys.events('council'))).toBe(1);
     });
 
     test('when a replica lost the lease, then its state write is refused', async () => {
       const states = new RolloutStateStore({
-        redis,
+        redis: ctx.redis,
         stateKey: keys.rollout,
         leaseKey: rolloutLeaseKey(prefix),
       });
       const a = lease('replica-a');
       expect(await a.acquireOrRenew()).toBe(true);
       expect(await states.write(stateOf(), { expectRevision: 0, fenceToken: a.token })).toBe(1);
-      await redis.set(rolloutLeaseKey(prefix), 'replica-b/other');
+      await ctx.redis.set(rolloutLeaseKey(prefix), 'replica-b/other');
       expect(
         await codeOf(
           states.write(stateOf({ step: 0, status: 'paused' }), {
@@ -152,27 +137,27 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
           }),
         ),
       ).toBe('LEASE_LOST');
-      expect(await redis.hget(keys.rollout('council'), 'status')).toBe('progressing');
+      expect(await ctx.redis.hget(keys.rollout('council'), 'status')).toBe('progressing');
     });
   });
 
   describe('state store', () => {
     test('when a state is written, then it reads back with its revision, and HGET status answers operators', async () => {
       const states = new RolloutStateStore({
-        redis,
+        redis: ctx.redis,
         stateKey: keys.rollout,
         leaseKey: rolloutLeaseKey(prefix),
       });
       expect(await states.read('council')).toBeNull();
       expect(await states.write(stateOf(), { expectRevision: 0 })).toBe(1);
       expect(await states.read('council')).toEqual({ state: stateOf(), revision: 1 });
-      expect(await redis.hget(keys.rollout('council'), 'status')).toBe('progressing');
-      expect(await redis.hget(keys.rollout('council'), 'step')).toBe('0');
+      expect(await ctx.redis.hget(keys.rollout('council'), 'status')).toBe('progressing');
+      expect(await ctx.redis.hget(keys.rollout('council'), 'step')).toBe('0');
     });
 
     test('when two writers decided on the same revision, then only the first commits', async () => {
       const states = new RolloutStateStore({
-        redis,
+        redis: ctx.redis,
         stateKey: keys.rollout,
         leaseKey: rolloutLeaseKey(prefix),
       });
@@ -193,11 +178,11 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
 
     test('when the key holds something else, then reading fails naming the key and the fix', async () => {
       const states = new RolloutStateStore({
-        redis,
+        redis: ctx.redis,
         stateKey: keys.rollout,
         leaseKey: rolloutLeaseKey(prefix),
       });
-      await redis.hset(keys.rollout('council'), 'state', '{"status":"weird"}', 'revision', '3');
+      await ctx.redis.hset(keys.rollout('council'), 'state', '{"status":"weird"}', 'revision', '3');
       await expect(states.read('council')).rejects.toThrow(
         new RegExp(
           `${keys.rollout('council')} does not hold a valid rollout state .*delete the key`,

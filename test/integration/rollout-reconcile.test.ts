@@ -9,7 +9,7 @@ import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { freePort } from '../helpers/free-port';
 import { startMetricsApp } from '../helpers/metrics-app';
 import { useRolloutRig } from '../helpers/rollout-rig';
-import { councilWithRollout } from '../helpers/rollout-splits';
+import { councilWithRollout } from '../helpers/splits-fixtures';
 
 const MIN = 60_000;
 const OP = { actor: 'alice', source: 'api' as const };

@@ -3,79 +3,49 @@
  * step by step on a real Prometheus's answers, and the weights it writes are what /traefik serves.
  */
 import request from 'supertest';
-import { Redis } from 'ioredis';
-import {
-  startTestService,
-  TEST_ADMIN_TOKEN,
-  type TestService,
-} from '../helpers/in-process-service';
-import { p95Query, startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import { ADMIN_TOKEN, ensureCliBuilt, runCli, useServiceUnderTest } from '../helpers/service';
+import { startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
+import { councilServers, councilSplit, p95LatencyCheck } from '../helpers/splits-fixtures';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 import { waitUntil } from '../helpers/free-port';
-import { ensureCliBuilt, runCli } from '../helpers/service';
 
 jest.setTimeout(90_000);
-const AUTH = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
 describe('a rollout through the wired service', () => {
-  let redisServer: RedisServerHandle;
-  let redis: Redis;
   let council: CouncilMetrics;
   let hooks: WebhookReceiverHandle;
-  let svc: TestService;
 
   beforeAll(async () => {
-    redisServer = await startRedisServer();
-    redis = new Redis(redisServer.url);
     council = await startCouncilMetrics();
     hooks = await startWebhookReceiver();
-    svc = await startTestService({
-      redisUrl: redisServer.url,
-      env: { PROMETHEUS_URL: council.prometheus.url },
-      splits: {
-        splits: {
-          council: {
-            stable: 'main',
-            canary: 'canary',
-            backends: {
-              main: { servers: ['http://127.0.0.1:9000'] },
-              canary: { servers: ['http://127.0.0.1:9001'], version: '1.5.0' },
-            },
-            rollout: {
-              steps: [10, 50, 100],
-              bakeTime: '2s',
-              analysisInterval: '1s',
-              autoPromote: true,
-              checks: [
-                {
-                  name: 'p95-latency',
-                  type: 'threshold',
-                  query: p95Query('canary', '10s'),
-                  comparator: '>',
-                  threshold: 0.7,
-                  for: '1s',
-                },
-              ],
-              notifications: { webhooks: [`${hooks.url}/rollouts`] },
-            },
-          },
-        },
-      },
-    });
-    await ensureCliBuilt();
   });
-
+  const ctx = useServiceUnderTest(async () => ({
+    env: { PROMETHEUS_URL: council.prometheus.url },
+    splits: {
+      splits: {
+        council: councilSplit({
+          backends: councilServers({ canary: '1.5.0' }),
+          rollout: {
+            steps: [10, 50, 100],
+            bakeTime: '2s',
+            analysisInterval: '1s',
+            autoPromote: true,
+            checks: [p95LatencyCheck('1s')],
+            notifications: { webhooks: [`${hooks.url}/rollouts`] },
+          },
+        }),
+      },
+    },
+  }));
+  beforeAll(ensureCliBuilt);
   afterAll(async () => {
-    await svc?.stop();
     await hooks?.stop();
     await council?.stop();
-    redis?.disconnect();
-    await redisServer?.stop();
   });
 
   test('when a healthy canary is rolled out, then it reaches 100 % and everything agrees', async () => {
-    const started = await request(svc.server)
+    const started = await request(ctx.svc.server)
       .post('/api/v1/splits/council/rollout')
       .set(AUTH)
       .send({ version: '2.0.0', reason: 'release 2.0.0' });
@@ -85,15 +55,15 @@ describe('a rollout through the wired service', () => {
     await waitUntil(
       'the first step',
       async () => {
-        const res = await request(svc.server).get('/api/v1/splits/council');
+        const res = await request(ctx.svc.server).get('/api/v1/splits/council');
         return res.body.rollout?.status === 'progressing' && res.body.weights.served.canary === 10;
       },
       20_000,
       100,
     );
     const cli = await runCli(['status', 'council'], {
-      CANARY_URL: `http://127.0.0.1:${svc.port}`,
-      CANARY_TOKEN: TEST_ADMIN_TOKEN,
+      CANARY_URL: `http://127.0.0.1:${ctx.svc.port}`,
+      CANARY_TOKEN: ADMIN_TOKEN,
     });
     expect(cli.code).toBe(0);
     expect(cli.stdout).toMatch(/council 2\.0\.0: progressing, step \d\/3 \(\d+%\)/);
@@ -101,30 +71,30 @@ describe('a rollout through the wired service', () => {
     await waitUntil(
       'completion',
       async () => {
-        const res = await request(svc.server).get('/api/v1/splits/council/rollout');
+        const res = await request(ctx.svc.server).get('/api/v1/splits/council/rollout');
         return res.body.status === 'completed';
       },
       60_000,
       200,
     );
 
-    expect(await redis.hgetall(`${svc.prefix}weights:council`)).toEqual({
+    expect(await ctx.redis.hgetall(`${ctx.svc.prefix}weights:council`)).toEqual({
       main: '0',
       canary: '100',
     });
-    const traefik = await request(svc.server).get('/traefik');
+    const traefik = await request(ctx.svc.server).get('/traefik');
     expect(traefik.body.http.services.council.weighted.services).toEqual([
       { name: 'council-canary', weight: 100 },
     ]);
 
-    const history = await request(svc.server).get('/api/v1/splits/council/history?limit=50');
+    const history = await request(ctx.svc.server).get('/api/v1/splits/council/history?limit=50');
     const controllerWrites = history.body.events
       .filter((e: { source: string }) => e.source === 'controller')
       .map((e: { after: Record<string, number> }) => e.after.canary)
       .reverse();
     expect(controllerWrites).toEqual([10, 50, 100]);
 
-    const metrics = (await request(svc.server).get('/metrics')).text;
+    const metrics = (await request(ctx.svc.server).get('/metrics')).text;
     expect(metrics).toMatch(
       /swarm_deployment_version\{split="council",backend="canary",version="2\.0\.0"\} 1/,
     );

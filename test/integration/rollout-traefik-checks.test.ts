@@ -5,7 +5,7 @@ import type { Rollouts } from '../../src/rollout';
 import type { RolloutState } from '../../src/rollout/plan/rollout-state';
 import { waitUntil } from '../helpers/free-port';
 import { useRolloutRig } from '../helpers/rollout-rig';
-import { councilWithRollout } from '../helpers/rollout-splits';
+import { councilWithRollout } from '../helpers/splits-fixtures';
 
 /** Requests per second and share of 500s of one Traefik service, as the test sets them. */
 interface Traffic {

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
-import { startTestService, type TestService } from '../helpers/in-process-service';
+import { startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
 
 jest.setTimeout(30_000);
 
@@ -24,12 +24,12 @@ function untilClosed(socket: net.Socket, ms: number): Promise<string> {
 
 describe('server limits', () => {
   let redisServer: RedisServerHandle;
-  let svc: TestService;
+  let svc: ServiceUnderTest;
   const sockets: net.Socket[] = [];
 
   beforeAll(async () => {
     redisServer = await startRedisServer();
-    svc = await startTestService({
+    svc = await startServiceUnderTest({
       redisUrl: redisServer.url,
       env: {
         HTTP_HEADERS_TIMEOUT_MS: '1000',

@@ -9,7 +9,7 @@ import { createLogger } from '../../src/log/logger';
 import { startService, type RunningService } from '../../src/service';
 import { readSnapshotFile, splitsHashOf } from '../../src/traefik/snapshot-file';
 import { waitUntil } from '../helpers/free-port';
-import { TEST_ADMIN_TOKEN, TEST_SPLITS } from '../helpers/in-process-service';
+import { ADMIN_TOKEN, SPLITS_DOCUMENT } from '../helpers/service';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 
 jest.setTimeout(60_000);
@@ -20,8 +20,8 @@ jest.setTimeout(60_000);
  * replaced by fresh weights once Redis answers.
  */
 
-const AUTH = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
-const splits = parseSplitsDocument(TEST_SPLITS, 'test splits');
+const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+const splits = parseSplitsDocument(SPLITS_DOCUMENT, 'test splits');
 
 let dir: string;
 let file: string;
@@ -60,7 +60,7 @@ async function start(redisUrl: string, prefix: string, docSplits = splits) {
     PORT: '0',
     REDIS_URL: redisUrl,
     KEY_PREFIX: prefix,
-    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    ADMIN_TOKEN: ADMIN_TOKEN,
     SNAPSHOT_FILE: file,
     RESYNC_INTERVAL_MS: '200',
   });
@@ -168,7 +168,7 @@ describe('the last-good snapshot on a real redis-server', () => {
     await snapshotWithCanary100(prefix);
     await redisServer.kill();
 
-    const other = structuredClone(TEST_SPLITS);
+    const other = structuredClone(SPLITS_DOCUMENT);
     other.splits.council.backends.canary.servers = ['http://127.0.0.1:9002'];
     const svc = await start(redisServer.url, prefix, parseSplitsDocument(other, 'other splits'));
     const res = await request(listenerOf(svc)).get('/traefik').expect(503);

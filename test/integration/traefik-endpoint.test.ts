@@ -1,13 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { request } from 'undici';
 import YAML from 'yaml';
-import { Redis } from 'ioredis';
-import {
-  startOwnRedisServer,
-  startRedisServer,
-  type RedisServerHandle,
-} from '../helpers/redis-server';
-import { startTestService, TEST_SPLITS, type TestService } from '../helpers/in-process-service';
+import { startOwnRedisServer } from '../helpers/redis-server';
+import { useRedisServer } from '../helpers/redis-under-test';
+import { SPLITS_DOCUMENT, startServiceUnderTest, useServiceUnderTest } from '../helpers/service';
 import { waitUntil } from '../helpers/free-port';
 
 interface Served {
@@ -33,30 +29,13 @@ function weightsOf(body: string, split = 'council'): Record<string, number> {
 }
 
 describe('GET /traefik against a real redis-server', () => {
-  let redisServer: RedisServerHandle;
-  let redis: Redis;
-
-  beforeAll(async () => {
-    redisServer = await startRedisServer();
-    redis = new Redis(redisServer.url);
-  });
-
-  afterAll(async () => {
-    redis.disconnect();
-    await redisServer.stop();
-  });
+  const redisCtx = useRedisServer();
 
   describe('with one service', () => {
-    let svc: TestService;
-    beforeEach(async () => {
-      svc = await startTestService({ redisUrl: redisServer.url });
-    });
-    afterEach(async () => {
-      await svc.stop();
-    });
+    const ctx = useServiceUnderTest({}, { each: true, redis: redisCtx });
 
     test('when no weights are stored, then each split serves its defaultWeights', async () => {
-      const res = await get(`${svc.url}/traefik`);
+      const res = await get(`${ctx.svc.url}/traefik`);
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/application\/json/);
       expect(weightsOf(res.body)).toEqual({ 'council-main': 100 });
@@ -65,21 +44,21 @@ describe('GET /traefik against a real redis-server', () => {
     });
 
     test('when redis-cli changes a weight, then the next response within 100 ms serves it', async () => {
-      const before = await get(`${svc.url}/traefik`);
+      const before = await get(`${ctx.svc.url}/traefik`);
       const started = Date.now();
-      redisServer.cli('HSET', `${svc.prefix}weights:council`, 'main', '95', 'canary', '5');
+      ctx.redisServer.cli('HSET', `${ctx.svc.prefix}weights:council`, 'main', '95', 'canary', '5');
       let seenAt = 0;
       await waitUntil(
         'the new weights to be served',
         async () => {
-          const res = await get(`${svc.url}/traefik`);
+          const res = await get(`${ctx.svc.url}/traefik`);
           if (res.body !== before.body) seenAt = Date.now();
           return seenAt > 0;
         },
         2_000,
         5,
       );
-      const after = await get(`${svc.url}/traefik`);
+      const after = await get(`${ctx.svc.url}/traefik`);
       expect(weightsOf(after.body)).toEqual({ 'council-canary': 5, 'council-main': 95 });
       // redis-cli is a child process: the clock starts before it runs, so this bound is generous
       // to Redis, not to us. The benchmark measures the p99 precisely.
@@ -87,17 +66,17 @@ describe('GET /traefik against a real redis-server', () => {
     });
 
     test('when the same state is served twice, then the bytes and the ETag are identical', async () => {
-      await redis.hset(`${svc.prefix}weights:council`, { main: '75', canary: '25' });
+      await ctx.redis.hset(`${ctx.svc.prefix}weights:council`, { main: '75', canary: '25' });
       await waitUntil(
         '25 %',
-        async () => weightsOf((await get(`${svc.url}/traefik`)).body)['council-canary'] === 25,
+        async () => weightsOf((await get(`${ctx.svc.url}/traefik`)).body)['council-canary'] === 25,
       );
-      const a = await get(`${svc.url}/traefik`);
-      await svc.provider.refresh();
-      const b = await get(`${svc.url}/traefik`);
+      const a = await get(`${ctx.svc.url}/traefik`);
+      await ctx.svc.provider.refresh();
+      const b = await get(`${ctx.svc.url}/traefik`);
       expect(b.body).toBe(a.body);
       expect(b.headers.etag).toBe(a.headers.etag);
-      const notModified = await get(`${svc.url}/traefik`, {
+      const notModified = await get(`${ctx.svc.url}/traefik`, {
         'If-None-Match': String(a.headers.etag),
       });
       expect(notModified.status).toBe(304);
@@ -105,11 +84,11 @@ describe('GET /traefik against a real redis-server', () => {
     });
 
     test('when YAML is asked for, then it decodes to the same configuration as the JSON', async () => {
-      await redis.hset(`${svc.prefix}weights:council`, { main: '90', canary: '10' });
-      await svc.provider.refresh();
-      const json = await get(`${svc.url}/traefik`);
-      const byQuery = await get(`${svc.url}/traefik?format=yaml`);
-      const byAccept = await get(`${svc.url}/traefik`, { Accept: 'application/yaml' });
+      await ctx.redis.hset(`${ctx.svc.prefix}weights:council`, { main: '90', canary: '10' });
+      await ctx.svc.provider.refresh();
+      const json = await get(`${ctx.svc.url}/traefik`);
+      const byQuery = await get(`${ctx.svc.url}/traefik?format=yaml`);
+      const byAccept = await get(`${ctx.svc.url}/traefik`, { Accept: 'application/yaml' });
       expect(byQuery.headers['content-type']).toMatch(/yaml/);
       expect(byAccept.body).toBe(byQuery.body);
       expect(YAML.parse(byQuery.body)).toEqual(JSON.parse(json.body));
@@ -117,8 +96,10 @@ describe('GET /traefik against a real redis-server', () => {
     });
 
     test('when gzip is accepted, then the body is gzip and decodes to the same bytes', async () => {
-      const plain = await get(`${svc.url}/traefik`);
-      const res = await request(`${svc.url}/traefik`, { headers: { 'Accept-Encoding': 'gzip' } });
+      const plain = await get(`${ctx.svc.url}/traefik`);
+      const res = await request(`${ctx.svc.url}/traefik`, {
+        headers: { 'Accept-Encoding': 'gzip' },
+      });
       expect(res.headers['content-encoding']).toBe('gzip');
       const zlib = await import('node:zlib');
       const raw = Buffer.from(await res.body.arrayBuffer());
@@ -135,77 +116,79 @@ describe('GET /traefik against a real redis-server', () => {
     ])(
       'when Redis holds %s, then council keeps its last valid weights and search is unaffected',
       async (_label, bad, problem) => {
-        const key = `${svc.prefix}weights:council`;
-        await redis.hset(key, { main: '80', canary: '20' });
-        await redis.hset(`${svc.prefix}weights:search`, { blue: '60', green: '40' });
-        await svc.provider.refresh();
+        const key = `${ctx.svc.prefix}weights:council`;
+        await ctx.redis.hset(key, { main: '80', canary: '20' });
+        await ctx.redis.hset(`${ctx.svc.prefix}weights:search`, { blue: '60', green: '40' });
+        await ctx.svc.provider.refresh();
         const invalidBefore = await metricValue(
-          svc.url,
+          ctx.svc.url,
           'swarm_provider_invalid_weights_total',
           'council',
         );
 
-        await redis
+        await ctx.redis
           .multi()
           .del(key)
           .hset(key, { main: '80', ...bad })
           .exec();
-        await svc.provider.refresh();
+        await ctx.svc.provider.refresh();
 
-        const res = await get(`${svc.url}/traefik`);
+        const res = await get(`${ctx.svc.url}/traefik`);
         expect(res.status).toBe(200);
         expect(weightsOf(res.body)).toEqual({ 'council-canary': 20, 'council-main': 80 });
         expect(weightsOf(res.body, 'search')).toEqual({
           'search-blue@docker': 60,
           'search-green@docker': 40,
         });
-        const state = svc.provider.state('council');
+        const state = ctx.svc.provider.state('council');
         expect(state?.valid).toBe(false);
         expect(state?.source).toBe('last-valid');
         expect(state?.problems.join('\n')).toMatch(problem);
-        expect(await metricValue(svc.url, 'swarm_provider_invalid_weights_total', 'council')).toBe(
-          invalidBefore + 1,
-        );
+        expect(
+          await metricValue(ctx.svc.url, 'swarm_provider_invalid_weights_total', 'council'),
+        ).toBe(invalidBefore + 1);
 
         // The same bad data read again is not a new event: logged and counted once per change.
-        await svc.provider.refresh();
-        expect(await metricValue(svc.url, 'swarm_provider_invalid_weights_total', 'council')).toBe(
-          invalidBefore + 1,
-        );
+        await ctx.svc.provider.refresh();
+        expect(
+          await metricValue(ctx.svc.url, 'swarm_provider_invalid_weights_total', 'council'),
+        ).toBe(invalidBefore + 1);
       },
     );
 
     test('when the key has the wrong type, then the split keeps its weights and says why', async () => {
-      const key = `${svc.prefix}weights:council`;
-      await redis.hset(key, { main: '70', canary: '30' });
-      await svc.provider.refresh();
-      await redis.multi().del(key).set(key, 'canary=100').exec();
-      await svc.provider.refresh();
-      const res = await get(`${svc.url}/traefik`);
+      const key = `${ctx.svc.prefix}weights:council`;
+      await ctx.redis.hset(key, { main: '70', canary: '30' });
+      await ctx.svc.provider.refresh();
+      await ctx.redis.multi().del(key).set(key, 'canary=100').exec();
+      await ctx.svc.provider.refresh();
+      const res = await get(`${ctx.svc.url}/traefik`);
       expect(weightsOf(res.body)).toEqual({ 'council-canary': 30, 'council-main': 70 });
-      expect(svc.provider.state('council')?.problems).toEqual([
+      expect(ctx.svc.provider.state('council')?.problems).toEqual([
         'the key holds a string, expected a hash',
       ]);
     });
 
     test('when a split never had valid weights, then its invalid data leaves it on defaultWeights', async () => {
-      await redis.hset(`${svc.prefix}weights:council`, { canary: 'lots' });
-      await svc.provider.refresh();
-      const res = await get(`${svc.url}/traefik`);
+      await ctx.redis.hset(`${ctx.svc.prefix}weights:council`, { canary: 'lots' });
+      await ctx.svc.provider.refresh();
+      const res = await get(`${ctx.svc.url}/traefik`);
       expect(weightsOf(res.body)).toEqual({ 'council-main': 100 });
-      expect(svc.provider.state('council')?.source).toBe('default');
+      expect(ctx.svc.provider.state('council')?.source).toBe('default');
     });
 
     test('when only the canary field is set to 0 on a missing key, then stable takes all traffic', async () => {
-      redisServer.cli('HSET', `${svc.prefix}weights:council`, 'canary', '0');
-      await svc.provider.refresh();
-      expect(weightsOf((await get(`${svc.url}/traefik`)).body)).toEqual({ 'council-main': 100 });
+      ctx.redisServer.cli('HSET', `${ctx.svc.prefix}weights:council`, 'canary', '0');
+      await ctx.svc.provider.refresh();
+      expect(weightsOf((await get(`${ctx.svc.url}/traefik`)).body)).toEqual({
+        'council-main': 100,
+      });
     });
   });
 
   test('when PROVIDER_TOKEN is set, then /traefik needs it and answers 401 otherwise', async () => {
-    const svc = await startTestService({
-      redisUrl: redisServer.url,
+    const svc = await startServiceUnderTest({
+      redisUrl: redisCtx.redisServer.url,
       env: { PROVIDER_TOKEN: 'provider-token-abcdefghij' },
     });
     try {
@@ -230,7 +213,7 @@ describe('GET /traefik against a real redis-server', () => {
 describe('GET /traefik while Redis goes away', () => {
   test('when redis-server is killed, then the last good body is served with X-Config-Stale; restarted, fresh again', async () => {
     const redisServer = await startOwnRedisServer();
-    const svc = await startTestService({
+    const svc = await startServiceUnderTest({
       redisUrl: redisServer.url,
       env: { RESYNC_INTERVAL_MS: '100' },
     });
@@ -287,7 +270,7 @@ describe('GET /traefik while Redis goes away', () => {
     const redisServer = await startOwnRedisServer();
     const url = redisServer.url;
     await redisServer.stop();
-    const svc = await startTestService({ redisUrl: url });
+    const svc = await startServiceUnderTest({ redisUrl: url });
     try {
       const res = await get(`${svc.url}/traefik`);
       expect(res.status).toBe(503);
@@ -318,7 +301,7 @@ async function metricValue(baseUrl: string, name: string, split?: string): Promi
 test('redis-cli is the real binary', () => {
   const r = spawnSync('redis-cli', ['--version'], { encoding: 'utf8' });
   expect(r.stdout).toMatch(/^redis-cli \d+\./);
-  expect(Object.keys(TEST_SPLITS.splits)).toEqual(['council', 'search']);
+  expect(Object.keys(SPLITS_DOCUMENT.splits)).toEqual(['council', 'search']);
 });
 
 afterAll(async () => {

@@ -11,7 +11,7 @@ import { PreconditionFailedError } from '../../src/errors';
 import { createLogger } from '../../src/log/logger';
 import { isWeightText } from '../../src/store/stored-weights';
 import { WeightsStore } from '../../src/store/weights-store';
-import { TEST_SPLITS } from '../helpers/in-process-service';
+import { SPLITS_DOCUMENT } from '../helpers/service';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
 
 jest.setTimeout(120_000);
@@ -40,7 +40,7 @@ describe('TypeScript and Lua agree', () => {
     store = new WeightsStore({
       redis,
       keyPrefix: prefix,
-      splits: parseSplitsDocument(TEST_SPLITS, 'test splits'),
+      splits: parseSplitsDocument(SPLITS_DOCUMENT, 'test splits'),
       log: createLogger('silent'),
     });
   });

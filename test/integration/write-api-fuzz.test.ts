@@ -3,13 +3,7 @@
  * routes, names, headers and bodies never get a 5xx, and a refused request never changes Redis.
  */
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
-import {
-  startTestService,
-  TEST_ADMIN_TOKEN,
-  type TestService,
-} from '../helpers/in-process-service';
+import { ADMIN_TOKEN, useServiceUnderTest } from '../helpers/service';
 
 jest.setTimeout(120_000);
 
@@ -87,42 +81,28 @@ const body = fc.oneof(
 );
 
 describe('the write API, fuzzed', () => {
-  let redisServer: RedisServerHandle;
-  let redis: Redis;
-  let svc: TestService;
-
-  beforeAll(async () => {
-    redisServer = await startRedisServer();
-    redis = new Redis(redisServer.url);
-    svc = await startTestService({ redisUrl: redisServer.url });
-  });
-
-  afterAll(async () => {
-    await svc?.stop();
-    redis?.disconnect();
-    await redisServer?.stop();
-  });
+  const ctx = useServiceUnderTest();
 
   /** Every key of the service under its prefix, with its content. */
   async function snapshot(): Promise<Record<string, unknown>> {
-    const keys = (await redis.keys(`${svc.prefix}*`)).sort();
+    const keys = (await ctx.redis.keys(`${ctx.svc.prefix}*`)).sort();
     const out: Record<string, unknown> = {};
     for (const key of keys) {
-      const type = await redis.type(key);
+      const type = await ctx.redis.type(key);
       out[key] =
         type === 'hash'
-          ? await redis.hgetall(key)
+          ? await ctx.redis.hgetall(key)
           : type === 'stream'
-            ? await redis.xrange(key, '-', '+')
+            ? await ctx.redis.xrange(key, '-', '+')
             : type === 'string'
-              ? await redis.get(key)
+              ? await ctx.redis.get(key)
               : type;
     }
     return out;
   }
 
   const current = async (split: string): Promise<string | undefined> => {
-    const res = await fetch(`http://127.0.0.1:${svc.port}/api/v1/splits/${split}`);
+    const res = await fetch(`http://127.0.0.1:${ctx.svc.port}/api/v1/splits/${split}`);
     return res.headers.get('etag') ?? undefined;
   };
 
@@ -135,12 +115,7 @@ describe('the write API, fuzzed', () => {
         body,
         fc.record(
           {
-            auth: fc.constantFrom(
-              `Bearer ${TEST_ADMIN_TOKEN}`,
-              `Bearer ${TEST_ADMIN_TOKEN}`,
-              'Bearer x',
-              '',
-            ),
+            auth: fc.constantFrom(`Bearer ${ADMIN_TOKEN}`, `Bearer ${ADMIN_TOKEN}`, 'Bearer x', ''),
             contentType: fc.constantFrom(
               'application/json',
               'application/json; charset=latin1',
@@ -166,11 +141,14 @@ describe('the write API, fuzzed', () => {
           if (h.source) headers['X-Change-Source'] = h.source;
           if (h.encoding) headers['Content-Encoding'] = h.encoding;
           const before = await snapshot();
-          const res = await fetch(`http://127.0.0.1:${svc.port}/api/v1/splits/${split}/${route}`, {
-            method,
-            headers,
-            body: payload,
-          });
+          const res = await fetch(
+            `http://127.0.0.1:${ctx.svc.port}/api/v1/splits/${split}/${route}`,
+            {
+              method,
+              headers,
+              body: payload,
+            },
+          );
           const text = await res.text();
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
           expect([res.status < 500, res.status, text]).toEqual([true, res.status, text]);

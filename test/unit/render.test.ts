@@ -4,6 +4,7 @@ import { parseSplitsDocument } from '../../src/config/splits';
 import { render } from '../../src/traefik/render';
 import { serialize } from '../../src/traefik/serialize';
 import type { Weights } from '../../src/store/types';
+import { councilRouter, councilSplit } from '../helpers/splits-fixtures';
 
 const GOLDEN = path.join(__dirname, '..', 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -11,16 +12,14 @@ const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const splits = parseSplitsDocument(
   {
     splits: {
-      council: {
-        stable: 'main',
-        canary: 'canary',
+      council: councilSplit({
         backends: {
           main: { service: 'council-main@docker' },
           canary: { servers: ['http://127.0.0.1:9001', 'http://127.0.0.1:9002'], version: '1.5.0' },
         },
-        router: { rule: 'Host(`council.localhost`)', entryPoints: ['web'], priority: 10 },
+        router: councilRouter({ priority: 10 }),
         sticky: { cookie: { name: 'council_variant', httpOnly: true, sameSite: 'lax' } },
-      },
+      }),
       search: {
         stable: 'blue',
         canary: 'green',

@@ -10,7 +10,7 @@ import {
   type Snapshot,
 } from '../../src/traefik/snapshot-file';
 import { SnapshotKeeper } from '../../src/traefik/snapshot-keeper';
-import { TEST_SPLITS } from '../helpers/in-process-service';
+import { SPLITS_DOCUMENT } from '../helpers/service';
 
 let dir: string;
 beforeEach(() => {
@@ -18,7 +18,7 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const splits = parseSplitsDocument(TEST_SPLITS, 'test splits');
+const splits = parseSplitsDocument(SPLITS_DOCUMENT, 'test splits');
 const HASH = splitsHashOf(splits);
 
 function snapshotOf(canary: number, padding = 0): Snapshot {
@@ -38,9 +38,9 @@ function snapshotOf(canary: number, padding = 0): Snapshot {
 
 describe('the splits hash', () => {
   test('when the splits differ in any backend, then the hash differs; parsed twice, it is the same', () => {
-    const again = parseSplitsDocument(structuredClone(TEST_SPLITS), 'other name');
+    const again = parseSplitsDocument(structuredClone(SPLITS_DOCUMENT), 'other name');
     expect(splitsHashOf(again)).toBe(HASH);
-    const changed = structuredClone(TEST_SPLITS);
+    const changed = structuredClone(SPLITS_DOCUMENT);
     changed.splits.council.backends.canary.servers = ['http://127.0.0.1:9002'];
     expect(splitsHashOf(parseSplitsDocument(changed, 'changed'))).not.toBe(HASH);
     expect(HASH).toMatch(/^sha256:[0-9a-f]{64}$/);

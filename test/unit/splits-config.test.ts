@@ -2,17 +2,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadSplitsFile, parseSplitsDocument } from '../../src/config/splits';
+import { councilSplit } from '../helpers/splits-fixtures';
 
 const valid = () => ({
   splits: {
-    council: {
-      stable: 'main',
-      canary: 'canary',
+    council: councilSplit({
       backends: {
         main: { service: 'council-main@docker' },
         canary: { servers: ['http://10.0.0.5:9001'] },
       },
-    },
+    }),
   },
 });
 

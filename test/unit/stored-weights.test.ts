@@ -7,19 +7,18 @@ import {
   sharesOf,
   validateStoredWeights,
 } from '../../src/store/stored-weights';
+import { councilSplit } from '../helpers/splits-fixtures';
 
 const split = parseSplitsDocument(
   {
     splits: {
-      council: {
-        stable: 'main',
-        canary: 'canary',
+      council: councilSplit({
         backends: {
           main: { service: 'm@docker' },
           canary: { service: 'c@docker' },
           shadow: { service: 's@docker' },
         },
-      },
+      }),
     },
   },
   'test',
