@@ -93,7 +93,7 @@ describe('canary routing through a real Traefik', () => {
     runCli(args, { CANARY_URL: service.url, CANARY_TOKEN: ADMIN_TOKEN });
 
   const api = (method: 'GET' | 'POST', p: string, body?: unknown) =>
-    adminApiRequest(service.url, ADMIN_TOKEN, method, p, body);
+    adminApiRequest(service.url, method, p, body);
 
   /** A split's weighted service as Traefik's API shows it: the weights Traefik routes by. */
   async function traefikService(split: string) {
@@ -369,7 +369,6 @@ describe('canary routing through a real Traefik', () => {
     try {
       const { status, body: problem } = await adminApiRequest<{ detail: string }>(
         second.url,
-        ADMIN_TOKEN,
         'POST',
         '/api/v1/splits/council/scale?wait=applied&timeout=1500ms',
         { percent: 40 },

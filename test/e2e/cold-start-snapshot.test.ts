@@ -64,7 +64,7 @@ describe('a cold start with Redis down, through a real Traefik', () => {
     // An earlier run, with Redis up: canary to 100, and the snapshot follows.
     const port = await freePort();
     service = await startServiceProcess(port, env);
-    const put = await putWeights(service.url, ADMIN_TOKEN, 'council', { main: 0, canary: 100 });
+    const put = await putWeights(service.url, 'council', { main: 0, canary: 100 });
     expect(put).toBe(200);
     const hash = splitsHashOf(loadSplitsFile(splits.file));
     await waitUntil(

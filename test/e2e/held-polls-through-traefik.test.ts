@@ -84,8 +84,7 @@ describe('held polls through two real Traefik instances', () => {
   };
 
   const api = async (path: string): Promise<number> =>
-    (await adminApiRequest(service.url, ADMIN_TOKEN, 'POST', path, { reason: 'held-poll e2e' }))
-      .status;
+    (await adminApiRequest(service.url, 'POST', path, { reason: 'held-poll e2e' })).status;
 
   const bothHeld = (): Promise<void> =>
     waitUntil(

@@ -5,28 +5,25 @@
  * written there is routed, and the rollout goes on to complete.
  */
 import { request } from 'undici';
-import { putWeights, retryUntilAccepted } from '../helpers/admin-api-request';
+import { ADMIN_JSON_HEADERS, putWeights, retryUntilAccepted } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../helpers/backend-server';
-import { startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
+import {
+  p95LatencyCheck,
+  startCouncilMetrics,
+  type CouncilMetrics,
+} from '../helpers/council-metrics';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startSentinelGroup, type SentinelGroupHandle } from '../helpers/redis-sentinel-group';
 import { uniquePrefix } from '../helpers/redis-server';
-import {
-  ADMIN_TOKEN,
-  callAsAdmin,
-  startServiceProcess,
-  type ServiceProcess,
-} from '../helpers/service';
+import { ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../helpers/service';
+import { adminApiRequest } from '../helpers/admin-api-request';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
-import { p95LatencyCheck } from '../helpers/splits-fixtures';
 import { startTraefik, type TraefikHandle } from '../helpers/traefik';
 import { closeTraffic, shareOf, steadyLoad } from '../../scripts/lib/traffic';
 import { waitUntilShare } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
 
 jest.setTimeout(90_000);
-
-const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
 
 interface RolloutView {
   status: string;
@@ -45,12 +42,14 @@ describe('a Redis failover through a real Traefik', () => {
   const prefix = uniquePrefix('e2e-sentinel');
 
   const rollout = async (): Promise<RolloutView> => {
-    const res = await request(`${service.url}/api/v1/splits/council/rollout`, { headers: AUTH });
+    const res = await request(`${service.url}/api/v1/splits/council/rollout`, {
+      headers: ADMIN_JSON_HEADERS,
+    });
     return (await res.body.json()) as RolloutView;
   };
 
   const setSearch = (green: number): Promise<number> =>
-    putWeights(service.url, ADMIN_TOKEN, 'search', { blue: 100 - green, green }, 5_000);
+    putWeights(service.url, 'search', { blue: 100 - green, green }, 5_000);
 
   beforeAll(async () => {
     group = await startSentinelGroup('e2e-failover');
@@ -65,7 +64,7 @@ describe('a Redis failover through a real Traefik', () => {
             steps: [10, 30, 60, 100],
             bakeTime: '4s',
             analysisInterval: '1s',
-            checks: [p95LatencyCheck('2s')],
+            checks: [p95LatencyCheck({ window: '10s', for: '2s' })],
           },
         }),
         search: {
@@ -110,7 +109,7 @@ describe('a Redis failover through a real Traefik', () => {
     const load = steadyLoad(traefik.webUrl, 'council.localhost', { workers: 2, limitMs: 80_000 });
     try {
       // A rollout in progress, its first step applied by the controller.
-      const started = await callAsAdmin('POST', `${service.url}/api/v1/splits/council/rollout`, {
+      const started = await adminApiRequest(service.url, 'POST', '/api/v1/splits/council/rollout', {
         version: '2.0.0',
       });
       expect(started.status).toBe(202);

@@ -40,7 +40,7 @@ describe('a failing backend through a real Traefik', () => {
   const prefix = uniquePrefix('e2e-res');
 
   const api = (method: 'GET' | 'PUT' | 'POST', p: string, body?: unknown) =>
-    adminApiRequest(service.url, ADMIN_TOKEN, method, p, body);
+    adminApiRequest(service.url, method, p, body);
 
   beforeAll(async () => {
     redis = await startOwnRedisServer(['--appendonly', 'yes', '--appendfsync', 'always']);

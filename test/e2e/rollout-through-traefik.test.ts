@@ -134,7 +134,7 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
   const prefix = uniquePrefix('e2e-rollout-traefik');
 
   const api = <T>(method: 'GET' | 'POST', p: string, body?: unknown) =>
-    adminApiRequest<T>(service.url, ADMIN_TOKEN, method, p, body);
+    adminApiRequest<T>(service.url, method, p, body);
   const rollout = async (split: string) =>
     (await api<RolloutView>('GET', `/api/v1/splits/${split}/rollout`)).body;
   const splitView = async (split: string) =>

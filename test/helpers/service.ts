@@ -12,7 +12,6 @@ import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
-import { request } from 'undici';
 import YAML from 'yaml';
 import { loadEnv } from '../../src/config/env';
 import { parseSplitsDocument } from '../../src/config/splits';
@@ -38,29 +37,6 @@ const CLI_BIN = path.join(ROOT, 'dist/src/cli/canaryctl.js');
 
 /** The admin token every service under test accepts, unless a test sets ADMIN_TOKEN itself. */
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
-
-/** The headers of a JSON write to the admin API with ADMIN_TOKEN. */
-export const ADMIN_JSON_HEADERS = {
-  Authorization: `Bearer ${ADMIN_TOKEN}`,
-  'Content-Type': 'application/json',
-};
-
-/**
- * Sends `body` as JSON with ADMIN_TOKEN to a running service's `url`, and reads the whole answer
- * (undici holds the connection until the body is read).
- */
-export async function callAsAdmin(
-  method: 'PUT' | 'POST',
-  url: string,
-  body: unknown,
-): Promise<{ status: number; text: string }> {
-  const res = await request(url, {
-    method,
-    headers: ADMIN_JSON_HEADERS,
-    body: JSON.stringify(body),
-  });
-  return { status: res.statusCode, text: await res.body.text() };
-}
 
 /**
  * The splits used across tests: council (main/canary, servers we define, a router) and search

@@ -1,5 +1,4 @@
 import { parseSplitsDocument, type SplitsConfig } from '../../src/config/splits';
-import { p95Query } from './council-metrics';
 
 /**
  * Council's two backends as servers on 127.0.0.1:9000 (main) and :9001 (canary): addresses that
@@ -44,21 +43,6 @@ type CouncilDefaults = {
  */
 export function councilRouter(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { rule: 'Host(`council.localhost`)', entryPoints: ['web'], ...extra };
-}
-
-/**
- * The rollout check the Prometheus-backed tests run: canary's p95 latency (over 10 s) above 0.7 s
- * for `forDuration` fails the step.
- */
-export function p95LatencyCheck(forDuration: string): Record<string, unknown> {
-  return {
-    name: 'p95-latency',
-    type: 'threshold',
-    query: p95Query('canary', '10s'),
-    comparator: '>',
-    threshold: 0.7,
-    for: forDuration,
-  };
 }
 
 /**

@@ -8,11 +8,11 @@ import { errorHandler } from '../../src/http/error-handler';
 import { eventsRoute } from '../../src/http/routes/events-route';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
 import {
-  ADMIN_TOKEN,
   SPLITS_WITH_ROLLOUT,
   startServiceUnderTest,
   type ServiceUnderTest,
 } from '../helpers/service';
+import { ADMIN_JSON_HEADERS } from '../helpers/admin-api-request';
 
 interface SseFrame {
   event?: string;
@@ -189,8 +189,6 @@ describe('GET /api/v1/events through the service on a real redis-server', () => 
   let redis: Redis;
   let svc: ServiceUnderTest;
   let stream: Stream;
-  const admin = { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
-
   beforeAll(async () => {
     redisServer = await startRedisServer();
     redis = new Redis(redisServer.url);
@@ -214,7 +212,7 @@ describe('GET /api/v1/events through the service on a real redis-server', () => 
   test('when the API scales a split, then a weights event carries what is served now', async () => {
     const res = await fetch(`${svc.url}/api/v1/splits/search/scale`, {
       method: 'POST',
-      headers: admin,
+      headers: ADMIN_JSON_HEADERS,
       body: JSON.stringify({ percent: 30 }),
     });
     expect(res.status).toBe(200);
@@ -268,7 +266,7 @@ describe('GET /api/v1/events through the service on a real redis-server', () => 
     const command = (action: string, body: unknown) =>
       fetch(`${svc.url}/api/v1/splits/council/rollout${action}`, {
         method: 'POST',
-        headers: admin,
+        headers: ADMIN_JSON_HEADERS,
         body: JSON.stringify(body),
       });
     const rolloutEvent = (status: string) =>

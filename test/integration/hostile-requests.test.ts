@@ -5,9 +5,8 @@
 import zlib from 'node:zlib';
 import request from 'supertest';
 import { auditEventFields } from '../helpers/audit-event-fields';
-import { ADMIN_TOKEN, SPLITS_DOCUMENT, useServiceUnderTest } from '../helpers/service';
-
-const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+import { SPLITS_DOCUMENT, useServiceUnderTest } from '../helpers/service';
+import { ADMIN_AUTH } from '../helpers/admin-api-request';
 
 const SPLITS = {
   splits: {
@@ -59,7 +58,7 @@ describe('hostile requests and corrupt data', () => {
     beforeAll(async () => {
       const res = await request(ctx.svc.server)
         .put('/api/v1/splits/council/weights')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .send({ weights: { main: 90, canary: 10 } });
       expect(res.status).toBe(200);
     });
@@ -70,7 +69,7 @@ describe('hostile requests and corrupt data', () => {
         const before = await snapshot();
         const res = await request(ctx.svc.server)
           .post('/api/v1/splits/council/scale')
-          .set(AUTH)
+          .set(ADMIN_AUTH)
           .set('If-Match', header)
           .send({ percent: 50 });
         expect(res.status).toBe(412);
@@ -83,7 +82,7 @@ describe('hostile requests and corrupt data', () => {
       const etag = await etagOfCouncil();
       const res = await request(ctx.svc.server)
         .post('/api/v1/splits/council/scale')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .set('If-Match', `W/${etag}`)
         .send({ percent: 50 });
       expect(res.status).toBe(412);
@@ -93,7 +92,7 @@ describe('hostile requests and corrupt data', () => {
       const etag = await etagOfCouncil();
       const res = await request(ctx.svc.server)
         .post('/api/v1/splits/council/scale')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .set('If-Match', `"0000000000000000000000000000000000000000", ${etag}`)
         .send({ percent: 20 });
       expect(res.status).toBe(200);
@@ -104,13 +103,13 @@ describe('hostile requests and corrupt data', () => {
       await ctx.redis.del(`${ctx.svc.prefix}weights:search`);
       const missing = await request(ctx.svc.server)
         .post('/api/v1/splits/search/rollback')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .set('If-Match', '*');
       expect(missing.status).toBe(412);
       expect(await ctx.redis.exists(`${ctx.svc.prefix}weights:search`)).toBe(0);
       const exists = await request(ctx.svc.server)
         .post('/api/v1/splits/council/rollback')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .set('If-Match', '*');
       expect(exists.status).toBe(200);
       expect(await ctx.redis.hgetall(`${ctx.svc.prefix}weights:council`)).toEqual({
@@ -124,7 +123,7 @@ describe('hostile requests and corrupt data', () => {
     test.each(['%ZZ', '%E0%A4%A', '%C0%AF', '%'])(
       'when :name is %s, then 400 problem, with or without a token',
       async (name) => {
-        for (const auth of [{}, AUTH]) {
+        for (const auth of [{}, ADMIN_AUTH]) {
           const res = await request(ctx.svc.server)
             .post(`/api/v1/splits/${name}/rollback`)
             .set(auth)
@@ -144,7 +143,11 @@ describe('hostile requests and corrupt data', () => {
     const post = (encoding: string, body: Buffer) =>
       fetch(`http://127.0.0.1:${ctx.svc.port}/api/v1/splits/council/scale`, {
         method: 'POST',
-        headers: { ...AUTH, 'Content-Type': 'application/json', 'Content-Encoding': encoding },
+        headers: {
+          ...ADMIN_AUTH,
+          'Content-Type': 'application/json',
+          'Content-Encoding': encoding,
+        },
         body,
       });
 
@@ -172,7 +175,7 @@ describe('hostile requests and corrupt data', () => {
       const before = await snapshot();
       const res = await request(ctx.svc.server)
         .put('/api/v1/splits/council/weights')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .set('Content-Type', 'application/json')
         .send('{"weights":{"main":50,"canary":50,"__proto__":{"x":1}}}');
       expect(res.status).toBe(400);
@@ -185,7 +188,7 @@ describe('hostile requests and corrupt data', () => {
     test('when a backend is named constructor and the body omits it, then it is required', async () => {
       const res = await request(ctx.svc.server)
         .put('/api/v1/splits/web/weights')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .send({ weights: { main: 100 } });
       expect(res.status).toBe(400);
       expect(JSON.parse(res.text).errors).toEqual([
@@ -193,7 +196,7 @@ describe('hostile requests and corrupt data', () => {
       ]);
       const ok = await request(ctx.svc.server)
         .put('/api/v1/splits/web/weights')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .send({ weights: { main: 100, constructor: 0 } });
       expect(ok.status).toBe(200);
       expect(ok.body.weights.served).toEqual({ constructor: 0, main: 100 });
@@ -297,14 +300,14 @@ describe('hostile requests and corrupt data', () => {
         await ctx.redis.del(`${ctx.svc.prefix}rollout:council`);
         const none = await request(ctx.svc.server)
           .post(`/api/v1/splits/council/rollout/${verb}`)
-          .set(AUTH)
+          .set(ADMIN_AUTH)
           .send({});
         expect(none.status).toBe(409);
         expect(JSON.parse(none.text).title).toBe('ROLLOUT_CONFLICT');
         expect(JSON.parse(none.text).detail).toContain(`nothing to ${verb}`);
         const unknown = await request(ctx.svc.server)
           .post(`/api/v1/splits/nope/rollout/${verb}`)
-          .set(AUTH)
+          .set(ADMIN_AUTH)
           .send({});
         expect(unknown.status).toBe(404);
       },

@@ -6,7 +6,7 @@
  */
 import request from 'supertest';
 import { Redis } from 'ioredis';
-import { startServiceUnderTest, ADMIN_TOKEN, type ServiceUnderTest } from '../helpers/service';
+import { startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
 import {
   p95LatencyCheck,
   startCouncilMetrics,
@@ -14,10 +14,9 @@ import {
 } from '../helpers/council-metrics';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
 import { waitUntil } from '../helpers/free-port';
+import { ADMIN_AUTH } from '../helpers/admin-api-request';
 
 jest.setTimeout(120_000);
-const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
-
 /** Values a tired operator or a script may leave in a weight field. */
 const HOSTILE = [
   'inf',
@@ -113,7 +112,7 @@ describe('hostile values stored in a split hash', () => {
     for (const name of names) {
       const res = await request(svc.server)
         .post(`/api/v1/splits/${name}/rollout`)
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .send({ reason });
       expect(res.status).toBe(202);
     }
@@ -163,7 +162,7 @@ describe('hostile values stored in a split hash', () => {
     for (const name of names) {
       const res = await request(svc.server)
         .put(`/api/v1/splits/${name}/weights`)
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .send({ weights: { main: 90, canary: 10 } });
       expect(res.status).toBe(200);
     }
@@ -174,7 +173,7 @@ describe('hostile values stored in a split hash', () => {
       const name = `a${i}`;
       const res = await request(svc.server)
         .post(`/api/v1/splits/${name}/rollback`)
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .send({ reason: 'hostile value' });
       if (res.status !== 200) failures.push(`${JSON.stringify(value)}: ${res.status} ${res.text}`);
       else {
@@ -204,7 +203,7 @@ describe('hostile values stored in a split hash', () => {
     for (const [i, value] of HOSTILE.entries()) {
       const res = await request(svc.server)
         .post(`/api/v1/splits/a${i}/rollout/abort`)
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .send({ reason: 'hostile value' });
       if (res.status !== 200) failures.push(`${JSON.stringify(value)}: ${res.status} ${res.text}`);
     }

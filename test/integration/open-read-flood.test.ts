@@ -5,15 +5,11 @@
  */
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
+import { ADMIN_JSON_HEADERS, adminApiRequest } from '../helpers/admin-api-request';
 import { auditEventFields } from '../helpers/audit-event-fields';
 import { freePort, waitUntil } from '../helpers/free-port';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import {
-  ADMIN_JSON_HEADERS,
-  callAsAdmin,
-  startServiceProcess,
-  type ServiceProcess,
-} from '../helpers/service';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { councilSplit } from '../helpers/splits-fixtures';
 
@@ -166,7 +162,7 @@ describe('an open-read flood', () => {
     ]);
 
     // Arrange: a rollout in progress, applied by the controller, which holds the lease.
-    const started = await callAsAdmin('POST', `${svc.url}/api/v1/splits/council/rollout`, {
+    const started = await adminApiRequest(svc.url, 'POST', '/api/v1/splits/council/rollout', {
       version: '2.0.0',
     });
     expect(started.status).toBe(202);

@@ -22,6 +22,7 @@ import {
   startServiceUnderTest,
   useServiceUnderTest,
 } from '../helpers/service';
+import { ADMIN_AUTH } from '../helpers/admin-api-request';
 
 /**
  * The contract (src/api-contract) against the app and docs/openapi.yaml: the committed document is
@@ -225,12 +226,11 @@ describe('real answers match the documented schemas', () => {
     { env: { PROVIDER_TOKEN: 'provider-token-0123456789' } },
     { redis: redisCtx },
   );
-  const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
-
   test('when the splits are read, written and listed, then every answer is as documented', async () => {
     const app = ctx.svc.listener;
     const write = async (method: 'put' | 'post', p: string, body: Json) => {
-      const res = await request(app)[method](p.replace('{name}', 'council')).set(admin).send(body);
+      const call = request(app)[method](p.replace('{name}', 'council'));
+      const res = await call.set(ADMIN_AUTH).send(body);
       expect(res.status).toBe(200);
       expectDocumented(method, p, res);
       expect(res.headers.etag).toBe(res.body.etag);
@@ -307,7 +307,7 @@ describe('real answers match the documented schemas', () => {
       let req = (
         method === 'put' ? request(ctx.svc.listener).put(url) : request(ctx.svc.listener).post(url)
       ).set('Content-Type', type);
-      if (status !== 401) req = req.set(admin);
+      if (status !== 401) req = req.set(ADMIN_AUTH);
       const res = await req.send(typeof body === 'string' ? body : JSON.stringify(body));
 
       expect(res.status).toBe(status);
@@ -319,7 +319,7 @@ describe('real answers match the documented schemas', () => {
   test('when If-Match is stale, then 412 carries the current ETag, as documented', async () => {
     const res = await request(ctx.svc.listener)
       .post('/api/v1/splits/council/scale')
-      .set(admin)
+      .set(ADMIN_AUTH)
       .set('If-Match', '"stale"')
       .send({ percent: 5 });
 

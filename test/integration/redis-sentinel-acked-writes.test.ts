@@ -1,10 +1,8 @@
 import { request } from 'undici';
-import { ADMIN_TOKEN } from '../helpers/service';
 import { startServiceOnSentinels, type ServiceOnSentinels } from '../helpers/service-on-sentinels';
+import { ADMIN_JSON_HEADERS } from '../helpers/admin-api-request';
 
 jest.setTimeout(120_000);
-
-const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
 
 /** One write whose reason names it; its status, and its audit event id when acknowledged. */
 async function write(
@@ -15,7 +13,7 @@ async function write(
   try {
     const res = await request(`${url}/api/v1/splits/council/weights`, {
       method: 'PUT',
-      headers: AUTH,
+      headers: ADMIN_JSON_HEADERS,
       body: JSON.stringify({ weights: { main: 100 - canary, canary }, reason: `seq-${seq}` }),
       headersTimeout: 10_000,
       bodyTimeout: 10_000,

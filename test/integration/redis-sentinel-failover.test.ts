@@ -1,5 +1,4 @@
 import { request } from 'undici';
-import { ADMIN_TOKEN } from '../helpers/service';
 import { startServiceOnSentinels, type ServiceOnSentinels } from '../helpers/service-on-sentinels';
 import { waitUntil } from '../helpers/free-port';
 import { putWeights, retryUntilAccepted } from '../helpers/admin-api-request';
@@ -18,7 +17,7 @@ async function servedCanary(url: string): Promise<number | undefined> {
 }
 
 const setCanary = (url: string, canary: number): Promise<number> =>
-  putWeights(url, ADMIN_TOKEN, 'council', { main: 100 - canary, canary }, 10_000);
+  putWeights(url, 'council', { main: 100 - canary, canary }, 10_000);
 
 async function historyIds(url: string): Promise<string[]> {
   const res = await request(`${url}/api/v1/splits/council/history?limit=100`);

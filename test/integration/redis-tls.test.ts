@@ -10,7 +10,7 @@ import path from 'node:path';
 import { request } from 'undici';
 import { putWeights } from '../helpers/admin-api-request';
 import { freePort } from '../helpers/free-port';
-import { startServiceUnderTest, ADMIN_TOKEN, type ServiceUnderTest } from '../helpers/service';
+import { startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
 import { startOwnRedisServer, type RedisServerHandle } from '../helpers/redis-server';
 
 jest.setTimeout(60_000);
@@ -87,7 +87,7 @@ describe('TLS to a real Redis', () => {
     expect(ready.statusCode).toBe(200);
     await ready.body.text();
 
-    const put = await putWeights(svc.url, ADMIN_TOKEN, 'council', { main: 70, canary: 30 });
+    const put = await putWeights(svc.url, 'council', { main: 70, canary: 30 });
     expect(put).toBe(200);
     // Seen on the server's plain port: the write went to this Redis, through its TLS port.
     expect(redisServer.cli('HGET', `${svc.prefix}weights:council`, 'canary').trim()).toBe('30');

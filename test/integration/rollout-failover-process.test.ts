@@ -6,11 +6,16 @@
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { freePort, waitUntil } from '../helpers/free-port';
-import { startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
+import {
+  p95LatencyCheck,
+  startCouncilMetrics,
+  type CouncilMetrics,
+} from '../helpers/council-metrics';
 import { writeSplitsFile } from '../helpers/splits-file';
-import { councilSplit, p95LatencyCheck } from '../helpers/splits-fixtures';
+import { councilSplit } from '../helpers/splits-fixtures';
 import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
-import { callAsAdmin, startServiceProcess, type ServiceProcess } from '../helpers/service';
+import { adminApiRequest } from '../helpers/admin-api-request';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 
 jest.setTimeout(120_000);
 
@@ -33,7 +38,7 @@ describe('rollout failover between two service processes', () => {
             steps: [10, 30, 60, 100],
             bakeTime: '3s',
             analysisInterval: '1s',
-            checks: [p95LatencyCheck('2s')],
+            checks: [p95LatencyCheck({ window: '10s', for: '2s' })],
           },
         }),
       },
@@ -67,7 +72,7 @@ describe('rollout failover between two service processes', () => {
   }
 
   test('when the leading replica is killed mid-rollout, then the other finishes it', async () => {
-    const res = await callAsAdmin('POST', `${replicas[0].url}/api/v1/splits/council/rollout`, {
+    const res = await adminApiRequest(replicas[0].url, 'POST', '/api/v1/splits/council/rollout', {
       version: '3.0.0',
     });
     expect(res.status).toBe(202);

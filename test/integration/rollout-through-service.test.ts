@@ -4,14 +4,17 @@
  */
 import request from 'supertest';
 import { ADMIN_TOKEN, ensureCliBuilt, runCli, useServiceUnderTest } from '../helpers/service';
-import { startCouncilMetrics, type CouncilMetrics } from '../helpers/council-metrics';
-import { councilServers, councilSplit, p95LatencyCheck } from '../helpers/splits-fixtures';
+import {
+  p95LatencyCheck,
+  startCouncilMetrics,
+  type CouncilMetrics,
+} from '../helpers/council-metrics';
+import { councilServers, councilSplit } from '../helpers/splits-fixtures';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 import { waitUntil } from '../helpers/free-port';
+import { ADMIN_AUTH } from '../helpers/admin-api-request';
 
 jest.setTimeout(90_000);
-const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
-
 describe('a rollout through the wired service', () => {
   let council: CouncilMetrics;
   let hooks: WebhookReceiverHandle;
@@ -31,7 +34,7 @@ describe('a rollout through the wired service', () => {
             bakeTime: '2s',
             analysisInterval: '1s',
             autoPromote: true,
-            checks: [p95LatencyCheck('1s')],
+            checks: [p95LatencyCheck({ window: '10s', for: '1s' })],
             notifications: { webhooks: [`${hooks.url}/rollouts`] },
           },
         }),
@@ -47,7 +50,7 @@ describe('a rollout through the wired service', () => {
   test('when a healthy canary is rolled out, then it reaches 100 % and everything agrees', async () => {
     const started = await request(ctx.svc.server)
       .post('/api/v1/splits/council/rollout')
-      .set(AUTH)
+      .set(ADMIN_AUTH)
       .send({ version: '2.0.0', reason: 'release 2.0.0' });
     expect(started.status).toBe(202);
 

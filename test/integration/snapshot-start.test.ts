@@ -11,6 +11,7 @@ import { readSnapshotFile, splitsHashOf } from '../../src/traefik/snapshot-file'
 import { waitUntil } from '../helpers/free-port';
 import { ADMIN_TOKEN, SPLITS_DOCUMENT } from '../helpers/service';
 import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import { ADMIN_AUTH } from '../helpers/admin-api-request';
 
 jest.setTimeout(60_000);
 
@@ -20,7 +21,6 @@ jest.setTimeout(60_000);
  * replaced by fresh weights once Redis answers.
  */
 
-const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 const splits = parseSplitsDocument(SPLITS_DOCUMENT, 'test splits');
 
 let dir: string;
@@ -92,7 +92,7 @@ async function snapshotWithCanary100(prefix: string): Promise<Buffer> {
   const changedAt = Date.now();
   await request(svc.app)
     .put('/api/v1/splits/council/weights')
-    .set(AUTH)
+    .set(ADMIN_AUTH)
     .send({ weights: { main: 0, canary: 100 } })
     .expect(200);
   await waitUntil(

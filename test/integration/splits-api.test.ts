@@ -1,9 +1,8 @@
 import request from 'supertest';
 import { startOwnRedisServer } from '../helpers/redis-server';
-import { ADMIN_TOKEN, startServiceUnderTest, useServiceUnderTest } from '../helpers/service';
+import { startServiceUnderTest, useServiceUnderTest } from '../helpers/service';
 import { waitUntil } from '../helpers/free-port';
-
-const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+import { ADMIN_AUTH } from '../helpers/admin-api-request';
 
 describe('/api/v1 against a real redis-server', () => {
   // A fresh service per test; the snapshot and concurrency tests read its keys.
@@ -81,7 +80,7 @@ describe('/api/v1 against a real redis-server', () => {
     test('when scaling to 25, then Redis, the response, the history and /traefik all agree', async () => {
       const res = await request(ctx.svc.server)
         .post('/api/v1/splits/council/scale')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .set('X-Actor', 'alice')
         .send({ percent: 25, reason: 'green for 24h' })
         .expect(200);
@@ -110,7 +109,7 @@ describe('/api/v1 against a real redis-server', () => {
     test('when setting weights, rolling back and promoting, then each writes every backend', async () => {
       await request(ctx.svc.server)
         .put('/api/v1/splits/council/weights')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .send({ weights: { main: 60, canary: 40 } })
         .expect(200);
       expect(await ctx.redis.hgetall(`${ctx.svc.prefix}weights:council`)).toEqual({
@@ -119,14 +118,17 @@ describe('/api/v1 against a real redis-server', () => {
       });
       await request(ctx.svc.server)
         .post('/api/v1/splits/council/promote')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .send({})
         .expect(200);
       expect(await ctx.redis.hgetall(`${ctx.svc.prefix}weights:council`)).toEqual({
         main: '0',
         canary: '100',
       });
-      await request(ctx.svc.server).post('/api/v1/splits/council/rollback').set(AUTH).expect(200);
+      await request(ctx.svc.server)
+        .post('/api/v1/splits/council/rollback')
+        .set(ADMIN_AUTH)
+        .expect(200);
       expect(await ctx.redis.hgetall(`${ctx.svc.prefix}weights:council`)).toEqual({
         main: '100',
         canary: '0',
@@ -150,7 +152,7 @@ describe('/api/v1 against a real redis-server', () => {
     test('when the CLI header is sent, then the event says source cli', async () => {
       const res = await request(ctx.svc.server)
         .post('/api/v1/splits/council/scale')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .set('X-Change-Source', 'cli')
         .send({ percent: 5 })
         .expect(200);
@@ -161,7 +163,7 @@ describe('/api/v1 against a real redis-server', () => {
       const current = await request(ctx.svc.server).get('/api/v1/splits/council').expect(200);
       const res = await request(ctx.svc.server)
         .post('/api/v1/splits/council/scale')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .set('If-Match', current.headers.etag)
         .send({ percent: 10 })
         .expect(200);
@@ -171,9 +173,9 @@ describe('/api/v1 against a real redis-server', () => {
     });
 
     const scaleAsAdmin = (body: object) =>
-      request(ctx.svc.server).post('/api/v1/splits/council/scale').set(AUTH).send(body);
+      request(ctx.svc.server).post('/api/v1/splits/council/scale').set(ADMIN_AUTH).send(body);
     const putWeightsAsAdmin = (body: object) =>
-      request(ctx.svc.server).put('/api/v1/splits/council/weights').set(AUTH).send(body);
+      request(ctx.svc.server).put('/api/v1/splits/council/weights').set(ADMIN_AUTH).send(body);
     const failures: [string, () => request.Test, number, RegExp][] = [
       [
         'no token',
@@ -194,7 +196,10 @@ describe('/api/v1 against a real redis-server', () => {
       [
         'an unknown split',
         () =>
-          request(ctx.svc.server).post('/api/v1/splits/nope/scale').set(AUTH).send({ percent: 5 }),
+          request(ctx.svc.server)
+            .post('/api/v1/splits/nope/scale')
+            .set(ADMIN_AUTH)
+            .send({ percent: 5 }),
         404,
         /not declared/,
       ],
@@ -230,7 +235,7 @@ describe('/api/v1 against a real redis-server', () => {
         () =>
           request(ctx.svc.server)
             .post('/api/v1/splits/council/scale')
-            .set(AUTH)
+            .set(ADMIN_AUTH)
             .set('Content-Type', 'application/json')
             .send('{"percent":'),
         400,
@@ -241,7 +246,7 @@ describe('/api/v1 against a real redis-server', () => {
         () =>
           request(ctx.svc.server)
             .post('/api/v1/splits/council/scale')
-            .set(AUTH)
+            .set(ADMIN_AUTH)
             .set('Content-Type', 'text/plain')
             .send('percent=5'),
         415,
@@ -258,7 +263,7 @@ describe('/api/v1 against a real redis-server', () => {
         () =>
           request(ctx.svc.server)
             .post('/api/v1/splits/council/scale')
-            .set(AUTH)
+            .set(ADMIN_AUTH)
             .set('If-Match', '"0000000000000000000000000000000000000000"')
             .send({ percent: 5 }),
         412,
@@ -291,7 +296,7 @@ describe('/api/v1 against a real redis-server', () => {
       try {
         const res = await request(other.server)
           .post('/api/v1/splits/council/rollback')
-          .set(AUTH)
+          .set(ADMIN_AUTH)
           .expect(401);
         expect(JSON.parse(res.text).detail).toMatch(/set ADMIN_TOKEN/);
         expect(await ctx.redis.exists(`${other.prefix}weights:council`)).toBe(0);
@@ -307,7 +312,7 @@ describe('/api/v1 against a real redis-server', () => {
         await own.kill();
         const res = await request(other.server)
           .post('/api/v1/splits/council/scale')
-          .set(AUTH)
+          .set(ADMIN_AUTH)
           .send({ percent: 50 })
           .expect(503);
         expect(JSON.parse(res.text).detail).toMatch(/nothing was changed/);
@@ -338,7 +343,7 @@ describe('/api/v1 against a real redis-server', () => {
             const percent = (wave * 20 + i) % 101;
             return request(ctx.svc.server)
               .post('/api/v1/splits/council/scale')
-              .set(AUTH)
+              .set(ADMIN_AUTH)
               .set('If-Match', seen)
               .send({ percent })
               .then((res) => ({
@@ -376,7 +381,7 @@ describe('/api/v1 against a real redis-server', () => {
         Array.from({ length: 200 }, (_, i) =>
           request(ctx.svc.server)
             .post('/api/v1/splits/council/scale')
-            .set(AUTH)
+            .set(ADMIN_AUTH)
             .set('If-Match', String(start.headers.etag))
             .send({ percent: i % 101 })
             .then((res) => ({
@@ -405,7 +410,7 @@ describe('/api/v1 against a real redis-server', () => {
       await ctx.redis.set(`${ctx.svc.prefix}events:council`, 'not a stream');
       const res = await request(ctx.svc.server)
         .post('/api/v1/splits/council/scale')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .send({ percent: 50 });
       // Redis is fine and the data is not: a conflict that names the key, not a 5xx.
       expect(res.status).toBe(409);
@@ -484,7 +489,7 @@ describe('/api/v1 against a real redis-server', () => {
     test('when an external change precedes an API write, then the history shows both in order', async () => {
       await request(ctx.svc.server)
         .post('/api/v1/splits/council/scale')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .send({ percent: 5 })
         .expect(200);
       await ctx.svc.stop();
@@ -495,7 +500,7 @@ describe('/api/v1 against a real redis-server', () => {
       });
       await request(ctx.svc.server)
         .post('/api/v1/splits/council/scale')
-        .set(AUTH)
+        .set(ADMIN_AUTH)
         .send({ percent: 25 })
         .expect(200);
       const history = await request(ctx.svc.server)

@@ -9,6 +9,7 @@ import {
   SPLITS_WITH_ROLLOUT,
   type ServiceUnderTest,
 } from '../helpers/service';
+import { ADMIN_AUTH } from '../helpers/admin-api-request';
 
 /**
  * REDIS_WRITE_REPLICAS against a real primary and a real replica (`--replicaof`): a write is
@@ -16,7 +17,6 @@ import {
  * WRITE_NOT_REPLICATED within the timeout, and stands on the primary.
  */
 
-const AUTH = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 const TIMEOUT_MS = 600;
 
 let primary: RedisServerHandle;
@@ -82,7 +82,7 @@ const ONE_REPLICA = { REDIS_WRITE_REPLICAS: '1', REDIS_WRITE_TIMEOUT_MS: String(
 
 /** POST …/council/scale with `body`, as the operator. */
 const scale = (s: ServiceUnderTest, body: object) =>
-  request(s.app).post('/api/v1/splits/council/scale').set(AUTH).send(body);
+  request(s.app).post('/api/v1/splits/council/scale').set(ADMIN_AUTH).send(body);
 
 describe('REDIS_WRITE_REPLICAS on a real primary and replica', () => {
   test('when the replica is up, then a write answers 200 and the replica already holds it', async () => {
@@ -170,7 +170,7 @@ describe('REDIS_WRITE_REPLICAS on a real primary and replica', () => {
     await killReplica();
     const res = await request(s.app)
       .post('/api/v1/splits/council/rollout')
-      .set(AUTH)
+      .set(ADMIN_AUTH)
       .send({ version: '1.5.0' })
       .expect(504);
     expect(res.body).toMatchObject({ title: 'WRITE_NOT_REPLICATED', replicasWanted: 1 });
