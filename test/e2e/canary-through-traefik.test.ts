@@ -5,12 +5,16 @@
  */
 import { Agent, request } from 'undici';
 import { adminApiRequest } from '../helpers/admin-api-request';
-import { startBackend, type BackendHandle } from '../helpers/backend-server';
-import { freePort, waitUntil } from '../helpers/free-port';
+import { startBackend, type BackendHandle } from '../../scripts/lib/backend-server';
+import { freePort, waitUntil } from '../../scripts/lib/ports';
 import { waitUntilRouted } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
 import { startTraefikBeforeService } from '../helpers/traefik-before-service';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  startRedisServer,
+  uniquePrefix,
+  type RedisServerHandle,
+} from '../../scripts/lib/redis-process';
 import {
   ensureCliBuilt,
   runCli,
@@ -18,7 +22,7 @@ import {
   type ServiceProcess,
 } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
-import { startTraefik, type TraefikHandle } from '../helpers/traefik';
+import { startTraefik, type TraefikHandle } from '../../scripts/lib/traefik-process';
 import { closeTraffic } from '../../scripts/lib/traffic';
 
 jest.setTimeout(120_000);

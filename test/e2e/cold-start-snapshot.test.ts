@@ -10,12 +10,16 @@ import { request } from 'undici';
 import { loadSplitsFile } from '../../src/config/splits';
 import { readSnapshotFile, splitsHashOf } from '../../src/traefik/snapshot-file';
 import { putWeights } from '../helpers/admin-api-request';
-import { startBackend, type BackendHandle } from '../helpers/backend-server';
-import { freePort, waitUntil } from '../helpers/free-port';
-import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import { startBackend, type BackendHandle } from '../../scripts/lib/backend-server';
+import { freePort, waitUntil } from '../../scripts/lib/ports';
+import {
+  startOwnRedisServer,
+  uniquePrefix,
+  type RedisServerHandle,
+} from '../../scripts/lib/redis-process';
 import { ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
-import { startTraefik, type TraefikHandle } from '../helpers/traefik';
+import { startTraefik, type TraefikHandle } from '../../scripts/lib/traefik-process';
 import { closeTraffic, routeOnce } from '../../scripts/lib/traffic';
 import { waitUntilRouted } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';

@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildDist } from '../../scripts/lib/build-dist';
-import { requireTraefikBinary } from '../helpers/traefik';
+import { requireTraefikBinary } from '../../scripts/lib/traefik-process';
 
 jest.setTimeout(90_000);
 

@@ -5,13 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { stopChild, track, type ProcessRun } from '../../scripts/lib/child-process';
-import { startBackend, type BackendHandle } from '../helpers/backend-server';
-import { freePort, waitUntil } from '../helpers/free-port';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import { startBackend, type BackendHandle } from '../../scripts/lib/backend-server';
+import { freePort, waitUntil } from '../../scripts/lib/ports';
+import { startRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
 import { kitScriptEnv, runKitScript } from '../helpers/kit-scripts';
 import { startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
 import { routedCouncil } from '../helpers/splits-file';
-import { requireTraefikBinary } from '../helpers/traefik';
+import { requireTraefikBinary } from '../../scripts/lib/traefik-process';
 
 /**
  * The kit against a real Traefik: traefik/traefik.compose.yml, started through

@@ -5,12 +5,20 @@
  */
 import { Agent, request } from 'undici';
 import { adminApiRequest } from '../helpers/admin-api-request';
-import { startBackend, type BackendHandle } from '../helpers/backend-server';
-import { freePort, waitUntil } from '../helpers/free-port';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import { startBackend, type BackendHandle } from '../../scripts/lib/backend-server';
+import { freePort, waitUntil } from '../../scripts/lib/ports';
+import {
+  startRedisServer,
+  uniquePrefix,
+  type RedisServerHandle,
+} from '../../scripts/lib/redis-process';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
-import { startTraefik, type StartTraefikOptions, type TraefikHandle } from '../helpers/traefik';
+import {
+  startTraefik,
+  type StartTraefikOptions,
+  type TraefikHandle,
+} from '../../scripts/lib/traefik-process';
 import { waitUntilRouted } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
 import { closeTraffic } from '../../scripts/lib/traffic';

@@ -6,19 +6,22 @@
  */
 import { request } from 'undici';
 import { ADMIN_JSON_HEADERS, putWeights, retryUntilAccepted } from '../helpers/admin-api-request';
-import { startBackend, type BackendHandle } from '../helpers/backend-server';
+import { startBackend, type BackendHandle } from '../../scripts/lib/backend-server';
 import {
   p95LatencyCheck,
   startCouncilMetrics,
   type CouncilMetrics,
 } from '../helpers/council-metrics';
-import { freePort, waitUntil } from '../helpers/free-port';
-import { startSentinelGroup, type SentinelGroupHandle } from '../helpers/redis-sentinel-group';
-import { uniquePrefix } from '../helpers/redis-server';
+import { freePort, waitUntil } from '../../scripts/lib/ports';
+import {
+  startSentinelGroup,
+  type SentinelGroupHandle,
+} from '../../scripts/lib/redis-sentinel-group';
+import { uniquePrefix } from '../../scripts/lib/redis-process';
 import { ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { adminApiRequest } from '../helpers/admin-api-request';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
-import { startTraefik, type TraefikHandle } from '../helpers/traefik';
+import { startTraefik, type TraefikHandle } from '../../scripts/lib/traefik-process';
 import { closeTraffic, shareOf, steadyLoad } from '../../scripts/lib/traffic';
 import { waitUntilShare } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';

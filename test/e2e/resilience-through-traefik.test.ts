@@ -5,12 +5,16 @@
  * killed and while Redis holds invalid weights. Overrides reach the canary at weight 0.
  */
 import { adminApiRequest } from '../helpers/admin-api-request';
-import { startBackend, type BackendHandle } from '../helpers/backend-server';
-import { freePort } from '../helpers/free-port';
-import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import { startBackend, type BackendHandle } from '../../scripts/lib/backend-server';
+import { freePort } from '../../scripts/lib/ports';
+import {
+  startOwnRedisServer,
+  uniquePrefix,
+  type RedisServerHandle,
+} from '../../scripts/lib/redis-process';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
-import type { TraefikHandle } from '../helpers/traefik';
+import type { TraefikHandle } from '../../scripts/lib/traefik-process';
 import { waitUntilShare } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
 import { startTraefikBeforeService } from '../helpers/traefik-before-service';

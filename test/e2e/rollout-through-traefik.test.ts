@@ -8,13 +8,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { adminApiRequest } from '../helpers/admin-api-request';
-import { startBackend, type BackendHandle } from '../helpers/backend-server';
-import { waitUntil } from '../helpers/free-port';
+import { startBackend, type BackendHandle } from '../../scripts/lib/backend-server';
+import { waitUntil } from '../../scripts/lib/ports';
 import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  startRedisServer,
+  uniquePrefix,
+  type RedisServerHandle,
+} from '../../scripts/lib/redis-process';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
-import type { TraefikHandle } from '../helpers/traefik';
+import type { TraefikHandle } from '../../scripts/lib/traefik-process';
 import {
   closeTraffic,
   routeOnce,

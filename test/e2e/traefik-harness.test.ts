@@ -4,9 +4,13 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startBackend, type BackendHandle } from '../helpers/backend-server';
-import { waitUntil } from '../helpers/free-port';
-import { requireTraefikBinary, startTraefik, type TraefikHandle } from '../helpers/traefik';
+import { startBackend, type BackendHandle } from '../../scripts/lib/backend-server';
+import { waitUntil } from '../../scripts/lib/ports';
+import {
+  requireTraefikBinary,
+  startTraefik,
+  type TraefikHandle,
+} from '../../scripts/lib/traefik-process';
 
 /**
  * Proves the e2e harness itself against the real Traefik binary, before any product code is in

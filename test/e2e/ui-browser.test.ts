@@ -3,10 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  startRedisServer,
+  uniquePrefix,
+  type RedisServerHandle,
+} from '../../scripts/lib/redis-process';
 import { SPLITS_DOCUMENT, startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
-import type { TraefikHandle } from '../helpers/traefik';
+import type { TraefikHandle } from '../../scripts/lib/traefik-process';
 import { startTraefikBeforeService } from '../helpers/traefik-before-service';
 
 /**

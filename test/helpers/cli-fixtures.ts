@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { UsageError } from '../../src/cli/cli-error';
-import { startRedisServer, type RedisServerHandle } from './redis-server';
+import { startRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
 import { ADMIN_TOKEN, ensureCliBuilt } from './service';
 
 /** What canaryctl's tests share: the built binary against one Redis, and its usage errors. */

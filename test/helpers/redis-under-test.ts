@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { startRedisServer, type RedisServerHandle } from './redis-server';
+import { startRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
 
 /** What a describe block's hooks started; read it inside tests, once beforeAll has run. */
 export interface RedisUnderTest {

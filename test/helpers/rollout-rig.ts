@@ -5,9 +5,13 @@ import type { RolloutState } from '../../src/rollout/plan/rollout-state';
 import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { createKeys } from '../../src/store/keys';
 import { createRedis } from '../../src/store/redis-client';
-import { waitUntil } from './free-port';
+import { waitUntil } from '../../scripts/lib/ports';
 import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from './redis-server';
+import {
+  startRedisServer,
+  uniquePrefix,
+  type RedisServerHandle,
+} from '../../scripts/lib/redis-process';
 import {
   createRolloutReplica,
   type RolloutReplica,

@@ -1,5 +1,8 @@
 import { startServiceUnderTest, type ServiceUnderTest } from './service';
-import { startSentinelGroup, type SentinelGroupHandle } from './redis-sentinel-group';
+import {
+  startSentinelGroup,
+  type SentinelGroupHandle,
+} from '../../scripts/lib/redis-sentinel-group';
 
 export interface ServiceOnSentinels {
   group: SentinelGroupHandle;

@@ -28,7 +28,7 @@ import {
 import type { CrashableProcess } from '../../scripts/lib/crashable-process';
 import { waitUntil } from '../../scripts/lib/ports';
 import { useRedisServer, type RedisUnderTest } from './redis-under-test';
-import { uniquePrefix } from './redis-server';
+import { uniquePrefix } from '../../scripts/lib/redis-process';
 import { councilRouter, councilServers, councilSplit } from './splits-fixtures';
 
 export const ROOT = path.resolve(__dirname, '../..');

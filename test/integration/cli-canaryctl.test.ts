@@ -1,6 +1,6 @@
 import { adminEnvFor, useBuiltCliAndRedis, withOwnService } from '../helpers/cli-fixtures';
-import { freePort } from '../helpers/free-port';
-import { startOwnRedisServer } from '../helpers/redis-server';
+import { freePort } from '../../scripts/lib/ports';
+import { startOwnRedisServer } from '../../scripts/lib/redis-process';
 import {
   ROLLOUT_API_WITHOUT_CONTROLLER,
   runCli,

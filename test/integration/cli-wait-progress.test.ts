@@ -1,6 +1,6 @@
 import { run } from '../../src/cli/run';
 import { CLEAR_LINE } from '../../src/cli/wait-progress';
-import { freePort } from '../helpers/free-port';
+import { freePort } from '../../scripts/lib/ports';
 import { ADMIN_TOKEN, useServiceUnderTest } from '../helpers/service';
 
 /** canaryctl's `--wait` progress line, run in process against the real service and Redis. */

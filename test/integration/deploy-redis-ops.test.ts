@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { freePort, waitForPort, waitUntil } from '../helpers/free-port';
-import { uniquePrefix } from '../helpers/redis-server';
+import { freePort, waitForPort, waitUntil } from '../../scripts/lib/ports';
+import { uniquePrefix } from '../../scripts/lib/redis-process';
 
 /**
  * The runbook's Redis procedures ("Backing up and restoring Redis", "AOF health") against a real

@@ -5,13 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { ProcessRun } from '../../scripts/lib/child-process';
-import { freePort } from '../helpers/free-port';
+import { freePort } from '../../scripts/lib/ports';
 import {
   startOwnRedisServer,
   startRedisServer,
   uniquePrefix,
   type RedisServerHandle,
-} from '../helpers/redis-server';
+} from '../../scripts/lib/redis-process';
 import { spawnSync } from 'node:child_process';
 import { hashFromCli, kitScriptEnv, runKitScript } from '../helpers/kit-scripts';
 import { ADMIN_TOKEN, startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';

@@ -6,7 +6,7 @@ import { createLogger } from '../../src/log/logger';
 import { ChangeFeed } from '../../src/http/change-feed';
 import { errorHandler } from '../../src/http/error-handler';
 import { eventsRoute } from '../../src/http/routes/events-route';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import { startRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
 import {
   SPLITS_WITH_ROLLOUT,
   startServiceUnderTest,

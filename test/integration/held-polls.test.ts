@@ -4,9 +4,9 @@ import {
   startOwnRedisServer,
   startRedisServer,
   type RedisServerHandle,
-} from '../helpers/redis-server';
+} from '../../scripts/lib/redis-process';
 import { startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
-import { waitUntil } from '../helpers/free-port';
+import { waitUntil } from '../../scripts/lib/ports';
 
 /**
  * GET /traefik?watch=: held polls against a real redis-server. Each `Client` is one keep-alive

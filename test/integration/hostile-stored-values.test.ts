@@ -12,8 +12,8 @@ import {
   startCouncilMetrics,
   type CouncilMetrics,
 } from '../helpers/council-metrics';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
-import { waitUntil } from '../helpers/free-port';
+import { startRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
+import { waitUntil } from '../../scripts/lib/ports';
 import { ADMIN_AUTH } from '../helpers/admin-api-request';
 
 jest.setTimeout(120_000);

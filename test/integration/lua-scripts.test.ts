@@ -13,7 +13,11 @@ import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
 import { createKeys } from '../../src/store/keys';
 import { WeightsStore } from '../../src/store/weights-store';
 import { SPLITS_DOCUMENT } from '../helpers/service';
-import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  startOwnRedisServer,
+  uniquePrefix,
+  type RedisServerHandle,
+} from '../../scripts/lib/redis-process';
 import { rolloutStateOf } from '../helpers/rollout-state';
 
 const splits = parseSplitsDocument(SPLITS_DOCUMENT, 'test splits');

@@ -7,8 +7,12 @@ import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { ADMIN_JSON_HEADERS, adminApiRequest } from '../helpers/admin-api-request';
 import { auditEventFields } from '../helpers/audit-event-fields';
-import { freePort, waitUntil } from '../helpers/free-port';
-import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import { freePort, waitUntil } from '../../scripts/lib/ports';
+import {
+  startOwnRedisServer,
+  uniquePrefix,
+  type RedisServerHandle,
+} from '../../scripts/lib/redis-process';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { councilSplit } from '../helpers/splits-fixtures';

@@ -10,9 +10,9 @@ import { paths } from '../../src/api-contract/paths';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { describeRollout } from '../../src/rollout/plan/rollout-status';
 import { OPENAPI_PATH, renderOpenApi } from '../../scripts/lib/openapi-document';
-import { freePort } from '../helpers/free-port';
+import { freePort } from '../../scripts/lib/ports';
 import { rolloutStateOf, stepsOf } from '../helpers/rollout-state';
-import { startOwnRedisServer } from '../helpers/redis-server';
+import { startOwnRedisServer } from '../../scripts/lib/redis-process';
 import { useRedisServer } from '../helpers/redis-under-test';
 import {
   ADMIN_TOKEN,

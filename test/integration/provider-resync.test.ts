@@ -3,7 +3,7 @@ import { createLogger } from '../../src/log/logger';
 import { createMetrics, createRegistry } from '../../src/metrics/metrics';
 import { WeightsStore } from '../../src/store/weights-store';
 import { ConfigProvider } from '../../src/traefik/provider';
-import { uniquePrefix } from '../helpers/redis-server';
+import { uniquePrefix } from '../../scripts/lib/redis-process';
 import { useRedisServer } from '../helpers/redis-under-test';
 
 /** The provider alone, without change notifications: only its periodic re-read sees writes. */

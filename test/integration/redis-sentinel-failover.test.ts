@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { startServiceOnSentinels, type ServiceOnSentinels } from '../helpers/service-on-sentinels';
-import { waitUntil } from '../helpers/free-port';
+import { waitUntil } from '../../scripts/lib/ports';
 import { putWeights, retryUntilAccepted } from '../helpers/admin-api-request';
 
 jest.setTimeout(90_000);

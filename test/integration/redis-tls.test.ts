@@ -9,9 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { putWeights } from '../helpers/admin-api-request';
-import { freePort } from '../helpers/free-port';
+import { freePort } from '../../scripts/lib/ports';
 import { startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
-import { startOwnRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import { startOwnRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
 
 jest.setTimeout(60_000);
 

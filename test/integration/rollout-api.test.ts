@@ -11,10 +11,14 @@ import type { Rollouts } from '../../src/rollout';
 import { createKeys } from '../../src/store/keys';
 import { createRedis } from '../../src/store/redis-client';
 import type { WeightsStore } from '../../src/store/weights-store';
-import { waitUntil } from '../helpers/free-port';
+import { waitUntil } from '../../scripts/lib/ports';
 import { createRolloutReplica, type RolloutReplica } from '../helpers/rollout-replica';
 import { councilServers, councilSplit } from '../helpers/splits-fixtures';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  startRedisServer,
+  uniquePrefix,
+  type RedisServerHandle,
+} from '../../scripts/lib/redis-process';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 
 const TOKEN = 'rollout-admin-token-0123456789';

@@ -5,7 +5,7 @@ import type { RolloutState } from '../../src/rollout/plan/rollout-state';
 import type { AuditEvent } from '../../src/store/types';
 import { WeightsStore } from '../../src/store/weights-store';
 import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
-import { waitUntil } from '../helpers/free-port';
+import { waitUntil } from '../../scripts/lib/ports';
 import { p95LatencyCheck, p95Query, requestCountQuery } from '../helpers/council-metrics';
 import { startMetricsApp } from '../helpers/metrics-app';
 import type { RolloutReplica } from '../helpers/rollout-replica';

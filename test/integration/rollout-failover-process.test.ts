@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { request } from 'undici';
-import { freePort, waitUntil } from '../helpers/free-port';
+import { freePort, waitUntil } from '../../scripts/lib/ports';
 import {
   p95LatencyCheck,
   startCouncilMetrics,
@@ -13,7 +13,11 @@ import {
 } from '../helpers/council-metrics';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { councilSplit } from '../helpers/splits-fixtures';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  startRedisServer,
+  uniquePrefix,
+  type RedisServerHandle,
+} from '../../scripts/lib/redis-process';
 import { adminApiRequest } from '../helpers/admin-api-request';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 

@@ -6,7 +6,7 @@ import { createKeys } from '../../src/store/keys';
 import { WeightsStore } from '../../src/store/weights-store';
 import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { rolloutStateOf as stateOf } from '../helpers/rollout-state';
-import { uniquePrefix } from '../helpers/redis-server';
+import { uniquePrefix } from '../../scripts/lib/redis-process';
 import { useRedisServer } from '../helpers/redis-under-test';
 import { councilSplit } from '../helpers/splits-fixtures';
 

@@ -4,7 +4,7 @@ import {
   slackText,
   type RolloutTransition,
 } from '../../src/rollout/notifications/notifier';
-import { freePort } from '../helpers/free-port';
+import { freePort } from '../../scripts/lib/ports';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
 
 const rolledBack: RolloutTransition = {

@@ -6,7 +6,7 @@ import { PrometheusClient } from '../../src/rollout/analysis/prometheus-client';
 import { PrometheusError } from '../../src/rollout/analysis/prometheus-error';
 import { loadSplitsFile } from '../../src/config/splits';
 import path from 'node:path';
-import { freePort } from '../helpers/free-port';
+import { freePort } from '../../scripts/lib/ports';
 import { p95Query, requestCountQuery } from '../helpers/council-metrics';
 import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
 import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';

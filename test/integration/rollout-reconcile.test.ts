@@ -6,7 +6,7 @@ import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
 import { createKeys } from '../../src/store/keys';
 import { WeightsStore } from '../../src/store/weights-store';
 import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
-import { freePort } from '../helpers/free-port';
+import { freePort } from '../../scripts/lib/ports';
 import { startMetricsApp } from '../helpers/metrics-app';
 import { useRolloutRig } from '../helpers/rollout-rig';
 import { councilWithRollout } from '../helpers/splits-fixtures';

@@ -11,7 +11,7 @@ import {
 } from '../helpers/council-metrics';
 import { councilServers, councilSplit } from '../helpers/splits-fixtures';
 import { startWebhookReceiver, type WebhookReceiverHandle } from '../helpers/webhook-receiver';
-import { waitUntil } from '../helpers/free-port';
+import { waitUntil } from '../../scripts/lib/ports';
 import { ADMIN_AUTH } from '../helpers/admin-api-request';
 
 jest.setTimeout(90_000);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { SplitsConfig } from '../../src/config/splits';
 import type { Rollouts } from '../../src/rollout';
 import type { RolloutState } from '../../src/rollout/plan/rollout-state';
-import { waitUntil } from '../helpers/free-port';
+import { waitUntil } from '../../scripts/lib/ports';
 import { useRolloutRig } from '../helpers/rollout-rig';
 import { councilWithRollout } from '../helpers/splits-fixtures';
 

@@ -3,7 +3,7 @@
  * must arrive in time, and connections beyond the cap are closed at once.
  */
 import net from 'node:net';
-import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import { startRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
 import { startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
 
 jest.setTimeout(30_000);

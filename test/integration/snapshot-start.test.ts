@@ -8,9 +8,13 @@ import { parseSplitsDocument } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
 import { startService, type RunningService } from '../../src/service';
 import { readSnapshotFile, splitsHashOf } from '../../src/traefik/snapshot-file';
-import { waitUntil } from '../helpers/free-port';
+import { waitUntil } from '../../scripts/lib/ports';
 import { ADMIN_TOKEN, SPLITS_DOCUMENT } from '../helpers/service';
-import { startOwnRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  startOwnRedisServer,
+  uniquePrefix,
+  type RedisServerHandle,
+} from '../../scripts/lib/redis-process';
 import { ADMIN_AUTH } from '../helpers/admin-api-request';
 
 jest.setTimeout(60_000);

@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { startOwnRedisServer } from '../helpers/redis-server';
+import { startOwnRedisServer } from '../../scripts/lib/redis-process';
 import { startServiceUnderTest, useServiceUnderTest } from '../helpers/service';
-import { waitUntil } from '../helpers/free-port';
+import { waitUntil } from '../../scripts/lib/ports';
 import { ADMIN_AUTH } from '../helpers/admin-api-request';
 
 describe('/api/v1 against a real redis-server', () => {

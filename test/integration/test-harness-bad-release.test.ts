@@ -1,6 +1,6 @@
 import { request } from 'undici';
-import { startBackend, type BackendHandle } from '../helpers/backend-server';
-import { buildStaticConfig } from '../helpers/traefik';
+import { startBackend, type BackendHandle } from '../../scripts/lib/backend-server';
+import { buildStaticConfig } from '../../scripts/lib/traefik-process';
 
 /**
  * The pieces the rollout e2e test and `npm run bench:rollback` build a bad release from: a test

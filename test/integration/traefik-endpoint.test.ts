@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { request } from 'undici';
 import YAML from 'yaml';
-import { startOwnRedisServer } from '../helpers/redis-server';
+import { startOwnRedisServer } from '../../scripts/lib/redis-process';
 import { useRedisServer } from '../helpers/redis-under-test';
 import { SPLITS_DOCUMENT, startServiceUnderTest, useServiceUnderTest } from '../helpers/service';
-import { waitUntil } from '../helpers/free-port';
+import { waitUntil } from '../../scripts/lib/ports';
 
 interface Served {
   status: number;

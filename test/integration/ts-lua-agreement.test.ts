@@ -12,7 +12,11 @@ import { createLogger } from '../../src/log/logger';
 import { isWeightText } from '../../src/store/stored-weights';
 import { WeightsStore } from '../../src/store/weights-store';
 import { SPLITS_DOCUMENT } from '../helpers/service';
-import { startRedisServer, uniquePrefix, type RedisServerHandle } from '../helpers/redis-server';
+import {
+  startRedisServer,
+  uniquePrefix,
+  type RedisServerHandle,
+} from '../../scripts/lib/redis-process';
 
 jest.setTimeout(120_000);
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { startOwnRedisServer, type RedisServerHandle } from '../helpers/redis-server';
+import { startOwnRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
 import {
   ADMIN_TOKEN,
   ensureCliBuilt,

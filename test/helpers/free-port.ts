@@ -1,1 +1,0 @@
-export { freePort, waitForPort, waitUntil } from '../../scripts/lib/ports';
