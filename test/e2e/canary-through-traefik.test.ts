@@ -16,6 +16,7 @@ import {
   type RedisServerHandle,
 } from '../../scripts/lib/redis-process';
 import {
+  ADMIN_TOKEN,
   ensureCliBuilt,
   runCli,
   startServiceProcess,
@@ -27,7 +28,6 @@ import { closeTraffic } from '../../scripts/lib/traffic';
 
 jest.setTimeout(120_000);
 
-const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
 const PROVIDER_TOKEN = 'e2e-provider-token-0123456789';
 const POLL_MS = 1_000;
 const THROTTLE_MS = 200;

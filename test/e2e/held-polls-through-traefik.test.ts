@@ -12,7 +12,7 @@ import {
   uniquePrefix,
   type RedisServerHandle,
 } from '../../scripts/lib/redis-process';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service';
+import { ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import {
   startTraefik,
@@ -25,7 +25,6 @@ import { closeTraffic } from '../../scripts/lib/traffic';
 
 jest.setTimeout(180_000);
 
-const ADMIN_TOKEN = 'e2e-held-admin-token-0123456789';
 const PROVIDER_TOKEN = 'e2e-held-provider-token-0123456789';
 /** Longer than the 8 s hold; HELD_IDLE_MS shortens or lengthens it. */
 const IDLE_MS = Number(process.env.HELD_IDLE_MS ?? 20_000);

@@ -12,7 +12,7 @@ import {
   uniquePrefix,
   type RedisServerHandle,
 } from '../../scripts/lib/redis-process';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service';
+import { ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 import type { TraefikHandle } from '../../scripts/lib/traefik-process';
 import { waitUntilShare } from '../helpers/routing-probe';
@@ -30,7 +30,6 @@ import { sleep } from '../../scripts/lib/child-process';
 
 jest.setTimeout(180_000);
 
-const ADMIN_TOKEN = 'e2e-resilience-admin-token-0123';
 const PROVIDER_TOKEN = 'e2e-resilience-provider-token-0123';
 
 describe('a failing backend through a real Traefik', () => {

@@ -16,7 +16,7 @@ import {
   uniquePrefix,
   type RedisServerHandle,
 } from '../../scripts/lib/redis-process';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service';
+import { ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 import type { TraefikHandle } from '../../scripts/lib/traefik-process';
 import {
@@ -33,7 +33,6 @@ import { startTraefikBeforeService } from '../helpers/traefik-before-service';
 
 jest.setTimeout(60_000);
 
-const ADMIN_TOKEN = 'e2e-admin-token-rollout-0123456789';
 const PROVIDER_TOKEN = 'e2e-provider-token-rollout-0123456789';
 
 const DASHBOARD = path.join(

@@ -8,7 +8,13 @@ import {
   uniquePrefix,
   type RedisServerHandle,
 } from '../../scripts/lib/redis-process';
-import { SPLITS_DOCUMENT, startServiceProcess, type ServiceProcess } from '../helpers/service';
+import {
+  ADMIN_TOKEN,
+  SPLITS_DOCUMENT,
+  startServiceProcess,
+  type ServiceProcess,
+} from '../helpers/service';
+import { ADMIN_JSON_HEADERS } from '../helpers/admin-api-request';
 import { writeSplitsFile } from '../helpers/splits-file';
 import type { TraefikHandle } from '../../scripts/lib/traefik-process';
 import { startTraefikBeforeService } from '../helpers/traefik-before-service';
@@ -20,7 +26,6 @@ import { startTraefikBeforeService } from '../helpers/traefik-before-service';
 
 jest.setTimeout(120_000);
 
-const ADMIN_TOKEN = 'ui-browser-admin-token-0123456789';
 const ROOT = path.resolve(__dirname, '../..');
 /** UPDATE_SCREENSHOTS=1 refreshes the committed ones; otherwise they go to a temp dir. */
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
@@ -215,7 +220,7 @@ describe('the operator page in a real browser', () => {
   test('when a rollout is started elsewhere, then the page shows its step and bake live', async () => {
     const res = await fetch(`${service.url}/api/v1/splits/search/rollout`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      headers: ADMIN_JSON_HEADERS,
       body: JSON.stringify({ version: '7.2', reason: 'nightly build' }),
     });
     expect(res.status).toBe(202);
