@@ -17,7 +17,7 @@ import { freePort, waitUntil } from '../scripts/lib/ports';
 import { startOwnRedisServer } from '../scripts/lib/redis-process';
 import { startTraefik } from '../scripts/lib/traefik-process';
 import { closeTraffic, shareOf, steadyLoad, windowOf } from '../scripts/lib/traffic';
-import { sleep, startNodeChild } from './lib/proc';
+import { sleep, startNodeChild } from '../scripts/lib/child-process';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DOWN_MS = Number(process.env.BLAST_DOWN_MS ?? 5_000);

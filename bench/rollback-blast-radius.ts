@@ -14,6 +14,7 @@
  * Knobs: ROLLBACK_WORKERS (load loops, default 2), ROLLBACK_WINDOW (the check's rate window,
  * default 10s).
  */
+import { BENCH_ADMIN_HEADERS, BENCH_ADMIN_TOKEN } from './lib/http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,13 +25,12 @@ import { freePort, waitUntil } from '../scripts/lib/ports';
 import { startOwnRedisServer } from '../scripts/lib/redis-process';
 import { startTraefik } from '../scripts/lib/traefik-process';
 import { closeTraffic, routeOnce, steadyLoad } from '../scripts/lib/traffic';
-import { sleep, startNodeChild } from './lib/proc';
+import { sleep, startNodeChild } from '../scripts/lib/child-process';
 
 const ROOT = path.resolve(__dirname, '../..');
 const WORKERS = Number(process.env.ROLLBACK_WORKERS ?? 2);
 const WINDOW = process.env.ROLLBACK_WINDOW ?? '10s';
 const ERROR_RATE = 0.4;
-const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const CASES = [
   { intervalS: 1, firstStep: 5 },
   { intervalS: 1, firstStep: 20 },
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
       KEY_PREFIX: 'rollback-bench:',
       LOG_LEVEL: 'silent',
       BENCH_SPLITS_JSON: splitsFile,
-      ADMIN_TOKEN,
+      ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
       PROMETHEUS_URL: prom.url,
       TRAEFIK_API_URLS: traefik.apiUrl,
       TRAEFIK_POLL_INTERVAL_MS: '250',
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   const api = async <T>(method: 'GET' | 'POST', p: string, body?: unknown): Promise<T> => {
     const res = await request(`${service.ready.url}${p}`, {
       method,
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      headers: BENCH_ADMIN_HEADERS,
       ...(body !== undefined && { body: JSON.stringify(body) }),
     });
     const json = (await res.body.json()) as T;

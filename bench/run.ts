@@ -13,17 +13,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { request } from './lib/http';
+import { BENCH_ADMIN_TOKEN, request } from './lib/http';
 import { describeMachine } from './lib/machine';
 import {
-  cpuSecondsOf,
-  memoryOf,
+  MissingToolError,
   sleep,
   startNodeChild,
-  waitQuiet,
   type NodeChild,
-} from './lib/proc';
-import { MissingToolError } from '../scripts/lib/child-process';
+} from '../scripts/lib/child-process';
+import { cpuSecondsOf, memoryOf, waitQuiet } from './lib/proc';
 import { startOwnRedisServer } from '../scripts/lib/redis-process';
 import { splitName, generatedSplits } from './lib/splits';
 import {
@@ -46,7 +44,6 @@ import {
 import { SKELETON } from './skeleton';
 
 const ROOT = path.resolve(__dirname, '../..');
-const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const HARD_LIMIT_MS = 20 * 60_000;
 
 const int = (name: string, def: number): number => {
@@ -93,7 +90,7 @@ function startServiceChild(
       PORT: '0',
       REDIS_URL: redisUrl,
       KEY_PREFIX: prefix,
-      ADMIN_TOKEN,
+      ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
       LOG_LEVEL: 'silent',
       BENCH_SPLITS_JSON: splitsFile,
       // The memory settings `npm start` and the Dockerfile use (docs/performance.md);
@@ -172,7 +169,6 @@ async function benchService(
         serviceUrl: url,
         redis,
         keyPrefix: prefix,
-        adminToken: ADMIN_TOKEN,
         splits: count,
         current,
         kind,

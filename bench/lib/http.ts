@@ -7,6 +7,15 @@ export interface RawResponse {
   body: Buffer;
 }
 
+/** The admin token every service the bench starts accepts. */
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
+/** The headers of a JSON write to a bench service's admin API. */
+export const BENCH_ADMIN_HEADERS = {
+  authorization: `Bearer ${BENCH_ADMIN_TOKEN}`,
+  'content-type': 'application/json',
+};
+
 /** One keep-alive connection pool for the bench's own probes (not the load generator). */
 export const probeAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 

@@ -1,17 +1,6 @@
 import { sleep } from '../../scripts/lib/child-process';
 import fs from 'node:fs';
 
-export {
-  exited,
-  sleep,
-  startNodeChild,
-  stopChild,
-  track,
-  waitExit,
-  type NodeChild,
-} from '../../scripts/lib/child-process';
-export { freePort, waitForPort } from '../../scripts/lib/ports';
-
 /** Resident and peak resident memory of a process, in MB of 10^6 bytes (Linux /proc). */
 export function memoryOf(pid: number): { rssMB: number; peakRssMB: number } | undefined {
   try {

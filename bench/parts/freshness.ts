@@ -1,8 +1,8 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
-import { request } from '../lib/http';
-import { sleep } from '../lib/proc';
+import { BENCH_ADMIN_HEADERS, request } from '../lib/http';
+import { sleep } from '../../scripts/lib/child-process';
 import { splitName } from '../lib/splits';
 import { round, summarize, type Summary } from '../lib/stats';
 
@@ -47,7 +47,6 @@ export async function measureFreshness(context: {
   serviceUrl: string;
   redis: Redis;
   keyPrefix: string;
-  adminToken: string;
   splits: number;
   /** The canary percent every split holds now. */
   current: Map<string, number>;
@@ -55,7 +54,7 @@ export async function measureFreshness(context: {
   options: FreshnessOptions;
   target: number;
 }): Promise<FreshnessResult> {
-  const { serviceUrl, redis, keyPrefix, adminToken, splits, current, kind, options } = context;
+  const { serviceUrl, redis, keyPrefix, splits, current, kind, options } = context;
   const latencies: number[] = [];
   const answers: number[] = [];
   let timeouts = 0;
@@ -75,10 +74,7 @@ export async function measureFreshness(context: {
       kind === 'api'
         ? request(`${serviceUrl}/api/v1/splits/${split}/scale`, {
             method: 'POST',
-            headers: {
-              authorization: `Bearer ${adminToken}`,
-              'content-type': 'application/json',
-            },
+            headers: BENCH_ADMIN_HEADERS,
             body: JSON.stringify({ percent, reason: 'bench' }),
             agent: writeAgent,
           }).then((res) => {

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cpuSecondsOf, sleep, startNodeChild, type NodeChild } from '../lib/proc';
+import { BENCH_ADMIN_TOKEN } from '../lib/http';
+import { sleep, startNodeChild, type NodeChild } from '../../scripts/lib/child-process';
+import { cpuSecondsOf } from '../lib/proc';
 import { startOwnRedisServer } from '../../scripts/lib/redis-process';
 import { generatedSplits } from '../lib/splits';
 import { startTraefik } from '../../scripts/lib/traefik-process';
@@ -47,7 +49,7 @@ export async function measureIdle(
           PORT: '0',
           REDIS_URL: redisServer.url,
           KEY_PREFIX: 'bench:idle:',
-          ADMIN_TOKEN: 'bench-admin-token-0123456789',
+          ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
           LOG_LEVEL: 'silent',
           BENCH_SPLITS_JSON: splitsFile,
         },

@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Redis from 'ioredis';
-import { startBackend, type Backend } from '../lib/backend';
-import { json, request } from '../lib/http';
-import { sleep, startNodeChild, type NodeChild } from '../lib/proc';
+import { startBackend, type BackendHandle as Backend } from '../../scripts/lib/backend-server';
+import { BENCH_ADMIN_HEADERS, BENCH_ADMIN_TOKEN, json, request } from '../lib/http';
+import { sleep, startNodeChild, type NodeChild } from '../../scripts/lib/child-process';
 import { startOwnRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
 import { writeDefaultCertificate } from '../../scripts/lib/default-certificate';
 import { routedSplit } from '../lib/splits';
@@ -65,7 +65,6 @@ export interface RoutingResult {
   deletion: DeleteObservation[];
 }
 
-const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const PREFIX = 'bench:route:';
 const KV = 'traefik/http';
 const KV_WEIGHT = (i: number): string => `${KV}/services/bench/weighted/services/${i}/weight`;
@@ -211,7 +210,7 @@ export async function measureRouting(
         PORT: '0',
         REDIS_URL: redisServer.url,
         KEY_PREFIX: PREFIX,
-        ADMIN_TOKEN,
+        ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
         LOG_LEVEL: 'silent',
         BENCH_SPLITS_JSON: splitsFile,
       },
@@ -285,7 +284,7 @@ export async function measureRouting(
     const api = (method: string, route: string, body: unknown) =>
       request(`${serviceUrl}/api/v1/splits/bench${route}`, {
         method,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        headers: BENCH_ADMIN_HEADERS,
         body: JSON.stringify(body),
         timeoutMs: 5_000,
       }).then((res) => {

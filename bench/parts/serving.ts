@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { request } from '../lib/http';
-import { startNodeChild } from '../lib/proc';
+import { startNodeChild } from '../../scripts/lib/child-process';
 import { median, round, Samples, percentile } from '../lib/stats';
 
 export type Variant = 'identity' | 'gzip';

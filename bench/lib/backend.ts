@@ -1,1 +1,0 @@
-export { startBackend, type BackendHandle as Backend } from '../../scripts/lib/backend-server';
