@@ -12,7 +12,7 @@ import {
   uniquePrefix,
   type RedisServerHandle,
 } from '../../scripts/lib/redis-process';
-import { ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../helpers/service';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 import type { TraefikHandle } from '../../scripts/lib/traefik-process';
 import { waitUntilShare } from '../helpers/routing-probe';
@@ -78,7 +78,6 @@ describe('a failing backend through a real Traefik', () => {
       REDIS_URL: redis.url,
       KEY_PREFIX: prefix,
       SPLITS_FILE: splits.file,
-      ADMIN_TOKEN,
       PROVIDER_TOKEN,
     });
     for (const host of ['guarded.localhost', 'bare.localhost']) {

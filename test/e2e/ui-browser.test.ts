@@ -97,7 +97,6 @@ describe('the operator page in a real browser', () => {
       REDIS_URL: redisServer.url,
       KEY_PREFIX: prefix,
       SPLITS_FILE: splitsFile.file,
-      ADMIN_TOKEN,
       LOG_LEVEL: 'warn',
     });
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-chromium-'));
