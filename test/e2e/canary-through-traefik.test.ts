@@ -10,7 +10,7 @@ import { startBackend, type BackendHandle } from '../../scripts/lib/backend-serv
 import { freePort, waitUntil } from '../../scripts/lib/ports';
 import { traefikServiceView, waitUntilRouted } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
-import { startTraefikBeforeService } from '../helpers/traefik-before-service';
+import { startTraefikThenService } from '../helpers/traefik-before-service';
 import {
   startRedisServer,
   uniquePrefix,
@@ -171,21 +171,21 @@ describe('canary routing through a real Traefik', () => {
         ),
       },
     });
-    const first = await startTraefikBeforeService({
-      providerToken: PROVIDER_TOKEN,
-      pollInterval: `${POLL_MS}ms`,
-      throttle: `${THROTTLE_MS}ms`,
-      logLevel: 'INFO',
-    });
-    traefik = first.traefik;
-    service = await startServiceProcess(first.servicePort, {
-      REDIS_URL: redis.url,
-      KEY_PREFIX: prefix,
-      SPLITS_FILE: splits.file,
-      PROVIDER_TOKEN,
-      TRAEFIK_API_URLS: traefik.apiUrl,
-      TRAEFIK_POLL_INTERVAL_MS: '250',
-    });
+    ({ traefik, service } = await startTraefikThenService(
+      {
+        providerToken: PROVIDER_TOKEN,
+        pollInterval: `${POLL_MS}ms`,
+        throttle: `${THROTTLE_MS}ms`,
+        logLevel: 'INFO',
+      },
+      (started) => ({
+        REDIS_URL: redis.url,
+        KEY_PREFIX: prefix,
+        SPLITS_FILE: splits.file,
+        TRAEFIK_API_URLS: started.apiUrl,
+        TRAEFIK_POLL_INTERVAL_MS: '250',
+      }),
+    ));
     redis.cli('HSET', `${prefix}weights:council`, 'main', '95', 'canary', '5');
     await waitUntilRouted(traefik.webUrl, 'council.localhost');
     await waitUntil(

@@ -16,7 +16,7 @@ import {
   uniquePrefix,
   type RedisServerHandle,
 } from '../../scripts/lib/redis-process';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service';
+import type { ServiceProcess } from '../helpers/service';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import type { TraefikHandle } from '../../scripts/lib/traefik-process';
 import {
@@ -29,7 +29,7 @@ import {
 import { sleep } from '../../scripts/lib/child-process';
 import { waitUntilRouted, waitUntilTraefikShows } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
-import { startTraefikBeforeService } from '../helpers/traefik-before-service';
+import { startTraefikThenService } from '../helpers/traefik-before-service';
 
 jest.setTimeout(60_000);
 
@@ -196,24 +196,27 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
       );
     }
     splitsFile = writeSplitsFile({ splits });
-    const first = await startTraefikBeforeService({
-      providerToken: PROVIDER_TOKEN,
-      pollInterval: '1s',
-      throttle: '200ms',
-      logLevel: 'INFO',
-      metrics: true,
-    });
-    traefik = first.traefik;
-    prom = await startPrometheus({ targets: [new URL(traefik.metricsUrl as string).host] });
-    service = await startServiceProcess(first.servicePort, {
-      REDIS_URL: redis.url,
-      KEY_PREFIX: prefix,
-      SPLITS_FILE: splitsFile.file,
-      PROVIDER_TOKEN,
-      PROMETHEUS_URL: prom.url,
-      TRAEFIK_API_URLS: traefik.apiUrl,
-      TRAEFIK_POLL_INTERVAL_MS: '250',
-    });
+    ({ traefik, service } = await startTraefikThenService(
+      {
+        providerToken: PROVIDER_TOKEN,
+        pollInterval: '1s',
+        throttle: '200ms',
+        logLevel: 'INFO',
+        metrics: true,
+      },
+      // Prometheus scrapes this Traefik's metrics, and the service judges the canary by them.
+      async (started) => {
+        prom = await startPrometheus({ targets: [new URL(started.metricsUrl as string).host] });
+        return {
+          REDIS_URL: redis.url,
+          KEY_PREFIX: prefix,
+          SPLITS_FILE: splitsFile.file,
+          PROMETHEUS_URL: prom.url,
+          TRAEFIK_API_URLS: started.apiUrl,
+          TRAEFIK_POLL_INTERVAL_MS: '250',
+        };
+      },
+    ));
     for (const name of Object.keys(PLANS)) {
       await waitUntilRouted(traefik.webUrl, `${name}.localhost`, { backend: 'main' });
     }
