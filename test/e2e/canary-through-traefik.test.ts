@@ -5,24 +5,24 @@
  */
 import { Agent, request } from 'undici';
 import { adminApiRequest } from '../helpers/admin-api-request';
+import { adminEnvFor } from '../helpers/cli-fixtures';
 import { startBackend, type BackendHandle } from '../../scripts/lib/backend-server';
 import { freePort, waitUntil } from '../../scripts/lib/ports';
-import { waitUntilRouted } from '../helpers/routing-probe';
+import { traefikServiceView, waitUntilRouted } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
-import { startTraefikBeforeService } from '../helpers/traefik-before-service';
+import { startTraefikThenService } from '../helpers/traefik-before-service';
 import {
   startRedisServer,
   uniquePrefix,
   type RedisServerHandle,
 } from '../../scripts/lib/redis-process';
 import {
-  ADMIN_TOKEN,
   ensureCliBuilt,
   runCli,
   startServiceProcess,
   type ServiceProcess,
 } from '../helpers/service';
-import { writeSplitsFile } from '../helpers/splits-file';
+import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../../scripts/lib/traefik-process';
 import { closeTraffic } from '../../scripts/lib/traffic';
 
@@ -93,20 +93,10 @@ describe('canary routing through a real Traefik', () => {
   const answeredByBackends = (counts: Record<string, number>) =>
     (counts.main ?? 0) + (counts.canary ?? 0);
 
-  const cli = (...args: string[]) =>
-    runCli(args, { CANARY_URL: service.url, CANARY_TOKEN: ADMIN_TOKEN });
+  const cli = (...args: string[]) => runCli(args, adminEnvFor(service));
 
   const api = (method: 'GET' | 'POST', p: string, body?: unknown) =>
     adminApiRequest(service.url, method, p, body);
-
-  /** A split's weighted service as Traefik's API shows it: the weights Traefik routes by. */
-  async function traefikService(split: string) {
-    const res = await request(`${traefik.apiUrl}/api/http/services/${split}@http`);
-    return (await res.body.json()) as {
-      status: string;
-      weighted: { services: { name: string; weight: number }[] };
-    };
-  }
 
   /** GET /traefik with the provider token, as Traefik's HTTP provider polls it. */
   const pollAsTraefik = () =>
@@ -159,15 +149,7 @@ describe('canary routing through a real Traefik', () => {
     canary = await startBackend('canary');
     splits = writeSplitsFile({
       splits: {
-        council: {
-          stable: 'main',
-          canary: 'canary',
-          backends: {
-            main: { servers: [main.url] },
-            canary: { servers: [canary.url], version: '1.5.0' },
-          },
-          router: { rule: 'Host(`council.localhost`)', entryPoints: ['web'] },
-        },
+        council: routedCouncil(main, canary, {}, { canaryVersion: '1.5.0' }),
         // A canary that references a service no provider defines, at weight 0: Traefik builds it anyway.
         ghost: {
           stable: 'main',
@@ -178,32 +160,32 @@ describe('canary routing through a real Traefik', () => {
           },
           router: { rule: 'Host(`ghost.localhost`)', entryPoints: ['web'] },
         },
-        sticky: {
-          stable: 'main',
-          canary: 'canary',
-          backends: { main: { servers: [main.url] }, canary: { servers: [canary.url] } },
-          defaultWeights: { main: 50, canary: 50 },
-          router: { rule: 'Host(`sticky.localhost`)', entryPoints: ['web'] },
-          sticky: { cookie: { name: 'variant', httpOnly: true } },
-        },
+        sticky: routedCouncil(
+          main,
+          canary,
+          {
+            defaultWeights: { main: 50, canary: 50 },
+            sticky: { cookie: { name: 'variant', httpOnly: true } },
+          },
+          { host: 'sticky.localhost' },
+        ),
       },
     });
-    const first = await startTraefikBeforeService({
-      providerToken: PROVIDER_TOKEN,
-      pollInterval: `${POLL_MS}ms`,
-      throttle: `${THROTTLE_MS}ms`,
-      logLevel: 'INFO',
-    });
-    traefik = first.traefik;
-    service = await startServiceProcess(first.servicePort, {
-      REDIS_URL: redis.url,
-      KEY_PREFIX: prefix,
-      SPLITS_FILE: splits.file,
-      ADMIN_TOKEN,
-      PROVIDER_TOKEN,
-      TRAEFIK_API_URLS: traefik.apiUrl,
-      TRAEFIK_POLL_INTERVAL_MS: '250',
-    });
+    ({ traefik, service } = await startTraefikThenService(
+      {
+        providerToken: PROVIDER_TOKEN,
+        pollInterval: `${POLL_MS}ms`,
+        throttle: `${THROTTLE_MS}ms`,
+        logLevel: 'INFO',
+      },
+      (started) => ({
+        REDIS_URL: redis.url,
+        KEY_PREFIX: prefix,
+        SPLITS_FILE: splits.file,
+        TRAEFIK_API_URLS: started.apiUrl,
+        TRAEFIK_POLL_INTERVAL_MS: '250',
+      }),
+    ));
     redis.cli('HSET', `${prefix}weights:council`, 'main', '95', 'canary', '5');
     await waitUntilRouted(traefik.webUrl, 'council.localhost');
     await waitUntil(
@@ -266,8 +248,8 @@ describe('canary routing through a real Traefik', () => {
   });
 
   test('h. Traefik API shows the weights served, and the service confirms it applied them', async () => {
-    const body = await traefikService('council');
-    expect(body.weighted.services).toEqual([
+    const body = await traefikServiceView(traefik.apiUrl, 'council');
+    expect(body.weighted?.services).toEqual([
       { name: 'council-canary', weight: 25 },
       { name: 'council-main', weight: 75 },
     ]);
@@ -275,7 +257,7 @@ describe('canary routing through a real Traefik', () => {
     const config = (await served.body.json()) as {
       http: { services: Record<string, { weighted?: { services: unknown } }> };
     };
-    expect(config.http.services.council.weighted?.services).toEqual(body.weighted.services);
+    expect(config.http.services.council.weighted?.services).toEqual(body.weighted?.services);
     const status = await api('GET', '/api/v1/splits/council');
     expect(status.body.traefik).toEqual([
       expect.objectContaining({
@@ -294,8 +276,8 @@ describe('canary routing through a real Traefik', () => {
     const took = Date.now() - started;
     expect(res.status).toBe(200);
     expect((res.body.traefik as { applied: boolean }[])[0].applied).toBe(true);
-    const body = await traefikService('council');
-    expect(body.weighted.services).toEqual([
+    const body = await traefikServiceView(traefik.apiUrl, 'council');
+    expect(body.weighted?.services).toEqual([
       { name: 'council-canary', weight: 50 },
       { name: 'council-main', weight: 50 },
     ]);
@@ -314,7 +296,6 @@ describe('canary routing through a real Traefik', () => {
       REDIS_URL: redis.url,
       KEY_PREFIX: prefix,
       SPLITS_FILE: splits.file,
-      ADMIN_TOKEN,
       TRAEFIK_API_URLS: traefik.apiUrl,
       TRAEFIK_POLL_INTERVAL_MS: '60000',
     });
@@ -366,7 +347,6 @@ describe('canary routing through a real Traefik', () => {
       REDIS_URL: redis.url,
       KEY_PREFIX: prefix,
       SPLITS_FILE: splits.file,
-      ADMIN_TOKEN,
       TRAEFIK_API_URLS: `${traefik.apiUrl},${lonely.apiUrl}`,
       TRAEFIK_POLL_INTERVAL_MS: '250',
     });
@@ -434,9 +414,9 @@ describe('canary routing through a real Traefik', () => {
   test('f. when a zero-weight backend references a missing service, then the route serves from stable', async () => {
     const counts = await tally(100, 'ghost.localhost');
     expect(counts).toEqual({ main: 100 });
-    const body = await traefikService('ghost');
+    const body = await traefikServiceView(traefik.apiUrl, 'ghost');
     expect(body.status).toBe('enabled');
-    expect(body.weighted.services.map((s) => s.name)).toEqual(['ghost-main']);
+    expect(body.weighted?.services.map((s) => s.name)).toEqual(['ghost-main']);
   });
 
   test('g. when a client carries the sticky cookie, then it stays on its backend while weights change, and moves when its backend drops to 0', async () => {

@@ -17,7 +17,7 @@ import {
   uniquePrefix,
   type RedisServerHandle,
 } from '../../scripts/lib/redis-process';
-import { ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../helpers/service';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../../scripts/lib/traefik-process';
 import { closeTraffic, routeOnce } from '../../scripts/lib/traffic';
@@ -58,7 +58,6 @@ describe('a cold start with Redis down, through a real Traefik', () => {
       REDIS_URL: redis.url,
       KEY_PREFIX: uniquePrefix('e2e-snap'),
       SPLITS_FILE: splits.file,
-      ADMIN_TOKEN,
       // The documented default: DATA_DIR/snapshot.json.
       DATA_DIR: dataDir,
       SNAPSHOT_FILE: '',

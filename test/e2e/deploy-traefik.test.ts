@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -8,9 +7,12 @@ import { stopChild, track, type ProcessRun } from '../../scripts/lib/child-proce
 import { startBackend, type BackendHandle } from '../../scripts/lib/backend-server';
 import { freePort, waitUntil } from '../../scripts/lib/ports';
 import { startRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
+import { closeTraffic, routeOnce, shareOf } from '../../scripts/lib/traffic';
 import { kitScriptEnv, runKitScript } from '../helpers/kit-scripts';
-import { startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
+import { waitUntilRouted, waitUntilTraefikShows } from '../helpers/routing-probe';
+import { ROOT, startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
 import { routedCouncil } from '../helpers/splits-file';
+import { stopInOrder } from '../helpers/stop-in-order';
 import { requireTraefikBinary } from '../../scripts/lib/traefik-process';
 
 /**
@@ -24,75 +26,14 @@ import { requireTraefikBinary } from '../../scripts/lib/traefik-process';
  * suite fails, saying how to get it.
  */
 
-const ROOT = path.resolve(__dirname, '../..');
 const ENTRYPOINT = path.join(ROOT, 'traefik/compose-entrypoint.sh');
 const PROVIDER_TOKEN = 'deploy-traefik-provider-token-01';
 const HOST = 'council.localhost';
 const traefikBin = requireTraefikBinary();
 const describeWithTraefik = describe;
 
-/**
- * GET / through Traefik as council.localhost (fetch drops a Host header, http does not), with extra
- * headers; a refused or broken connection counts as status 0.
- */
-function getCouncil(
-  webUrl: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; backend: string | undefined }> {
-  return new Promise((resolve) => {
-    const req = http.get(
-      `${webUrl}/`,
-      { headers: { Host: HOST, ...headers }, timeout: 5_000 },
-      (res) => {
-        res.resume();
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            backend: res.headers['x-backend'] as string | undefined,
-          }),
-        );
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('request through Traefik timed out')));
-    req.on('error', () => resolve({ status: 0, backend: undefined }));
-  });
-}
-
-/** The share of `n` requests through Traefik that the canary answered. */
-async function canaryShare(webUrl: string, n: number): Promise<number> {
-  let canary = 0;
-  for (let i = 0; i < n; i++) {
-    const { status, backend } = await getCouncil(webUrl);
-    if (status !== 200) throw new Error(`request ${i} through Traefik answered ${status}`);
-    if (backend === 'canary') canary += 1;
-  }
-  return canary / n;
-}
-
-/**
- * Waits until the weighted services of council@http in Traefik's API satisfy `applied` (given
- * undefined while Traefik has none): what Traefik routes, not what the provider serves.
- */
-function untilTraefikShows(
-  apiUrl: string,
-  what: string,
-  applied: (services: { name: string; weight: number }[] | undefined) => boolean,
-  timeoutMs: number,
-  intervalMs = 100,
-): Promise<void> {
-  return waitUntil(
-    `Traefik to ${what}`,
-    async () => {
-      const res = await fetch(`${apiUrl}/api/http/services/council@http`);
-      const body = (await res.json()) as {
-        weighted?: { services: { name: string; weight: number }[] };
-      };
-      return applied(body.weighted?.services);
-    },
-    timeoutMs,
-    intervalMs,
-  );
-}
+// After both describes: their requests through Traefik share one pool of connections.
+afterAll(closeTraffic);
 
 interface EntrypointTraefik {
   child: ChildProcess;
@@ -152,12 +93,7 @@ async function startComposeTraefik(
   const traefik = startThroughEntrypoint(template, path.join(dir, 'traefik.yml'));
   const webUrl = `http://127.0.0.1:${web}`;
   try {
-    await waitUntil(
-      'Traefik to route council.localhost',
-      async () => (await getCouncil(webUrl)).status === 200,
-      30_000,
-      200,
-    );
+    await waitUntilRouted(webUrl, HOST, { timeoutMs: 30_000 });
   } catch (err) {
     await traefik.stop();
     throw new Error(
@@ -189,14 +125,16 @@ function useKitStack(tmpPrefix: string): KitStack {
     stack.main = await startBackend('main');
     stack.canary = await startBackend('canary');
   });
-  afterAll(async () => {
-    await stack.traefik?.stop();
-    await stack.service?.stop();
-    await stack.main?.stop();
-    await stack.canary?.stop();
-    await stack.redis?.stop();
-    if (stack.tmp !== undefined) fs.rmSync(stack.tmp, { recursive: true, force: true });
-  });
+  afterAll(() =>
+    stopInOrder(
+      stack.traefik,
+      stack.service,
+      stack.main,
+      stack.canary,
+      stack.redis,
+      () => stack.tmp !== undefined && fs.rmSync(stack.tmp, { recursive: true, force: true }),
+    ),
+  );
   return stack as KitStack;
 }
 
@@ -252,7 +190,7 @@ describeWithTraefik('the kit through a real Traefik', () => {
   }, 60_000);
 
   it('when Traefik starts from the Compose static configuration, then it polls with the token and serves the split', async () => {
-    expect(await canaryShare(kit.traefik.webUrl, 20)).toBe(0);
+    expect(await shareOf(kit.traefik.webUrl, HOST, 'main', 20)).toBe(1);
     const r = await runScript('scripts/test_smoke.sh', [], env);
     expect(r.stdout).toContain('ok    Traefik shows council@http: council-main=100');
     expect(r.code).toBe(0);
@@ -263,11 +201,12 @@ describeWithTraefik('the kit through a real Traefik', () => {
     expect(r.code).toBe(0);
 
     // pollInterval 1 s + providersThrottleDuration 1 s: well within 10 s.
-    await untilTraefikShows(
+    await waitUntilTraefikShows(
       kit.traefik.apiUrl,
+      'council',
       'apply 75/25',
       (services) => services?.find((s) => s.name === 'council-canary')?.weight === 25,
-      10_000,
+      { timeoutMs: 10_000 },
     );
     // Traefik's weighted round robin is deterministic (a smooth WRR), so over 400 requests the
     // share is 25 % within a request or two; test_live_cloud.sh's binomial bound is far looser.
@@ -314,7 +253,7 @@ describeWithTraefik('the kit through a real Traefik', () => {
   it('when the service is stopped, then canary-rollback.sh zeroes the canary in Redis and Traefik follows once a provider answers', async () => {
     await kit.service.stop();
     // Traefik keeps routing with what it last applied.
-    expect(await canaryShare(kit.traefik.webUrl, 40)).toBeGreaterThan(0.1);
+    expect(await shareOf(kit.traefik.webUrl, HOST, 'canary', 40)).toBeGreaterThan(0.1);
 
     const r = await runScript('scripts/canary-rollback.sh', [], env);
     expect(r.code).toBe(0);
@@ -325,14 +264,14 @@ describeWithTraefik('the kit through a real Traefik', () => {
 
     kit.service = await startProvider();
     // Traefik's retry backoff after failed polls can stretch to tens of seconds.
-    await untilTraefikShows(
+    await waitUntilTraefikShows(
       kit.traefik.apiUrl,
+      'council',
       'drop the canary',
       (services) => services?.every((s) => s.name !== 'council-canary') ?? false,
-      90_000,
-      250,
+      { timeoutMs: 90_000, intervalMs: 250 },
     );
-    expect(await canaryShare(kit.traefik.webUrl, 40)).toBe(0);
+    expect(await shareOf(kit.traefik.webUrl, HOST, 'main', 40)).toBe(1);
   }, 120_000);
 });
 
@@ -364,14 +303,11 @@ describeWithTraefik("the kit's compose/splits.yaml through a real Traefik", () =
 
   it('when the canary is at 0 %, then X-Canary: always and the canary cookie still reach it, and nothing else does', async () => {
     const { webUrl } = kit.traefik;
-    const plain = await Promise.all(Array.from({ length: 20 }, () => getCouncil(webUrl)));
-    expect(plain.map((r) => `${r.status} ${r.backend}`)).toEqual(Array(20).fill('200 main'));
-    const header = await getCouncil(webUrl, { 'X-Canary': 'always' });
-    const cookie = await getCouncil(webUrl, { Cookie: 'canary=always' });
-    expect([header, cookie]).toEqual([
-      { status: 200, backend: 'canary' },
-      { status: 200, backend: 'canary' },
-    ]);
+    const plain = await Promise.all(Array.from({ length: 20 }, () => routeOnce(webUrl, HOST)));
+    expect(plain).toEqual(Array(20).fill('main'));
+    const header = await routeOnce(webUrl, HOST, { 'X-Canary': 'always' });
+    const cookie = await routeOnce(webUrl, HOST, { Cookie: 'canary=always' });
+    expect([header, cookie]).toEqual(['canary', 'canary']);
   });
 
   it('when canary-deploy.sh runs, then it smoke-tests the canary through Traefik at 0 % and then gives it 5 %', async () => {
@@ -405,11 +341,11 @@ describeWithTraefik("the kit's compose/splits.yaml through a real Traefik", () =
   it('when main is stopped while the canary serves 100 %, then no request fails', async () => {
     const r = await runScript('scripts/canary-scale.sh', ['100'], env);
     expect(r.code).toBe(0);
-    await untilTraefikShows(
+    await waitUntilTraefikShows(
       kit.traefik.apiUrl,
+      'council',
       'apply canary 100',
       (services) => services?.map((s) => s.name).join(',') === 'council-canary',
-      15_000,
     );
 
     await kit.main.stop();
@@ -417,8 +353,8 @@ describeWithTraefik("the kit's compose/splits.yaml through a real Traefik", () =
     // Traefik's polls after: every request still answered, by the canary.
     const seen: string[] = [];
     const until = Date.now() + 6_000;
-    while (Date.now() < until) seen.push(`${(await getCouncil(kit.traefik.webUrl)).status}`);
+    while (Date.now() < until) seen.push(await routeOnce(kit.traefik.webUrl, HOST));
     expect(seen.length).toBeGreaterThan(20);
-    expect(seen.filter((s) => s !== '200')).toEqual([]);
+    expect(seen.filter((answer) => answer !== 'canary')).toEqual([]);
   }, 60_000);
 });

@@ -12,7 +12,7 @@ import {
   uniquePrefix,
   type RedisServerHandle,
 } from '../../scripts/lib/redis-process';
-import { ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../helpers/service';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import {
   startTraefik,
@@ -115,7 +115,6 @@ describe('held polls through two real Traefik instances', () => {
       REDIS_URL: redis.url,
       KEY_PREFIX: prefix,
       SPLITS_FILE: splits.file,
-      ADMIN_TOKEN,
       PROVIDER_TOKEN,
     });
     traefikOptions = {

@@ -4,8 +4,7 @@
  * is SIGKILLed: no request through Traefik fails, writes work again on the new primary, a weight
  * written there is routed, and the rollout goes on to complete.
  */
-import { request } from 'undici';
-import { ADMIN_JSON_HEADERS, putWeights, retryUntilAccepted } from '../helpers/admin-api-request';
+import { adminApiRequest, putWeights, retryUntilAccepted } from '../helpers/admin-api-request';
 import { startBackend, type BackendHandle } from '../../scripts/lib/backend-server';
 import {
   p95LatencyCheck,
@@ -18,8 +17,7 @@ import {
   type SentinelGroupHandle,
 } from '../../scripts/lib/redis-sentinel-group';
 import { uniquePrefix } from '../../scripts/lib/redis-process';
-import { ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../helpers/service';
-import { adminApiRequest } from '../helpers/admin-api-request';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../../scripts/lib/traefik-process';
 import { closeTraffic, shareOf, steadyLoad } from '../../scripts/lib/traffic';
@@ -44,12 +42,8 @@ describe('a Redis failover through a real Traefik', () => {
   let splits: ReturnType<typeof writeSplitsFile>;
   const prefix = uniquePrefix('e2e-sentinel');
 
-  const rollout = async (): Promise<RolloutView> => {
-    const res = await request(`${service.url}/api/v1/splits/council/rollout`, {
-      headers: ADMIN_JSON_HEADERS,
-    });
-    return (await res.body.json()) as RolloutView;
-  };
+  const rollout = async (): Promise<RolloutView> =>
+    (await adminApiRequest<RolloutView>(service.url, 'GET', '/api/v1/splits/council/rollout')).body;
 
   const setSearch = (green: number): Promise<number> =>
     putWeights(service.url, 'search', { blue: 100 - green, green }, 5_000);
@@ -85,7 +79,6 @@ describe('a Redis failover through a real Traefik', () => {
       REDIS_SENTINEL_NAME: group.name,
       KEY_PREFIX: prefix,
       SPLITS_FILE: splits.file,
-      ADMIN_TOKEN,
       PROMETHEUS_URL: council.prometheus.url,
       LOG_LEVEL: 'warn',
     });

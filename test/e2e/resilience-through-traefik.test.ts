@@ -12,12 +12,12 @@ import {
   uniquePrefix,
   type RedisServerHandle,
 } from '../../scripts/lib/redis-process';
-import { ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../helpers/service';
+import type { ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 import type { TraefikHandle } from '../../scripts/lib/traefik-process';
 import { waitUntilShare } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
-import { startTraefikBeforeService } from '../helpers/traefik-before-service';
+import { startTraefikThenService } from '../helpers/traefik-before-service';
 import {
   closeTraffic,
   routeOnce as hit,
@@ -67,20 +67,10 @@ describe('a failing backend through a real Traefik', () => {
         bare: bareSplit(backends, { rule: 'Host(`bare.localhost`)', entryPoints: ['web'] }),
       },
     });
-    const first = await startTraefikBeforeService({
-      providerToken: PROVIDER_TOKEN,
-      pollInterval: '1s',
-      throttle: '200ms',
-      logLevel: 'INFO',
-    });
-    traefik = first.traefik;
-    service = await startServiceProcess(first.servicePort, {
-      REDIS_URL: redis.url,
-      KEY_PREFIX: prefix,
-      SPLITS_FILE: splits.file,
-      ADMIN_TOKEN,
-      PROVIDER_TOKEN,
-    });
+    ({ traefik, service } = await startTraefikThenService(
+      { providerToken: PROVIDER_TOKEN, pollInterval: '1s', throttle: '200ms', logLevel: 'INFO' },
+      () => ({ REDIS_URL: redis.url, KEY_PREFIX: prefix, SPLITS_FILE: splits.file }),
+    ));
     for (const host of ['guarded.localhost', 'bare.localhost']) {
       await waitUntilShare(
         `Traefik to route ${host} to both backends`,

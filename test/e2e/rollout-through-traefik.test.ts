@@ -16,8 +16,8 @@ import {
   uniquePrefix,
   type RedisServerHandle,
 } from '../../scripts/lib/redis-process';
-import { ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../helpers/service';
-import { writeSplitsFile } from '../helpers/splits-file';
+import type { ServiceProcess } from '../helpers/service';
+import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import type { TraefikHandle } from '../../scripts/lib/traefik-process';
 import {
   closeTraffic,
@@ -27,9 +27,9 @@ import {
   type Tally,
 } from '../../scripts/lib/traffic';
 import { sleep } from '../../scripts/lib/child-process';
-import { waitUntilRouted } from '../helpers/routing-probe';
+import { waitUntilRouted, waitUntilTraefikShows } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
-import { startTraefikBeforeService } from '../helpers/traefik-before-service';
+import { startTraefikThenService } from '../helpers/traefik-before-service';
 
 jest.setTimeout(60_000);
 
@@ -121,11 +121,6 @@ interface RolloutView {
   rollback: { trigger: string; at: string; check: string | null; value: unknown } | null;
 }
 
-interface SplitView {
-  weights: Record<string, number>;
-  traefik: { applied: boolean; weights: Record<string, number> | null }[];
-}
-
 describe('a rollout judged by Traefik’s own metrics, through a real Traefik and Prometheus', () => {
   let redis: RedisServerHandle;
   let admin: Redis;
@@ -140,8 +135,6 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
     adminApiRequest<T>(service.url, method, p, body);
   const rollout = async (split: string) =>
     (await api<RolloutView>('GET', `/api/v1/splits/${split}/rollout`)).body;
-  const splitView = async (split: string) =>
-    (await api<SplitView>('GET', `/api/v1/splits/${split}`)).body;
   const weightsInRedis = (split: string) => admin.hgetall(`${prefix}weights:${split}`);
 
   async function waitForRollout(
@@ -168,18 +161,18 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
   }
 
   /**
-   * Until Traefik's API shows exactly these children in the split's weighted service (what the
-   * service reads from it): the weights Traefik routes by, whatever the service serves right now.
+   * Until Traefik's API shows exactly these children in the split's weighted service: the weights
+   * Traefik routes by, whatever the service serves right now.
    */
-  const waitTraefikShows = (split: string, children: Record<string, number>, timeoutMs = 15_000) =>
-    waitUntil(
-      `Traefik to show ${split} as ${JSON.stringify(children)}`,
-      async () => {
-        const [view] = (await splitView(split)).traefik;
-        return view?.applied === true && JSON.stringify(view.weights) === JSON.stringify(children);
-      },
-      timeoutMs,
-      50,
+  const waitTraefikShows = (split: string, children: Record<string, number>) =>
+    waitUntilTraefikShows(
+      traefik.apiUrl,
+      split,
+      `show ${split} as ${JSON.stringify(children)}`,
+      (shown) =>
+        JSON.stringify(Object.fromEntries((shown ?? []).map((c) => [c.name, c.weight]))) ===
+        JSON.stringify(children),
+      { intervalMs: 50 },
     );
 
   beforeAll(async () => {
@@ -192,38 +185,38 @@ describe('a rollout judged by Traefik’s own metrics, through a real Traefik an
         canary: await startBackend('canary'),
       };
       backends[name] = pair;
-      splits[name] = {
-        stable: 'main',
-        canary: 'canary',
-        backends: {
-          main: { servers: [pair.main.url] },
-          canary: { servers: [pair.canary.url], version: '2.0.0' },
+      splits[name] = routedCouncil(
+        pair.main,
+        pair.canary,
+        {
+          defaultWeights: { main: 100, canary: 0 },
+          rollout: { analysisInterval: '1s', ...PLANS[name] },
         },
-        defaultWeights: { main: 100, canary: 0 },
-        router: { rule: `Host(\`${name}.localhost\`)`, entryPoints: ['web'] },
-        rollout: { analysisInterval: '1s', ...PLANS[name] },
-      };
+        { canaryVersion: '2.0.0', host: `${name}.localhost` },
+      );
     }
     splitsFile = writeSplitsFile({ splits });
-    const first = await startTraefikBeforeService({
-      providerToken: PROVIDER_TOKEN,
-      pollInterval: '1s',
-      throttle: '200ms',
-      logLevel: 'INFO',
-      metrics: true,
-    });
-    traefik = first.traefik;
-    prom = await startPrometheus({ targets: [new URL(traefik.metricsUrl as string).host] });
-    service = await startServiceProcess(first.servicePort, {
-      REDIS_URL: redis.url,
-      KEY_PREFIX: prefix,
-      SPLITS_FILE: splitsFile.file,
-      ADMIN_TOKEN,
-      PROVIDER_TOKEN,
-      PROMETHEUS_URL: prom.url,
-      TRAEFIK_API_URLS: traefik.apiUrl,
-      TRAEFIK_POLL_INTERVAL_MS: '250',
-    });
+    ({ traefik, service } = await startTraefikThenService(
+      {
+        providerToken: PROVIDER_TOKEN,
+        pollInterval: '1s',
+        throttle: '200ms',
+        logLevel: 'INFO',
+        metrics: true,
+      },
+      // Prometheus scrapes this Traefik's metrics, and the service judges the canary by them.
+      async (started) => {
+        prom = await startPrometheus({ targets: [new URL(started.metricsUrl as string).host] });
+        return {
+          REDIS_URL: redis.url,
+          KEY_PREFIX: prefix,
+          SPLITS_FILE: splitsFile.file,
+          PROMETHEUS_URL: prom.url,
+          TRAEFIK_API_URLS: started.apiUrl,
+          TRAEFIK_POLL_INTERVAL_MS: '250',
+        };
+      },
+    ));
     for (const name of Object.keys(PLANS)) {
       await waitUntilRouted(traefik.webUrl, `${name}.localhost`, { backend: 'main' });
     }

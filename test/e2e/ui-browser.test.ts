@@ -8,16 +8,11 @@ import {
   uniquePrefix,
   type RedisServerHandle,
 } from '../../scripts/lib/redis-process';
-import {
-  ADMIN_TOKEN,
-  SPLITS_DOCUMENT,
-  startServiceProcess,
-  type ServiceProcess,
-} from '../helpers/service';
+import { ADMIN_TOKEN, SPLITS_DOCUMENT, type ServiceProcess } from '../helpers/service';
 import { ADMIN_JSON_HEADERS } from '../helpers/admin-api-request';
 import { writeSplitsFile } from '../helpers/splits-file';
 import type { TraefikHandle } from '../../scripts/lib/traefik-process';
-import { startTraefikBeforeService } from '../helpers/traefik-before-service';
+import { startTraefikThenService } from '../helpers/traefik-before-service';
 
 /**
  * The operator page in Debian's chromium (driven by playwright-core, never a downloaded browser)
@@ -89,17 +84,14 @@ describe('the operator page in a real browser', () => {
     redis = new Redis(redisServer.url);
     await redis.hset(`${prefix}weights:council`, { main: '75', canary: '25' });
     splitsFile = writeSplitsFile(SPLITS);
-    const first = await startTraefikBeforeService({ pollInterval: '250ms' });
-    traefik = first.traefik;
-    service = await startServiceProcess(first.servicePort, {
-      TRAEFIK_API_URLS: traefik.apiUrl,
+    ({ traefik, service } = await startTraefikThenService({ pollInterval: '250ms' }, (started) => ({
+      TRAEFIK_API_URLS: started.apiUrl,
       TRAEFIK_POLL_INTERVAL_MS: '250',
       REDIS_URL: redisServer.url,
       KEY_PREFIX: prefix,
       SPLITS_FILE: splitsFile.file,
-      ADMIN_TOKEN,
       LOG_LEVEL: 'warn',
-    });
+    })));
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-chromium-'));
     // A fresh profile per run; Playwright takes the directory itself rather than as a flag.
     context = await chromium.launchPersistentContext(userDataDir, {

@@ -2,11 +2,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { runProcess, type ProcessRun } from '../../scripts/lib/child-process';
 import type { RedisServerHandle } from '../../scripts/lib/redis-process';
-import { ADMIN_TOKEN } from './service';
+import { ADMIN_TOKEN, ROOT } from './service';
 
 /** The deploy kit's shell scripts (scripts/*.sh) as the deploy tests run them. */
-
-const ROOT = path.resolve(__dirname, '../..');
 
 /**
  * Runs one of the kit's scripts (`file` from the repository root) to its end, asynchronously: the

@@ -1,5 +1,6 @@
 /**
- * Waits on what a real Traefik routes, by sending it requests (scripts/lib/traffic.ts): the e2e
+ * Waits on what a real Traefik routes, by sending it requests (scripts/lib/traffic.ts) or reading
+ * its API: the e2e
  * tests' way to know that a configuration, a weight or a backend coming back has reached routing.
  */
 import { waitUntil } from '../../scripts/lib/ports';
@@ -43,5 +44,48 @@ export function waitUntilShare(
     async () => holds(await shareOf(route.webUrl, route.host, route.backend, route.sample)),
     timeoutMs,
     200,
+  );
+}
+
+/** One child of a weighted service in Traefik's API: a backend's service and its weight. */
+export interface WeightedChild {
+  name: string;
+  weight: number;
+}
+
+/**
+ * `split`'s service (`<split>@http`) as the API of the Traefik at `apiUrl` shows it: what Traefik
+ * routes by, not what the provider serves. `weighted` is absent while Traefik has no such service.
+ */
+export async function traefikServiceView(
+  apiUrl: string,
+  split: string,
+): Promise<{ status?: string; weighted?: { services: WeightedChild[] } }> {
+  const res = await fetch(`${apiUrl}/api/http/services/${split}@http`);
+  if (res.status === 404) {
+    await res.body?.cancel();
+    return {};
+  }
+  if (!res.ok) throw new Error(`Traefik's API answered ${res.status} for ${split}@http`);
+  return (await res.json()) as { status?: string; weighted?: { services: WeightedChild[] } };
+}
+
+/**
+ * Until the weighted children of `split`'s service in Traefik's API satisfy `shows` (given
+ * undefined while Traefik has none).
+ */
+export function waitUntilTraefikShows(
+  apiUrl: string,
+  split: string,
+  what: string,
+  shows: (children: WeightedChild[] | undefined) => boolean,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<void> {
+  const { timeoutMs = 15_000, intervalMs = 100 } = options;
+  return waitUntil(
+    `Traefik to ${what}`,
+    async () => shows((await traefikServiceView(apiUrl, split)).weighted?.services),
+    timeoutMs,
+    intervalMs,
   );
 }

@@ -1,18 +1,25 @@
 import { parseSplitsDocument, type SplitsConfig } from '../../src/config/splits';
 
 /**
- * Council's two backends as servers on 127.0.0.1:9000 (main) and :9001 (canary): addresses that
- * are rendered and never dialled. `versions` adds a version to either.
+ * Council's two backends, one server each: by default 127.0.0.1:9000 (main) and :9001 (canary),
+ * addresses that are rendered and never dialled; `urls` puts real backends there instead.
+ * `versions` adds a version to either.
  */
-export function councilServers(versions: { main?: string; canary?: string } = {}): {
+export function councilServers(
+  versions: { main?: string; canary?: string } = {},
+  urls: { main: string; canary: string } = {
+    main: 'http://127.0.0.1:9000',
+    canary: 'http://127.0.0.1:9001',
+  },
+): {
   main: { servers: string[]; version?: string };
   canary: { servers: string[]; version?: string };
 } {
   const withVersion = (url: string, version: string | undefined) =>
     version === undefined ? { servers: [url] } : { servers: [url], version };
   return {
-    main: withVersion('http://127.0.0.1:9000', versions.main),
-    canary: withVersion('http://127.0.0.1:9001', versions.canary),
+    main: withVersion(urls.main, versions.main),
+    canary: withVersion(urls.canary, versions.canary),
   };
 }
 
@@ -38,11 +45,15 @@ type CouncilDefaults = {
 };
 
 /**
- * The router tests put council behind: Host(council.localhost) on entryPoint `web`; `extra` adds
- * fields (priority, …). A new object each time, so a test that changes it changes only its own.
+ * The router tests put council behind: Host(`host`), council.localhost by default, on entryPoint
+ * `web`; `extra` adds fields (priority, …). A new object each time, so a test that changes it
+ * changes only its own.
  */
-export function councilRouter(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { rule: 'Host(`council.localhost`)', entryPoints: ['web'], ...extra };
+export function councilRouter(
+  extra: Record<string, unknown> = {},
+  host = 'council.localhost',
+): Record<string, unknown> {
+  return { rule: `Host(\`${host}\`)`, entryPoints: ['web'], ...extra };
 }
 
 /**
