@@ -2,7 +2,6 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { startOwnRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
 import {
-  ADMIN_TOKEN,
   ensureCliBuilt,
   runCli,
   startServiceUnderTest,
@@ -10,6 +9,7 @@ import {
   type ServiceUnderTest,
 } from '../helpers/service';
 import { ADMIN_AUTH } from '../helpers/admin-api-request';
+import { adminEnvFor } from '../helpers/cli-fixtures';
 
 /**
  * REDIS_WRITE_REPLICAS against a real primary and a real replica (`--replicaof`): a write is
@@ -153,10 +153,7 @@ describe('REDIS_WRITE_REPLICAS on a real primary and replica', () => {
   test('when the replica is down, then canaryctl says written but not replicated and exits 7', async () => {
     const s = await start(ONE_REPLICA);
     await killReplica();
-    const run = await runCli(['scale', 'council', '30'], {
-      CANARY_URL: s.url,
-      CANARY_TOKEN: ADMIN_TOKEN,
-    });
+    const run = await runCli(['scale', 'council', '30'], adminEnvFor(s));
     expect(run.code).toBe(7);
     expect(run.stderr).toContain('written, but not replicated:');
     expect(run.stderr).toContain('0 of the 1 replica(s)');
