@@ -15,6 +15,7 @@ import {
 import { startRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
 import { waitUntil } from '../../scripts/lib/ports';
 import { ADMIN_AUTH } from '../helpers/admin-api-request';
+import { councilServers, councilSplit } from '../helpers/splits-fixtures';
 
 jest.setTimeout(120_000);
 /** Values a tired operator or a script may leave in a weight field. */
@@ -50,25 +51,20 @@ type Served = { name: string; weight: number }[];
 
 function splitsDoc(): unknown {
   const splits: Record<string, unknown> = {};
-  const backends = {
-    main: { servers: ['http://127.0.0.1:9000'] },
-    canary: { servers: ['http://127.0.0.1:9001'], version: '2.0.0' },
-  };
   // The canary answers in 0.1 s: above 0.01 s, so the check fails from its first sample.
   const failingCheck = (forTime: string) =>
     p95LatencyCheck({ window: '10s', threshold: 0.01, for: forTime });
   /** 10 % then 100 %, baking 10m: only a rollback or an abort ends it within the test. */
-  const splitWithRollout = (analysisInterval: string, checkFor: string) => ({
-    stable: 'main',
-    canary: 'canary',
-    backends,
-    rollout: {
-      steps: [10, 100],
-      bakeTime: '10m',
-      analysisInterval,
-      checks: [failingCheck(checkFor)],
-    },
-  });
+  const splitWithRollout = (analysisInterval: string, checkFor: string) =>
+    councilSplit({
+      backends: councilServers({ canary: '2.0.0' }),
+      rollout: {
+        steps: [10, 100],
+        bakeTime: '10m',
+        analysisInterval,
+        checks: [failingCheck(checkFor)],
+      },
+    });
   HOSTILE.forEach((_v, i) => {
     // a*: the API rollback, then a rollout aborted long before its check could roll it back.
     splits[`a${i}`] = splitWithRollout('10s', '10m');
