@@ -15,6 +15,7 @@ import {
 import { spawnSync } from 'node:child_process';
 import { hashFromCli, kitScriptEnv, runKitScript } from '../helpers/kit-scripts';
 import { ADMIN_TOKEN, startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
+import { adminEnvFor } from '../helpers/cli-fixtures';
 
 /**
  * The guide's scripts, run for real (bash, curl, jq, redis-cli) against a real redis-server and the
@@ -372,8 +373,7 @@ describe('with the service running', () => {
 
       const r = await runKitScript('scripts/canary-deploy.sh', [], {
         // What the docs ask for, plus where this test's stack listens.
-        CANARY_TOKEN: ADMIN_TOKEN,
-        CANARY_URL: service.url,
+        ...adminEnvFor(service),
         COMPOSE_DIR: composeDir,
         COMPOSE: deployEnv.COMPOSE,
         COMPOSE_LOG: composeLog,
