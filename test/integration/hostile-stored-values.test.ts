@@ -5,6 +5,7 @@
  * One split per value and path, all driven at once through the public surface.
  */
 import request from 'supertest';
+import { sleep } from '../../scripts/lib/child-process';
 import { Redis } from 'ioredis';
 import { startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
 import {
@@ -190,7 +191,7 @@ describe('hostile values stored in a split hash', () => {
     await waitUntilServed('every first step served', names, canaryAt10, 30_000);
     await Promise.all(HOSTILE.map((v, i) => hostile(`a${i}`, v)));
     // The split is invalid now: /traefik keeps serving the last good weights.
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     let all = await served();
     expectValid(all, names);
     for (const name of names) expect(all[name]).toEqual(canaryAt10(name));

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { sleep } from '../../scripts/lib/child-process';
 import request from 'supertest';
 import { startOwnRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
 import {
@@ -33,7 +34,7 @@ async function untilReplication(
   const deadline = Date.now() + 15_000;
   while (!pattern.test(server.cli('INFO', 'replication'))) {
     if (Date.now() > deadline) throw new Error(failure);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 
@@ -177,7 +178,7 @@ describe('REDIS_WRITE_REPLICAS on a real primary and replica', () => {
     const deadline = Date.now() + 15_000;
     while ((await redis.hget(`${s.prefix}weights:council`, 'canary')) !== '5') {
       if (Date.now() > deadline) throw new Error('the controller did not write the first step');
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     expect(await redis.hget(`${s.prefix}weights:council`, 'main')).toBe('95');
   });
