@@ -18,7 +18,7 @@ import { loadEnv } from '../../src/config/env';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
 import { startService, type RunningService } from '../../src/service';
-import { buildDist, staleOutputs } from '../../scripts/lib/build-dist';
+import { buildDist, ROOT, staleOutputs } from '../../scripts/lib/build-dist';
 import {
   exited,
   runProcess,
@@ -32,7 +32,6 @@ import { useRedisServer, type RedisUnderTest } from './redis-under-test';
 import { uniquePrefix } from '../../scripts/lib/redis-process';
 import { councilRouter, councilServers, councilSplit } from './splits-fixtures';
 
-export const ROOT = path.resolve(__dirname, '../..');
 const MAIN = path.join(ROOT, 'dist/src/main.js');
 const CLI_BIN = path.join(ROOT, 'dist/src/cli/canaryctl.js');
 

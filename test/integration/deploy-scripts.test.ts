@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { hashFromCli, kitScriptEnv, runKitScript } from '../helpers/kit-scripts';
 import { ADMIN_TOKEN, startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
 import { adminEnvFor } from '../helpers/cli-fixtures';
+import { ROOT } from '../../scripts/lib/build-dist';
 
 /**
  * The guide's scripts, run for real (bash, curl, jq, redis-cli) against a real redis-server and the
@@ -23,7 +24,6 @@ import { adminEnvFor } from '../helpers/cli-fixtures';
  * spawned asynchronously. Each test works under its own service key prefix.
  */
 
-const ROOT = path.resolve(__dirname, '../..');
 const PROVIDER_TOKEN = 'scripts-test-provider-token-0123';
 
 /** A tiny HTTP server whose answers a test scripts; records every request. */

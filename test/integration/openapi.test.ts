@@ -10,13 +10,13 @@ import { paths } from '../../src/api-contract/paths';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { describeRollout } from '../../src/rollout/plan/rollout-status';
 import { OPENAPI_PATH, renderOpenApi } from '../../scripts/lib/openapi-document';
+import { ROOT } from '../../scripts/lib/build-dist';
 import { freePort } from '../../scripts/lib/ports';
 import { rolloutStateOf, stepsOf } from '../helpers/rollout-state';
 import { startOwnRedisServer } from '../../scripts/lib/redis-process';
 import { useRedisServer } from '../helpers/redis-under-test';
 import {
   ROLLOUT_API_WITHOUT_CONTROLLER,
-  ROOT,
   SPLITS_DOCUMENT,
   startServiceUnderTest,
   useServiceUnderTest,
