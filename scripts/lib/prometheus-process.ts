@@ -9,7 +9,6 @@ import { freePort, waitUntil } from './ports';
 export interface PrometheusHandle {
   url: string;
   port: number;
-  pid: number | undefined;
   /** Runs an instant query and returns [labels, value] per series (for the test's own waits). */
   query(expr: string): Promise<{ labels: Record<string, string>; value: number }[]>;
   /** Waits until `expr` returns at least one series with a non-NaN value. */
@@ -119,7 +118,6 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   return {
     url,
     port,
-    pid: child.pid,
     query,
     waitForData: (expr, timeoutMs = 15_000) =>
       waitUntil(

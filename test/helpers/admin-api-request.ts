@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import { sleep } from '../../scripts/lib/child-process';
 import { ADMIN_TOKEN } from './service';
 
 /** The header of a call to the admin API with ADMIN_TOKEN (supertest's `.set`, undici's headers). */
@@ -66,7 +67,7 @@ export async function retryUntilAccepted(
     attempts++;
     status = await write().catch(() => 0);
     if (status === 200) break;
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
   return { status, attempts };
 }

@@ -1,45 +1,18 @@
-import { Redis } from 'ioredis';
-import { UsageError } from '../../src/cli/cli-error';
-import { startRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
+import type { Redis } from 'ioredis';
+import { useRedisServer, type RedisUnderTest } from './redis-under-test';
 import { ADMIN_TOKEN, ensureCliBuilt } from './service';
 
-/** What canaryctl's tests share: the built binary against one Redis, and its usage errors. */
-
-export interface CliTestRedis {
-  /** The file's redis-server (redis-cli, its URL and port). */
-  redisServer: RedisServerHandle;
-  /** An ioredis client on it, to read what a command wrote. */
-  redis: Redis;
-}
+/** What canaryctl's integration tests share: the built binary against one Redis. */
 
 /**
  * Registers the hooks of a test file that runs the built canaryctl: dist/ rebuilt first when it is
- * stale (the binary, not the sources, is what runs), one redis-server for the file's services, and
- * a client on it; both closed after the file's tests. The fields are set once beforeAll has run.
+ * stale (the binary, not the sources, is what runs), then the file's redis-server and a client on
+ * it (useRedisServer). The fields are set once beforeAll has run.
  */
-export function useBuiltCliAndRedis(): CliTestRedis {
-  const stack = {} as CliTestRedis;
-  beforeAll(async () => {
-    await ensureCliBuilt();
-    stack.redisServer = await startRedisServer();
-    stack.redis = new Redis(stack.redisServer.url);
-  }, 150_000);
-  afterAll(async () => {
-    stack.redis?.disconnect();
-    await stack.redisServer?.stop();
-  });
-  return stack;
-}
-
-/** The UsageError that `fn` throws; any other outcome fails the test. */
-export function usageErrorOf(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UsageError) return err;
-    throw err;
-  }
-  throw new Error('expected a UsageError');
+export function useBuiltCliAndRedis(): RedisUnderTest {
+  // Declared before useRedisServer's hooks, so Jest builds before it starts the server.
+  beforeAll(ensureCliBuilt, 150_000);
+  return useRedisServer();
 }
 
 /** canaryctl's environment for a write to `service`: its URL and the admin token. */
@@ -55,7 +28,7 @@ export function adminEnvFor(service: { url: string }): Record<string, string> {
 export async function withOwnService<
   T extends { url: string; stop(): Promise<void>; cleanup(redis: Redis): Promise<void> },
 >(
-  stack: CliTestRedis,
+  stack: RedisUnderTest,
   start: (redisUrl: string) => Promise<T>,
   body: (adminEnv: Record<string, string>, service: T) => Promise<void>,
 ): Promise<void> {

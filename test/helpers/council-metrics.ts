@@ -1,5 +1,6 @@
 import { startMetricsApp, type MetricsAppHandle, type Variant } from './metrics-app';
-import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
+import type { PrometheusHandle } from '../../scripts/lib/prometheus-process';
+import { startScrapedExporter } from './scraped-exporter';
 
 /** The guide's latency signal: p95 of one variant over `window`. */
 export function p95Query(variant: Variant | string, window = '5s'): string {
@@ -39,18 +40,9 @@ export interface CouncilMetrics {
  * returned once Prometheus has canary samples.
  */
 export async function startCouncilMetrics(latency = 0.1): Promise<CouncilMetrics> {
-  const app = await startMetricsApp({ main: { rps: 50, latency }, canary: { rps: 50, latency } });
-  const prometheus = await startPrometheus({ targets: [app.target] });
-  await prometheus.waitForData(
+  const { exporter, prometheus, stop } = await startScrapedExporter(
+    () => startMetricsApp({ main: { rps: 50, latency }, canary: { rps: 50, latency } }),
     'swarm_council_request_duration_seconds_count{variant="canary"}',
-    20_000,
   );
-  return {
-    app,
-    prometheus,
-    stop: async () => {
-      await prometheus.stop();
-      await app.stop();
-    },
-  };
+  return { app: exporter, prometheus, stop };
 }

@@ -6,7 +6,7 @@ import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { createKeys } from '../../src/store/keys';
 import { createRedis } from '../../src/store/redis-client';
 import { waitUntil } from '../../scripts/lib/ports';
-import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
+import type { PrometheusHandle } from '../../scripts/lib/prometheus-process';
 import {
   startRedisServer,
   uniquePrefix,
@@ -17,14 +17,12 @@ import {
   type RolloutReplica,
   type RolloutReplicaOptions,
 } from './rollout-replica';
+import {
+  startScrapedExporter,
+  type ExporterUnderPrometheus,
+  type ScrapedExporter,
+} from './scraped-exporter';
 import { startWebhookReceiver, type WebhookReceiverHandle } from './webhook-receiver';
-
-/** Whatever serves the metrics a rollout's checks query: Prometheus scrapes `target`. */
-export interface ScrapedExporter {
-  /** `host:port`. */
-  target: string;
-  stop(): Promise<void>;
-}
 
 export interface RolloutRig<E extends ScrapedExporter> {
   readonly redisServer: RedisServerHandle;
@@ -68,6 +66,7 @@ export function useRolloutRig<E extends ScrapedExporter>(options: {
   readyQuery: string;
 }): RolloutRig<E> {
   let replicas: RolloutReplica[] = [];
+  let scraped: ExporterUnderPrometheus<E> | undefined;
   // The handles are set by the hooks below, so a test reads them once its hooks have run, as it
   // would read variables its own beforeAll had set.
   const rig = {
@@ -112,15 +111,14 @@ export function useRolloutRig<E extends ScrapedExporter>(options: {
     rig.redisServer = await startRedisServer();
     rig.admin = createRedis(rig.redisServer.url, 'test-admin');
     rig.admin.on('error', () => undefined);
-    rig.exporter = await options.startExporter();
-    rig.prometheus = await startPrometheus({ targets: [rig.exporter.target] });
-    await rig.prometheus.waitForData(options.readyQuery, 20_000);
+    scraped = await startScrapedExporter(options.startExporter, options.readyQuery);
+    rig.exporter = scraped.exporter;
+    rig.prometheus = scraped.prometheus;
   }, 40_000);
 
   afterAll(async () => {
     rig.admin?.disconnect();
-    await rig.prometheus?.stop();
-    await rig.exporter?.stop();
+    await scraped?.stop();
     await rig.redisServer?.stop();
   });
 

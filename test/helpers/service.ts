@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { RequestListener } from 'node:http';
+import type { Writable } from 'node:stream';
 import path from 'node:path';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
@@ -17,7 +18,7 @@ import { loadEnv } from '../../src/config/env';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
 import { startService, type RunningService } from '../../src/service';
-import { buildDist, staleOutputs } from '../../scripts/lib/build-dist';
+import { buildDist, ROOT, staleOutputs } from '../../scripts/lib/build-dist';
 import {
   exited,
   runProcess,
@@ -31,7 +32,6 @@ import { useRedisServer, type RedisUnderTest } from './redis-under-test';
 import { uniquePrefix } from '../../scripts/lib/redis-process';
 import { councilRouter, councilServers, councilSplit } from './splits-fixtures';
 
-export const ROOT = path.resolve(__dirname, '../..');
 const MAIN = path.join(ROOT, 'dist/src/main.js');
 const CLI_BIN = path.join(ROOT, 'dist/src/cli/canaryctl.js');
 
@@ -103,6 +103,11 @@ export interface ServiceUnderTestOptions {
    * applies a step on its own, so every answer of the rollout API is deterministic.
    */
   controller?: boolean;
+  /**
+   * Where the service logs, at info unless `env` sets LOG_LEVEL: for a test that reads what the
+   * service logged. Without it the service logs nothing (TEST_LOG_LEVEL to see it on stdout).
+   */
+  logSink?: Writable;
 }
 
 /** Starts the real service in this process on port 0, under its own key prefix. */
@@ -115,14 +120,14 @@ export async function startServiceUnderTest(
     REDIS_URL: options.redisUrl,
     KEY_PREFIX: prefix,
     ADMIN_TOKEN,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: options.logSink ? 'info' : (process.env.TEST_LOG_LEVEL ?? 'silent'),
     // Tests that want a snapshot name their own file; none shares the repository's ./data.
     SNAPSHOT_FILE: 'off',
     ...options.env,
   });
   const doc = typeof options.splits === 'string' ? YAML.parse(options.splits) : options.splits;
   const splits = parseSplitsDocument(doc ?? SPLITS_DOCUMENT, 'test splits');
-  const service = await startService(env, createLogger(env.LOG_LEVEL), splits, {
+  const service = await startService(env, createLogger(env.LOG_LEVEL, options.logSink), splits, {
     controller: options.controller,
   });
   return Object.assign(service, {
@@ -181,7 +186,7 @@ export function useServiceUnderTest(
 }
 
 /** Builds dist/ when any compiled file of src/ (or a script it ships) is missing or older. */
-export async function ensureServiceBuilt(): Promise<void> {
+async function ensureServiceBuilt(): Promise<void> {
   if (staleOutputs(['src']).length === 0) return;
   const result = await buildDist();
   if (!result.ok) throw new Error(`npm run build failed:\n${result.output}`);
@@ -261,8 +266,6 @@ export async function startServiceProcess(
   };
 }
 
-export type CliRun = ProcessRun;
-
 /**
  * Runs the built `canaryctl` as a child process, asynchronously (an in-process service must keep
  * answering meanwhile). Only the variables given are set, besides PATH.
@@ -271,7 +274,7 @@ export function runCli(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 20_000,
-): Promise<CliRun> {
+): Promise<ProcessRun> {
   return runProcess(process.execPath, [CLI_BIN, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     timeoutMs,

@@ -1,4 +1,5 @@
 import { useBuiltCliAndRedis, withOwnService } from '../helpers/cli-fixtures';
+import { sleep } from '../../scripts/lib/child-process';
 import { runCli, SPLITS_WITH_ROLLOUT, startServiceUnderTest } from '../helpers/service';
 
 /** `canaryctl rollout status --watch`, the built binary, against the real service and Redis. */
@@ -14,7 +15,7 @@ describe('canaryctl rollout status --watch', () => {
         expect(start.code).toBe(0);
 
         const watching = runCli(['rollout', 'status', 'council', '--watch'], env, 30_000);
-        await new Promise((r) => setTimeout(r, 1_500));
+        await sleep(1_500);
         const abort = await runCli(['rollout', 'abort', 'council', '--reason', 'red'], env);
         expect(abort.code).toBe(0);
         const watch = await watching;

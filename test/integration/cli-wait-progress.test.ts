@@ -1,7 +1,8 @@
 import { run } from '../../src/cli/run';
 import { CLEAR_LINE } from '../../src/cli/wait-progress';
 import { freePort } from '../../scripts/lib/ports';
-import { ADMIN_TOKEN, useServiceUnderTest } from '../helpers/service';
+import { useServiceUnderTest } from '../helpers/service';
+import { adminEnvFor } from '../helpers/cli-fixtures';
 
 /** canaryctl's `--wait` progress line, run in process against the real service and Redis. */
 // A Traefik that never answers: --wait runs to its limit, so the line is redrawn several times.
@@ -12,11 +13,11 @@ const ctx = useServiceUnderTest(async () => ({
 async function scale(percent: string, tty: boolean) {
   let stdout = '';
   let stderr = '';
-  const code = await run(
-    ['scale', 'council', percent, '--wait', '2s'],
-    { CANARY_URL: ctx.svc.url, CANARY_TOKEN: ADMIN_TOKEN },
-    { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), tty },
-  );
+  const code = await run(['scale', 'council', percent, '--wait', '2s'], adminEnvFor(ctx.svc), {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    tty,
+  });
   return { code, stdout, stderr };
 }
 

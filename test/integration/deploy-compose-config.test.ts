@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BASE_STACK_SERVICES, GUIDE_CANARY_ENV } from '../helpers/compose-kit';
+import { ROOT } from '../../scripts/lib/build-dist';
 
 /**
  * The Compose files loaded by the Compose Specification's own Go loader (what `docker compose
@@ -11,7 +12,6 @@ import { BASE_STACK_SERVICES, GUIDE_CANARY_ENV } from '../helpers/compose-kit';
  * build fetches the loader from the Go module proxy.
  */
 
-const ROOT = path.resolve(__dirname, '../..');
 const COMPOSE_DIR = path.join(ROOT, 'compose');
 const TOOL_DIR = path.join(COMPOSE_DIR, 'tools/compose-config');
 const TOKENS = {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { ROOT } from '../../scripts/lib/build-dist';
 
 /**
  * Prometheus's own checker on the kit: the configuration and rules load, the rule unit tests pass,
@@ -10,7 +11,6 @@ import YAML from 'yaml';
  * Needs `promtool` (Debian: apt-get install -y prometheus).
  */
 
-const ROOT = path.resolve(__dirname, '../..');
 const PROM_DIR = path.join(ROOT, 'compose/prometheus');
 const DASHBOARD_FILE = path.join(ROOT, 'compose/grafana/dashboards/grafana-canary-dashboard.json');
 

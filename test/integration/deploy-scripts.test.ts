@@ -15,6 +15,8 @@ import {
 import { spawnSync } from 'node:child_process';
 import { hashFromCli, kitScriptEnv, runKitScript } from '../helpers/kit-scripts';
 import { ADMIN_TOKEN, startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
+import { adminEnvFor } from '../helpers/cli-fixtures';
+import { ROOT } from '../../scripts/lib/build-dist';
 
 /**
  * The guide's scripts, run for real (bash, curl, jq, redis-cli) against a real redis-server and the
@@ -22,7 +24,6 @@ import { ADMIN_TOKEN, startServiceUnderTest, type ServiceUnderTest } from '../he
  * spawned asynchronously. Each test works under its own service key prefix.
  */
 
-const ROOT = path.resolve(__dirname, '../..');
 const PROVIDER_TOKEN = 'scripts-test-provider-token-0123';
 
 /** A tiny HTTP server whose answers a test scripts; records every request. */
@@ -372,8 +373,7 @@ describe('with the service running', () => {
 
       const r = await runKitScript('scripts/canary-deploy.sh', [], {
         // What the docs ask for, plus where this test's stack listens.
-        CANARY_TOKEN: ADMIN_TOKEN,
-        CANARY_URL: service.url,
+        ...adminEnvFor(service),
         COMPOSE_DIR: composeDir,
         COMPOSE: deployEnv.COMPOSE,
         COMPOSE_LOG: composeLog,

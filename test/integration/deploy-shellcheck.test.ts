@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireBinary } from '../../scripts/lib/child-process';
+import { ROOT } from '../../scripts/lib/build-dist';
 
 /** Every shell script of the kit is shellcheck-clean, strict, and answers --help. */
 
-const ROOT = path.resolve(__dirname, '../..');
 const SCRIPTS = [
   'scripts/canary-deploy.sh',
   'scripts/canary-scale.sh',

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { sleep } from '../../scripts/lib/child-process';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Redis } from 'ioredis';
@@ -180,7 +181,7 @@ async function waitForListeners(feed: ChangeFeed, n: number): Promise<void> {
   const until = Date.now() + 5000;
   while (feed.listenerCount !== n) {
     if (Date.now() > until) throw new Error(`expected ${n} listeners, have ${feed.listenerCount}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
 }
 

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ROOT } from '../../scripts/lib/build-dist';
 
 /**
  * The jest globalSetup that checks external tools: the lookup itself with chosen PATHs, and a real
@@ -14,7 +15,6 @@ const { missingTools, missingMessage } = require('../global-setup.js') as {
   missingMessage(missing: string[], env: NodeJS.ProcessEnv): string;
 };
 
-const ROOT = path.resolve(__dirname, '../..');
 const GO_FALLBACK_EXISTS = fs.existsSync('/usr/local/go/bin/go');
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));

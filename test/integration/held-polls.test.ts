@@ -1,4 +1,5 @@
 import { Client, request } from 'undici';
+import { sleep } from '../../scripts/lib/child-process';
 import zlib from 'node:zlib';
 import {
   startOwnRedisServer,
@@ -304,7 +305,7 @@ describe('GET /traefik?watch= (held polls) against a real redis-server', () => {
   test('when polls on a connection come long after the previous answer, then the service warns that pollInterval defeats the hold', async () => {
     const c = connect();
     await poll(c, '/traefik?watch=30s');
-    await new Promise((r) => setTimeout(r, 2_300));
+    await sleep(2_300);
     setWeights(40, 60);
     await waitUntil(
       'the change to be served',
@@ -347,7 +348,7 @@ describe('staleness when the Redis connection drops', () => {
       expect((await request(`${svc.url}/ready`)).statusCode).toBe(200);
 
       await own.kill();
-      await new Promise((r) => setTimeout(r, 150));
+      await sleep(150);
       const after = await request(`${svc.url}/traefik`);
       await after.body.text();
       const ready = await request(`${svc.url}/ready`);

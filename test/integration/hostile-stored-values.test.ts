@@ -5,6 +5,7 @@
  * One split per value and path, all driven at once through the public surface.
  */
 import request from 'supertest';
+import { sleep } from '../../scripts/lib/child-process';
 import { Redis } from 'ioredis';
 import { startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
 import {
@@ -15,6 +16,7 @@ import {
 import { startRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
 import { waitUntil } from '../../scripts/lib/ports';
 import { ADMIN_AUTH } from '../helpers/admin-api-request';
+import { councilServers, councilSplit } from '../helpers/splits-fixtures';
 
 jest.setTimeout(120_000);
 /** Values a tired operator or a script may leave in a weight field. */
@@ -50,25 +52,20 @@ type Served = { name: string; weight: number }[];
 
 function splitsDoc(): unknown {
   const splits: Record<string, unknown> = {};
-  const backends = {
-    main: { servers: ['http://127.0.0.1:9000'] },
-    canary: { servers: ['http://127.0.0.1:9001'], version: '2.0.0' },
-  };
   // The canary answers in 0.1 s: above 0.01 s, so the check fails from its first sample.
   const failingCheck = (forTime: string) =>
     p95LatencyCheck({ window: '10s', threshold: 0.01, for: forTime });
   /** 10 % then 100 %, baking 10m: only a rollback or an abort ends it within the test. */
-  const splitWithRollout = (analysisInterval: string, checkFor: string) => ({
-    stable: 'main',
-    canary: 'canary',
-    backends,
-    rollout: {
-      steps: [10, 100],
-      bakeTime: '10m',
-      analysisInterval,
-      checks: [failingCheck(checkFor)],
-    },
-  });
+  const splitWithRollout = (analysisInterval: string, checkFor: string) =>
+    councilSplit({
+      backends: councilServers({ canary: '2.0.0' }),
+      rollout: {
+        steps: [10, 100],
+        bakeTime: '10m',
+        analysisInterval,
+        checks: [failingCheck(checkFor)],
+      },
+    });
   HOSTILE.forEach((_v, i) => {
     // a*: the API rollback, then a rollout aborted long before its check could roll it back.
     splits[`a${i}`] = splitWithRollout('10s', '10m');
@@ -194,7 +191,7 @@ describe('hostile values stored in a split hash', () => {
     await waitUntilServed('every first step served', names, canaryAt10, 30_000);
     await Promise.all(HOSTILE.map((v, i) => hostile(`a${i}`, v)));
     // The split is invalid now: /traefik keeps serving the last good weights.
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     let all = await served();
     expectValid(all, names);
     for (const name of names) expect(all[name]).toEqual(canaryAt10(name));

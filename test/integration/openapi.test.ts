@@ -10,14 +10,13 @@ import { paths } from '../../src/api-contract/paths';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { describeRollout } from '../../src/rollout/plan/rollout-status';
 import { OPENAPI_PATH, renderOpenApi } from '../../scripts/lib/openapi-document';
+import { ROOT } from '../../scripts/lib/build-dist';
 import { freePort } from '../../scripts/lib/ports';
 import { rolloutStateOf, stepsOf } from '../helpers/rollout-state';
 import { startOwnRedisServer } from '../../scripts/lib/redis-process';
 import { useRedisServer } from '../helpers/redis-under-test';
 import {
-  ADMIN_TOKEN,
   ROLLOUT_API_WITHOUT_CONTROLLER,
-  ROOT,
   SPLITS_DOCUMENT,
   startServiceUnderTest,
   useServiceUnderTest,
@@ -393,7 +392,7 @@ describe('answers while Redis is away match the documented schemas', () => {
 
       const res = await request(svc.listener)
         .post('/api/v1/splits/council/rollback')
-        .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+        .set(ADMIN_AUTH)
         .send({});
 
       expect(res.status).toBe(503);
@@ -413,7 +412,7 @@ describe('answers while Redis is away match the documented schemas', () => {
     try {
       const res = await request(svc.listener)
         .post('/api/v1/splits/council/scale?wait=applied&timeout=200ms')
-        .set('Authorization', `Bearer ${ADMIN_TOKEN}`)
+        .set(ADMIN_AUTH)
         .send({ percent: 5 });
       const status = await request(svc.listener).get('/api/v1/splits/council');
 
@@ -496,7 +495,6 @@ describe('rollout answers match the documented schemas', () => {
       redisUrl: redisCtx.redisServer.url,
       ...ROLLOUT_API_WITHOUT_CONTROLLER,
     });
-    const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
     const rollout = '/api/v1/splits/{name}/rollout';
     const calls: [string, string, Json | undefined, number][] = [
       ['get', rollout, undefined, 404], // no rollout yet
@@ -515,7 +513,7 @@ describe('rollout answers match the documented schemas', () => {
         const res =
           method === 'get'
             ? await request(full.app).get(url)
-            : await request(full.app).post(url).set(auth).send(body);
+            : await request(full.app).post(url).set(ADMIN_AUTH).send(body);
 
         expect(`${method} ${p} ${res.status}`).toBe(`${method} ${p} ${status}`);
         expectDocumented(method, p, res);

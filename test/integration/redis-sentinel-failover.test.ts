@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import { sleep } from '../../scripts/lib/child-process';
 import { startServiceOnSentinels, type ServiceOnSentinels } from '../helpers/service-on-sentinels';
 import { waitUntil } from '../../scripts/lib/ports';
 import { putWeights, retryUntilAccepted } from '../helpers/admin-api-request';
@@ -65,7 +66,7 @@ describe('Sentinel mode against a real primary, replica and three Sentinels', ()
         } catch {
           statuses.push(0);
         }
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
     })();
 

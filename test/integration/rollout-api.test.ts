@@ -1,4 +1,5 @@
 import express from 'express';
+import { sleep } from '../../scripts/lib/child-process';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import request from 'supertest';
@@ -228,7 +229,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     await waitApplied(25);
 
     await receiver.waitFor('/hook', 5);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(hookTypes()).toEqual([
       'rollout.started',
       'rollout.paused',
@@ -277,7 +278,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     expect(s.rollback).toMatchObject({ trigger: 'external', check: null });
     expect(s.reason).toContain('set to 0% outside the rollout');
     // The controller does not fight the operator: the weights stay as they set them.
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(await weights()).toEqual({ main: '100', canary: '0' });
     await receiver.waitFor('/hook', 2);
     expect(hookTypes()).toEqual(['rollout.started', 'rollout.rolled_back']);
@@ -318,7 +319,7 @@ describe('/api/v1/splits/:name/rollout with a running controller on a real redis
     expect((await status()).summary).toBe(
       'council 1.5.0: progressing, step 1/2 (20%), baked, waiting for promote, no checks',
     );
-    await new Promise((r) => setTimeout(r, 400));
+    await sleep(400);
     expect(await weights()).toEqual({ main: '80', canary: '20' });
 
     await request(app).post(`${BASE}/promote`).set(AUTH).expect(202);

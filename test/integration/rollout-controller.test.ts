@@ -5,6 +5,7 @@ import type { RolloutState } from '../../src/rollout/plan/rollout-state';
 import type { AuditEvent } from '../../src/store/types';
 import { WeightsStore } from '../../src/store/weights-store';
 import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
+import { sleep } from '../../scripts/lib/child-process';
 import { waitUntil } from '../../scripts/lib/ports';
 import { p95LatencyCheck, p95Query, requestCountQuery } from '../helpers/council-metrics';
 import { startMetricsApp } from '../helpers/metrics-app';
@@ -20,8 +21,6 @@ const ANALYSIS_MS = 1_000;
 const LEASE_TTL_MS = 1_500;
 
 type Replica = RolloutReplica & { identity: string };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('rollout controller against a real Prometheus and redis-server', () => {
   const rig = useRolloutRig({

@@ -1,4 +1,5 @@
 import { parseSplitsDocument } from '../../src/config/splits';
+import { sleep } from '../../scripts/lib/child-process';
 import { createLogger } from '../../src/log/logger';
 import { Lease } from '../../src/rollout/engine/lease';
 import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
@@ -77,7 +78,7 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
     const b = lease('replica-b', 300);
     expect(await a.acquireOrRenew()).toBe(true);
     expect(await b.acquireOrRenew()).toBe(false);
-    await new Promise((r) => setTimeout(r, 400));
+    await sleep(400);
     expect(a.isHeld()).toBe(false);
     expect(await b.acquireOrRenew()).toBe(true);
     // The old holder finds out on its next renewal.
@@ -110,7 +111,7 @@ describe('rollout lease, fencing and state store on a real redis-server', () => 
         );
       await writeAsA({ main: 95, canary: 5 });
       // a is paused long enough for its lease to expire and b to take over.
-      await new Promise((r) => setTimeout(r, 400));
+      await sleep(400);
       const b = lease('replica-b', 5_000);
       expect(await b.acquireOrRenew()).toBe(true);
       const write = writeAsA({ main: 75, canary: 25 });

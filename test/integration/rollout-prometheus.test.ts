@@ -9,7 +9,8 @@ import path from 'node:path';
 import { freePort } from '../../scripts/lib/ports';
 import { p95Query, requestCountQuery } from '../helpers/council-metrics';
 import { startMetricsApp, type MetricsAppHandle } from '../helpers/metrics-app';
-import { startPrometheus, type PrometheusHandle } from '../../scripts/lib/prometheus-process';
+import type { PrometheusHandle } from '../../scripts/lib/prometheus-process';
+import { startScrapedExporter, type ExporterUnderPrometheus } from '../helpers/scraped-exporter';
 
 const P95 = (variant: string): string => p95Query(variant);
 
@@ -44,25 +45,27 @@ async function failureOf(p: Promise<unknown>): Promise<PrometheusError> {
 }
 
 describe('Prometheus client and checks against a real Prometheus', () => {
-  let app: MetricsAppHandle;
+  let scraped: ExporterUnderPrometheus<MetricsAppHandle>;
   let prom: PrometheusHandle;
   let client: PrometheusClient;
 
   beforeAll(async () => {
-    app = await startMetricsApp({
-      main: { rps: 40, latency: 0.2 },
-      canary: { rps: 40, latency: 0.9, errorRatio: 0.05 },
-    });
-    prom = await startPrometheus({ targets: [app.target] });
+    scraped = await startScrapedExporter(
+      () =>
+        startMetricsApp({
+          main: { rps: 40, latency: 0.2 },
+          canary: { rps: 40, latency: 0.9, errorRatio: 0.05 },
+        }),
+      // Five scrapes inside the 5s rate windows: rates are then steady, not extrapolated.
+      'count_over_time(mistral_tokens_total{variant="main"}[5s]) >= 5',
+    );
+    prom = scraped.prometheus;
     client = new PrometheusClient({ url: prom.url, timeoutMs: 2_000 });
-    // Five scrapes inside the 5s rate windows: rates are then steady, not extrapolated.
-    await prom.waitForData('count_over_time(mistral_tokens_total{variant="main"}[5s]) >= 5');
   }, 40_000);
 
   afterAll(async () => {
     await client?.close();
-    await prom?.stop();
-    await app?.stop();
+    await scraped?.stop();
   });
 
   test('when a query returns a vector, then each series comes back with its labels and value', async () => {

@@ -6,6 +6,7 @@ import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
 import { createKeys } from '../../src/store/keys';
 import { WeightsStore } from '../../src/store/weights-store';
 import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
+import { sleep } from '../../scripts/lib/child-process';
 import { freePort } from '../../scripts/lib/ports';
 import { startMetricsApp } from '../helpers/metrics-app';
 import { useRolloutRig } from '../helpers/rollout-rig';
@@ -84,7 +85,6 @@ describe('rollout reconcile: what the state says, Redis holds', () => {
     for (let i = 0; i < entry[1].length; i += 2) f[entry[1][i]] = entry[1][i + 1];
     return f;
   };
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   test('when the canary’s VRAM is already above 9.8 GB at the first step, then the rollback is in Redis, audited and counted, not only announced', async () => {
     const { rollouts, registry, tick } = await replica(

@@ -3,7 +3,8 @@
  * step by step on a real Prometheus's answers, and the weights it writes are what /traefik serves.
  */
 import request from 'supertest';
-import { ADMIN_TOKEN, ensureCliBuilt, runCli, useServiceUnderTest } from '../helpers/service';
+import { ensureCliBuilt, runCli, useServiceUnderTest } from '../helpers/service';
+import { adminEnvFor } from '../helpers/cli-fixtures';
 import {
   p95LatencyCheck,
   startCouncilMetrics,
@@ -64,10 +65,7 @@ describe('a rollout through the wired service', () => {
       20_000,
       100,
     );
-    const cli = await runCli(['status', 'council'], {
-      CANARY_URL: `http://127.0.0.1:${ctx.svc.port}`,
-      CANARY_TOKEN: ADMIN_TOKEN,
-    });
+    const cli = await runCli(['status', 'council'], adminEnvFor(ctx.svc));
     expect(cli.code).toBe(0);
     expect(cli.stdout).toMatch(/council 2\.0\.0: progressing, step \d\/3 \(\d+%\)/);
 

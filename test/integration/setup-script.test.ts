@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ROOT } from '../../scripts/lib/build-dist';
 
 /**
  * scripts/setup.sh --dry-run with a PATH made of links to chosen real tools: which tools are
@@ -9,7 +10,6 @@ import path from 'node:path';
  * shellcheck-clean.
  */
 
-const ROOT = path.resolve(__dirname, '../..');
 const SETUP = path.join(ROOT, 'scripts/setup.sh');
 const ALL_TOOLS = [
   'redis-server',

@@ -3,13 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import request from 'supertest';
-import { loadEnv } from '../../src/config/env';
 import { parseSplitsDocument } from '../../src/config/splits';
-import { createLogger } from '../../src/log/logger';
-import { startService, type RunningService } from '../../src/service';
 import { readSnapshotFile, splitsHashOf } from '../../src/traefik/snapshot-file';
 import { waitUntil } from '../../scripts/lib/ports';
-import { ADMIN_TOKEN, SPLITS_DOCUMENT } from '../helpers/service';
+import { SPLITS_DOCUMENT, startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
 import {
   startOwnRedisServer,
   uniquePrefix,
@@ -30,7 +27,7 @@ const splits = parseSplitsDocument(SPLITS_DOCUMENT, 'test splits');
 let dir: string;
 let file: string;
 let redisServer: RedisServerHandle;
-let services: RunningService[] = [];
+let services: ServiceUnderTest[] = [];
 let logs: string[];
 
 beforeAll(async () => {
@@ -58,28 +55,24 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** The real service, logging into `logs`. */
-async function start(redisUrl: string, prefix: string, docSplits = splits) {
-  const env = loadEnv({
-    PORT: '0',
-    REDIS_URL: redisUrl,
-    KEY_PREFIX: prefix,
-    ADMIN_TOKEN: ADMIN_TOKEN,
-    SNAPSHOT_FILE: file,
-    RESYNC_INTERVAL_MS: '200',
-  });
-  const sink = new Writable({
+/** The real service with the test's snapshot file, logging into `logs`. */
+async function start(redisUrl: string, prefix: string, splitsDocument: unknown = SPLITS_DOCUMENT) {
+  const logSink = new Writable({
     write(chunk: Buffer, _enc, done) {
       logs.push(...chunk.toString().split('\n').filter(Boolean));
       done();
     },
   });
-  const svc = await startService(env, createLogger('info', sink), docSplits);
+  const svc = await startServiceUnderTest({
+    redisUrl,
+    prefix,
+    splits: splitsDocument,
+    env: { SNAPSHOT_FILE: file, RESYNC_INTERVAL_MS: '200' },
+    logSink,
+  });
   services.push(svc);
   return svc;
 }
-
-const listenerOf = (svc: RunningService) => svc.server.listeners('request')[0] as never;
 
 function canaryWeight(body: {
   http: {
@@ -109,7 +102,7 @@ async function snapshotWithCanary100(prefix: string): Promise<Buffer> {
     20,
   );
   const writtenWithinMs = Date.now() - changedAt;
-  const served = await request(listenerOf(svc)).get('/traefik').expect(200);
+  const served = await request(svc.listener).get('/traefik').expect(200);
   await svc.stop();
   services = services.filter((s) => s !== svc);
   // Debounced, but soon after the change (a generous bound: a loaded machine).
@@ -124,7 +117,7 @@ describe('the last-good snapshot on a real redis-server', () => {
     await redisServer.kill();
 
     const svc = await start(redisServer.url, prefix);
-    const res = await request(listenerOf(svc)).get('/traefik').expect(200);
+    const res = await request(svc.listener).get('/traefik').expect(200);
     expect(res.headers['x-config-stale']).toBe('true');
     expect(Buffer.from(JSON.stringify(res.body)).equals(servedBefore)).toBe(true);
     expect(canaryWeight(res.body)).toBe(100);
@@ -153,13 +146,13 @@ describe('the last-good snapshot on a real redis-server', () => {
     await waitUntil(
       'fresh weights from Redis',
       async () => {
-        const r = await request(listenerOf(svc)).get('/traefik');
+        const r = await request(svc.listener).get('/traefik');
         return r.status === 200 && r.headers['x-config-stale'] === undefined;
       },
       15_000,
       100,
     );
-    const fresh = await request(listenerOf(svc)).get('/traefik').expect(200);
+    const fresh = await request(svc.listener).get('/traefik').expect(200);
     expect(canaryWeight(fresh.body)).toBeUndefined();
     const after = await request(svc.app).get('/api/v1/splits/council').expect(200);
     expect(after.body).toMatchObject({ source: 'default', stale: false });
@@ -174,8 +167,8 @@ describe('the last-good snapshot on a real redis-server', () => {
 
     const other = structuredClone(SPLITS_DOCUMENT);
     other.splits.council.backends.canary.servers = ['http://127.0.0.1:9002'];
-    const svc = await start(redisServer.url, prefix, parseSplitsDocument(other, 'other splits'));
-    const res = await request(listenerOf(svc)).get('/traefik').expect(503);
+    const svc = await start(redisServer.url, prefix, other);
+    const res = await request(svc.listener).get('/traefik').expect(503);
     expect(res.body.title).toBe('NO_CONFIGURATION_YET');
     const line = logs.find((l) => l.includes('written for another splits file'));
     expect(line).toBeDefined();
@@ -196,7 +189,7 @@ describe('the last-good snapshot on a real redis-server', () => {
     await redisServer.kill();
 
     const svc = await start(redisServer.url, prefix);
-    await request(listenerOf(svc)).get('/traefik').expect(503);
+    await request(svc.listener).get('/traefik').expect(503);
     const line = logs.find((l) => l.includes('ignored the last-good snapshot'));
     expect(line).toBeDefined();
     expect(JSON.parse(line as string)).toMatchObject({ level: 40, file });

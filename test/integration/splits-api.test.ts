@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { sleep } from '../../scripts/lib/child-process';
 import { startOwnRedisServer } from '../../scripts/lib/redis-process';
 import { startServiceUnderTest, useServiceUnderTest } from '../helpers/service';
 import { waitUntil } from '../../scripts/lib/ports';
@@ -449,7 +450,7 @@ describe('/api/v1 against a real redis-server', () => {
           'the external event',
           async () => (await ctx.redis.xlen(`${ctx.svc.prefix}events:council`)) > 0,
         );
-        await new Promise((r) => setTimeout(r, 300)); // time for a second, wrong, recording
+        await sleep(300); // time for a second, wrong, recording
         await ctx.svc.provider.refresh();
         await second.provider.refresh();
         const events = await ctx.redis.xrange(`${ctx.svc.prefix}events:council`, '-', '+');
@@ -470,7 +471,7 @@ describe('/api/v1 against a real redis-server', () => {
           'two events',
           async () => (await ctx.redis.xlen(`${ctx.svc.prefix}events:council`)) === 2,
         );
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
         expect(await ctx.redis.xlen(`${ctx.svc.prefix}events:council`)).toBe(2);
         const metricsA = (await request(ctx.svc.server).get('/metrics')).text;
         const metricsB = (await request(second.server).get('/metrics')).text;

@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
+import { sleep } from '../../scripts/lib/child-process';
 import request from 'supertest';
 import { startOwnRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
 import {
-  ADMIN_TOKEN,
   ensureCliBuilt,
   runCli,
   startServiceUnderTest,
@@ -10,6 +10,7 @@ import {
   type ServiceUnderTest,
 } from '../helpers/service';
 import { ADMIN_AUTH } from '../helpers/admin-api-request';
+import { adminEnvFor } from '../helpers/cli-fixtures';
 
 /**
  * REDIS_WRITE_REPLICAS against a real primary and a real replica (`--replicaof`): a write is
@@ -33,7 +34,7 @@ async function untilReplication(
   const deadline = Date.now() + 15_000;
   while (!pattern.test(server.cli('INFO', 'replication'))) {
     if (Date.now() > deadline) throw new Error(failure);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 
@@ -153,10 +154,7 @@ describe('REDIS_WRITE_REPLICAS on a real primary and replica', () => {
   test('when the replica is down, then canaryctl says written but not replicated and exits 7', async () => {
     const s = await start(ONE_REPLICA);
     await killReplica();
-    const run = await runCli(['scale', 'council', '30'], {
-      CANARY_URL: s.url,
-      CANARY_TOKEN: ADMIN_TOKEN,
-    });
+    const run = await runCli(['scale', 'council', '30'], adminEnvFor(s));
     expect(run.code).toBe(7);
     expect(run.stderr).toContain('written, but not replicated:');
     expect(run.stderr).toContain('0 of the 1 replica(s)');
@@ -180,7 +178,7 @@ describe('REDIS_WRITE_REPLICAS on a real primary and replica', () => {
     const deadline = Date.now() + 15_000;
     while ((await redis.hget(`${s.prefix}weights:council`, 'canary')) !== '5') {
       if (Date.now() > deadline) throw new Error('the controller did not write the first step');
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     expect(await redis.hget(`${s.prefix}weights:council`, 'main')).toBe('95');
   });

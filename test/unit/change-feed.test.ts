@@ -1,6 +1,7 @@
 import { ChangeFeed, type ChangeEvent } from '../../src/http/change-feed';
+import { sleep } from '../../scripts/lib/child-process';
 
-const tick = (ms = 30): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const tick = (ms = 30): Promise<void> => sleep(ms);
 
 /** Waits (up to 5 s, for a loaded machine) until `cond` holds. */
 async function until(cond: () => boolean): Promise<void> {

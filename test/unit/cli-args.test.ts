@@ -1,6 +1,6 @@
 import { parseArgs, type OptionSpec } from '../../src/cli/args';
 import { UsageError } from '../../src/cli/cli-error';
-import { usageErrorOf } from '../helpers/cli-fixtures';
+import { usageErrorOf } from '../helpers/cli-usage';
 
 const specs: OptionSpec[] = [
   { name: 'reason', type: 'string', valueName: 'text', description: '' },

@@ -4,7 +4,7 @@ import { findCommand } from '../../src/cli/commands';
 import { parseWeightPairs } from '../../src/cli/commands/set';
 import { GLOBAL_OPTIONS } from '../../src/cli/help';
 import { run } from '../../src/cli/run';
-import { usageErrorOf } from '../helpers/cli-fixtures';
+import { usageErrorOf } from '../helpers/cli-usage';
 
 const env: CliEnv = { USER: 'alice' };
 

@@ -5,13 +5,13 @@ import { loadEnv } from '../../src/config/env';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { redisTargetOf } from '../../src/store/redis-client';
 import { BASE_STACK_SERVICES, GUIDE_CANARY_ENV } from '../helpers/compose-kit';
+import { ROOT } from '../../scripts/lib/build-dist';
 
 /**
  * The Compose kit, checked without a Docker engine: the files parse, and the pieces that must agree
  * (service names, ports, mounts, tokens, the split's backends, Traefik's providers) do agree.
  */
 
-const ROOT = path.resolve(__dirname, '../..');
 const COMPOSE_DIR = path.join(ROOT, 'compose');
 
 type Dict = Record<string, unknown>;

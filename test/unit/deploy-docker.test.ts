@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { ROOT } from '../../scripts/lib/build-dist';
 
 /** The Dockerfile and .dockerignore, read as text: no Docker engine runs on these machines. */
 
-const ROOT = path.resolve(__dirname, '../..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
   main: string;
   bin: Record<string, string>;

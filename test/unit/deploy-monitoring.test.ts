@@ -6,6 +6,7 @@ import { loadSplitsFile } from '../../src/config/splits';
 import { createMetrics } from '../../src/metrics/metrics';
 import type { TraefikCheck } from '../../src/config/rollout-plan-schema';
 import { traefikCheckQueries } from '../../src/rollout/analysis/traefik-checks';
+import { ROOT } from '../../scripts/lib/build-dist';
 
 /**
  * The dashboard and the alert rules: the guide's panels and thresholds are there, and every PromQL
@@ -13,7 +14,6 @@ import { traefikCheckQueries } from '../../src/rollout/analysis/traefik-checks';
  * provider really exports).
  */
 
-const ROOT = path.resolve(__dirname, '../..');
 const DASHBOARD_FILE = path.join(ROOT, 'compose/grafana/dashboards/grafana-canary-dashboard.json');
 const RULES_FILE = path.join(ROOT, 'compose/prometheus/alerts.yml');
 const METRICS_DOC = path.join(ROOT, 'docs/metrics.md');

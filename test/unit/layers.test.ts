@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-
-const ROOT = path.resolve(__dirname, '../..');
+import { ROOT } from '../../scripts/lib/build-dist';
 
 /**
  * ESLint's Node API, run on the repository's own eslint.config.mjs in a child Node (the config

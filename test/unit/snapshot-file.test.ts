@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { sleep } from '../../scripts/lib/child-process';
 import os from 'node:os';
 import path from 'node:path';
 import { parseSplitsDocument } from '../../src/config/splits';
@@ -144,7 +145,7 @@ describe('the snapshot keeper', () => {
       keeper.changed();
     }
     expect(fs.existsSync(file)).toBe(false);
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
     expect(keeper.writes).toBe(1);
     const read = await readSnapshotFile(file, HASH);
     expect(read.kind === 'ok' && read.snapshot.served.council.canary).toBe(13);
