@@ -18,8 +18,8 @@ import { startOwnRedisServer } from '../scripts/lib/redis-process';
 import { startTraefik } from '../scripts/lib/traefik-process';
 import { closeTraffic, shareOf, steadyLoad, windowOf } from '../scripts/lib/traffic';
 import { sleep, startNodeChild } from '../scripts/lib/child-process';
+import { ROOT } from '../scripts/lib/build-dist';
 
-const ROOT = path.resolve(__dirname, '../..');
 const DOWN_MS = Number(process.env.BLAST_DOWN_MS ?? 5_000);
 const WORKERS = Number(process.env.BLAST_WORKERS ?? 2);
 const WEIGHTS = [5, 30];

@@ -26,8 +26,8 @@ import { startOwnRedisServer } from '../scripts/lib/redis-process';
 import { startTraefik } from '../scripts/lib/traefik-process';
 import { closeTraffic, routeOnce, steadyLoad } from '../scripts/lib/traffic';
 import { sleep, startNodeChild } from '../scripts/lib/child-process';
+import { ROOT } from '../scripts/lib/build-dist';
 
-const ROOT = path.resolve(__dirname, '../..');
 const WORKERS = Number(process.env.ROLLBACK_WORKERS ?? 2);
 const WINDOW = process.env.ROLLBACK_WINDOW ?? '10s';
 const ERROR_RATE = 0.4;

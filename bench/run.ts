@@ -42,8 +42,8 @@ import {
   type SizeResult,
 } from './report';
 import { SKELETON } from './skeleton';
+import { ROOT } from '../scripts/lib/build-dist';
 
-const ROOT = path.resolve(__dirname, '../..');
 const HARD_LIMIT_MS = 20 * 60_000;
 
 const int = (name: string, def: number): number => {

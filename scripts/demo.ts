@@ -25,8 +25,8 @@ import { runTour } from './lib/demo-tour';
 import { startTraffic, type TrafficHandle } from './lib/traffic';
 import { startLocalTraefik } from './lib/local-traefik';
 import { startRedisServer } from './lib/redis-process';
+import { ROOT } from './lib/build-dist';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const SPLIT = 'council';
 const HOST = 'council.localhost';
 

@@ -1,6 +1,7 @@
 import type { DemoBackendHandle } from './demo-backend';
 import type { LiveView } from './demo-live';
 import { percentages } from './demo-view';
+import { sleep } from './child-process';
 
 export interface TourContext {
   serviceUrl: string;
@@ -14,8 +15,6 @@ export interface TourContext {
   checked: boolean;
   say(line: string): void;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function post(ctx: TourContext, path: string, body: Record<string, unknown>): Promise<void> {
   const res = await fetch(`${ctx.serviceUrl}/api/v1/splits/${ctx.split}${path}`, {

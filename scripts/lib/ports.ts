@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { sleep } from './child-process';
 
 /** Asks the kernel for a free loopback TCP port. */
 export function freePort(): Promise<number> {
@@ -38,7 +39,7 @@ export async function waitForPort(
     if (ok) return;
     if (Date.now() > deadline)
       throw new Error(`nothing listened on ${host}:${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 
@@ -58,6 +59,6 @@ export async function waitUntil(
     }
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs);
   }
 }

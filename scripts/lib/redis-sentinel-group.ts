@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './ports';
 import { startOwnRedisServer, type RedisServerHandle } from './redis-process';
+import { sleep } from './child-process';
 
 export interface SentinelGroupHandle {
   /** The name the Sentinels monitor (REDIS_SENTINEL_NAME). */
@@ -54,7 +55,7 @@ async function until(what: string, timeoutMs: number, check: () => boolean): Pro
     if (ok) return;
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { exited, track, waitExit } from './child-process';
+import { exited, track, waitExit, sleep } from './child-process';
 import { writeDefaultCertificate } from './default-certificate';
 import { freePort } from './ports';
 
@@ -181,7 +181,7 @@ async function waitForPing(child: ChildProcess, apiUrl: string, timeoutMs: numbe
     }
     if (Date.now() > deadline)
       throw new Error(`/ping on ${apiUrl} not 200 within ${timeoutMs} ms (${last})`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

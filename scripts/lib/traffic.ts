@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { sleep } from './child-process';
 
 /** Keep-alive connections to Traefik's entryPoint, shared by every load loop of a process. */
 const agent = new Agent({ keepAliveTimeout: 10_000, connections: 16 });
@@ -146,7 +147,7 @@ export function startTraffic(
       const answer = await ask(url, host, {}, agent, 2_000);
       count('backend' in answer ? answer.backend : 'error');
       const wait = gap - (Date.now() - started);
-      if (wait > 0 && !stopped) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0 && !stopped) await sleep(wait);
     }
   };
   const loops = Array.from({ length: concurrency }, () => loop());

@@ -7,12 +7,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildDist } from '../../scripts/lib/build-dist';
+import { ROOT, buildDist } from '../../scripts/lib/build-dist';
 import { requireTraefikBinary } from '../../scripts/lib/traefik-process';
 
 jest.setTimeout(90_000);
 
-const ROOT = path.resolve(__dirname, '../..');
 const DEMO = path.join(ROOT, 'dist/scripts/demo.js');
 
 interface Demo {

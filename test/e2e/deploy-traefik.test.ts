@@ -10,7 +10,8 @@ import { startRedisServer, type RedisServerHandle } from '../../scripts/lib/redi
 import { closeTraffic, routeOnce, shareOf } from '../../scripts/lib/traffic';
 import { kitScriptEnv, runKitScript } from '../helpers/kit-scripts';
 import { waitUntilRouted, waitUntilTraefikShows } from '../helpers/routing-probe';
-import { ROOT, startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
+import { ROOT } from '../../scripts/lib/build-dist';
+import { startServiceUnderTest, type ServiceUnderTest } from '../helpers/service';
 import { routedCouncil } from '../helpers/splits-file';
 import { stopInOrder } from '../helpers/stop-in-order';
 import { requireTraefikBinary } from '../../scripts/lib/traefik-process';

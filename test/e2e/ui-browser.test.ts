@@ -13,6 +13,7 @@ import { ADMIN_JSON_HEADERS } from '../helpers/admin-api-request';
 import { writeSplitsFile } from '../helpers/splits-file';
 import type { TraefikHandle } from '../../scripts/lib/traefik-process';
 import { startTraefikThenService } from '../helpers/traefik-before-service';
+import { ROOT } from '../../scripts/lib/build-dist';
 
 /**
  * The operator page in Debian's chromium (driven by playwright-core, never a downloaded browser)
@@ -21,7 +22,6 @@ import { startTraefikThenService } from '../helpers/traefik-before-service';
 
 jest.setTimeout(120_000);
 
-const ROOT = path.resolve(__dirname, '../..');
 /** UPDATE_SCREENSHOTS=1 refreshes the committed ones; otherwise they go to a temp dir. */
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
   ? path.join(ROOT, 'docs/screenshots')

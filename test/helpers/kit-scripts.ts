@@ -2,7 +2,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { runProcess, type ProcessRun } from '../../scripts/lib/child-process';
 import type { RedisServerHandle } from '../../scripts/lib/redis-process';
-import { ADMIN_TOKEN, ROOT } from './service';
+import { ROOT } from '../../scripts/lib/build-dist';
+import { ADMIN_TOKEN } from './service';
 
 /** The deploy kit's shell scripts (scripts/*.sh) as the deploy tests run them. */
 

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sleep } from '../../scripts/lib/child-process';
 
 export interface ReceivedHook {
   path: string;
@@ -99,7 +100,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiverHandle> {
             `timed out after ${timeoutMs} ms waiting for ${count} deliveries on ${path}; got ${JSON.stringify(delivered(path).map((h) => h.body))}`,
           );
         }
-        await new Promise((r) => setTimeout(r, 25));
+        await sleep(25);
       }
       return delivered(path);
     },
