@@ -24,8 +24,8 @@ function filesUnder(dir: string, endings: readonly string[]): string[] {
 }
 
 /**
- * The sources under `dirs` (folders or files relative to the root, e.g. ['src']) whose output in dist/ is missing or older: compiled
- * `.ts` files and the `.lua` scripts the build copies as they are.
+ * The sources under `dirs` (folders or files relative to the root, e.g. ['src']) whose output in
+ * dist/ is missing or older: compiled `.ts` files and the `.lua` scripts the build copies as they are.
  */
 export function staleOutputs(dirs: readonly string[]): string[] {
   return dirs
@@ -46,4 +46,18 @@ export async function buildDist(timeoutMs = 120_000): Promise<{ ok: boolean; out
   const run = await runProcess('npm', ['run', 'build', '--silent'], { cwd: ROOT, timeoutMs });
   const output = run.stdout + run.stderr;
   return { ok: run.code === 0, output: run.code === 0 ? output : `${output}\n(exit ${run.code})` };
+}
+
+/**
+ * Builds dist/ when an output of `dirs` is missing or older than its source, and throws when the
+ * build leaves one so. A type error elsewhere in the tree (tsc still emits) does not stop a test
+ * whose outputs are fresh; a stale output does.
+ */
+export async function ensureBuilt(dirs: readonly string[]): Promise<void> {
+  if (staleOutputs(dirs).length === 0) return;
+  const result = await buildDist();
+  const stale = staleOutputs(dirs);
+  if (stale.length > 0) {
+    throw new Error(`the build left dist/ stale (${stale.join(', ')}):\n${result.output}`);
+  }
 }

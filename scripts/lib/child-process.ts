@@ -61,6 +61,33 @@ export async function stopChild(child: ChildProcess, graceMs = 3_000): Promise<v
   }
 }
 
+/** A long-running child with its stdout and stderr captured together, in the order they came. */
+export interface CapturedChild {
+  child: ChildProcess;
+  output(): string;
+}
+
+/**
+ * Starts a server-like program with its output captured (for a test's failure message or a line
+ * it waits for) and tracked, so it dies with this process.
+ */
+export function spawnCaptured(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): CapturedChild {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  track(child);
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (out += d));
+  return { child, output: () => out };
+}
+
 export interface NodeChild<T> {
   child: ChildProcess;
   pid: number;

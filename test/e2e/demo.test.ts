@@ -4,10 +4,11 @@
  * Traefik. `npx canaryctl scale` must move the share Traefik routes, Ctrl-C must leave no process
  * behind, and the tour must exit 0.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, buildDist } from '../../scripts/lib/build-dist';
+import { sleep, spawnCaptured } from '../../scripts/lib/child-process';
 import { requireTraefikBinary } from '../../scripts/lib/traefik-process';
 
 jest.setTimeout(90_000);
@@ -23,15 +24,11 @@ interface Demo {
 }
 
 function startDemo(args: string[] = []): Demo {
-  const child = spawn(process.execPath, [DEMO, ...args], {
+  const { child, output } = spawnCaptured(process.execPath, [DEMO, ...args], {
     cwd: ROOT,
     // PORT=0: the service on a free port; REDIS_URL unset: the demo's own throwaway redis-server.
     env: { ...process.env, PORT: '0', REDIS_URL: '', TRAEFIK_BIN: requireTraefikBinary() },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -42,14 +39,14 @@ function startDemo(args: string[] = []): Demo {
   ): Promise<string> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = out.split('\n').find(match);
+      const found = output().split('\n').find(match);
       if (found !== undefined) return found;
-      if (child.exitCode !== null) throw new Error(`demo exited before ${what}:\n${out}`);
-      if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms:\n${out}`);
-      await new Promise((r) => setTimeout(r, 100));
+      if (child.exitCode !== null) throw new Error(`demo exited before ${what}:\n${output()}`);
+      if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms:\n${output()}`);
+      await sleep(100);
     }
   };
-  return { child, output: () => out, waitForLine, exited };
+  return { child, output, waitForLine, exited };
 }
 
 /** Every live process whose parent chain leads to `root` (Linux /proc). */
@@ -173,7 +170,7 @@ describe('npm run demo', () => {
         return c.served === 25 && c.routed > 0 && cell(line, 'main').routed < 100;
       });
       if (switched) after = live.find(({ index }) => index > switched.index)?.line;
-      if (after === undefined) await new Promise((r) => setTimeout(r, 100));
+      if (after === undefined) await sleep(100);
     }
     if (after === undefined)
       throw new Error(`no whole second routed to the canary:\n${demo.output()}`);
@@ -189,7 +186,7 @@ describe('npm run demo', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     const deadline = Date.now() + 10_000;
     while (children.some(alive) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     expect(children.filter(alive).map((pid) => `${pid} ${commandOf(pid)}`)).toEqual([]);
   });

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { stopChild, track, type ProcessRun } from '../../scripts/lib/child-process';
+import { spawnCaptured, stopChild, type ProcessRun } from '../../scripts/lib/child-process';
 import { startBackend, type BackendHandle } from '../../scripts/lib/backend-server';
 import { freePort, waitUntil } from '../../scripts/lib/ports';
 import { startRedisServer, type RedisServerHandle } from '../../scripts/lib/redis-process';
@@ -49,7 +49,8 @@ interface EntrypointTraefik {
  * `template` (rendered to `rendered`) and execs the binary on it.
  */
 function startThroughEntrypoint(template: string, rendered: string): EntrypointTraefik {
-  const child = spawn('/bin/sh', [ENTRYPOINT], {
+  // Tracked: a crashed jest run must not leave a proxy listening.
+  const { child, output } = spawnCaptured('/bin/sh', [ENTRYPOINT], {
     env: {
       PATH: process.env.PATH ?? '',
       PROVIDER_TOKEN,
@@ -57,14 +58,8 @@ function startThroughEntrypoint(template: string, rendered: string): EntrypointT
       TRAEFIK_RENDERED: rendered,
       TRAEFIK_BIN: traefikBin,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  // A crashed jest run must not leave a proxy listening.
-  track(child);
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  return { child, output: () => output, stop: () => stopChild(child, 5_000) };
+  return { child, output, stop: () => stopChild(child, 5_000) };
 }
 
 interface ComposeTraefik extends EntrypointTraefik {

@@ -7,7 +7,7 @@
  * Both use ADMIN_TOKEN and, in process, SPLITS_DOCUMENT unless told otherwise. canaryctl, run
  * against either, is here too (runCli).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { RequestListener } from 'node:http';
 import type { Writable } from 'node:stream';
 import path from 'node:path';
@@ -18,11 +18,11 @@ import { loadEnv } from '../../src/config/env';
 import { parseSplitsDocument } from '../../src/config/splits';
 import { createLogger } from '../../src/log/logger';
 import { startService, type RunningService } from '../../src/service';
-import { buildDist, ROOT, staleOutputs } from '../../scripts/lib/build-dist';
+import { ensureBuilt, ROOT } from '../../scripts/lib/build-dist';
 import {
   exited,
   runProcess,
-  track,
+  spawnCaptured,
   waitExit,
   type ProcessRun,
 } from '../../scripts/lib/child-process';
@@ -185,13 +185,6 @@ export function useServiceUnderTest(
   return handle;
 }
 
-/** Builds dist/ when any compiled file of src/ (or a script it ships) is missing or older. */
-async function ensureServiceBuilt(): Promise<void> {
-  if (staleOutputs(['src']).length === 0) return;
-  const result = await buildDist();
-  if (!result.ok) throw new Error(`npm run build failed:\n${result.output}`);
-}
-
 /** The built service as a child process; stop() is a SIGKILL too. */
 export interface ServiceProcess extends CrashableProcess {
   output(): string;
@@ -207,12 +200,16 @@ export async function startServiceProcess(
   port: number,
   env: Record<string, string>,
 ): Promise<ServiceProcess> {
-  await ensureServiceBuilt();
+  await ensureBuilt(['src']);
   let child: ChildProcess | undefined;
-  let out = '';
+  // Each launch's output, after the launches before it (a restart keeps what the crash logged).
+  let earlier = '';
+  let current = (): string => '';
+  const out = (): string => earlier + current();
   const url = `http://127.0.0.1:${port}`;
   const launch = async (): Promise<void> => {
-    const c = spawn(process.execPath, [MAIN], {
+    earlier = out();
+    const started = spawnCaptured(process.execPath, [MAIN], {
       env: {
         PATH: process.env.PATH ?? '',
         PORT: String(port),
@@ -223,17 +220,15 @@ export async function startServiceProcess(
         SNAPSHOT_FILE: 'off',
         ...env,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const c = started.child;
     child = c;
-    track(c);
-    c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    current = started.output;
     try {
       await waitUntil(
         'the service to answer /health',
         async () => {
-          if (c.exitCode !== null) throw new Error(`the service exited: ${out}`);
+          if (c.exitCode !== null) throw new Error(`the service exited: ${out()}`);
           const res = await fetch(`${url}/health`);
           return res.status === 200;
         },
@@ -241,7 +236,7 @@ export async function startServiceProcess(
         50,
       );
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- service output ---\n${out.slice(-3000)}`);
+      throw new Error(`${(err as Error).message}\n--- service output ---\n${out().slice(-3000)}`);
     }
   };
   const kill = async (): Promise<void> => {
@@ -261,7 +256,7 @@ export async function startServiceProcess(
       await launch();
     },
     stop: kill,
-    output: () => out,
+    output: out,
     pid: () => child?.pid,
   };
 }
@@ -282,16 +277,7 @@ export function runCli(
   });
 }
 
-/**
- * Builds dist/ when the CLI's compiled files are missing or older than their sources. A type
- * error elsewhere in the tree (tsc still emits) does not stop the CLI tests; a stale CLI does.
- */
+/** Builds dist/ when canaryctl's compiled files are missing or older than their sources. */
 export async function ensureCliBuilt(): Promise<void> {
-  const sources = ['src/cli', 'src/shared'];
-  if (staleOutputs(sources).length === 0) return;
-  const result = await buildDist();
-  const stale = staleOutputs(sources);
-  if (stale.length > 0) {
-    throw new Error(`the build left canaryctl stale (${stale.join(', ')}):\n${result.output}`);
-  }
+  await ensureBuilt(['src/cli', 'src/shared']);
 }
