@@ -4,14 +4,9 @@ import { RolloutStateStore } from '../../src/rollout/plan/rollout-state-store';
 import type { RolloutState } from '../../src/rollout/plan/rollout-state';
 import { rolloutLeaseKey } from '../../src/rollout/engine/lease-key';
 import { createKeys } from '../../src/store/keys';
-import { createRedis } from '../../src/store/redis-client';
 import { waitUntil } from '../../scripts/lib/ports';
 import type { PrometheusHandle } from '../../scripts/lib/prometheus-process';
-import {
-  startRedisServer,
-  uniquePrefix,
-  type RedisServerHandle,
-} from '../../scripts/lib/redis-process';
+import { uniquePrefix, type RedisServerHandle } from '../../scripts/lib/redis-process';
 import {
   createRolloutReplica,
   type RolloutReplica,
@@ -22,6 +17,7 @@ import {
   type ExporterUnderPrometheus,
   type ScrapedExporter,
 } from './scraped-exporter';
+import { useRedisServer } from './redis-under-test';
 import { startWebhookReceiver, type WebhookReceiverHandle } from './webhook-receiver';
 
 export interface RolloutRig<E extends ScrapedExporter> {
@@ -67,9 +63,19 @@ export function useRolloutRig<E extends ScrapedExporter>(options: {
 }): RolloutRig<E> {
   let replicas: RolloutReplica[] = [];
   let scraped: ExporterUnderPrometheus<E> | undefined;
+  // The file's redis-server and the test's own client on it; Prometheus and the exporter stop first.
+  const redis = useRedisServer(async () => {
+    await scraped?.stop();
+  });
   // The handles are set by the hooks below, so a test reads them once its hooks have run, as it
   // would read variables its own beforeAll had set.
   const rig = {
+    get redisServer() {
+      return redis.redisServer;
+    },
+    get admin() {
+      return redis.redis;
+    },
     replica: async (splits, tuning = {}) => {
       const replica = await createRolloutReplica({
         redisUrl: rig.redisServer.url,
@@ -108,19 +114,10 @@ export function useRolloutRig<E extends ScrapedExporter>(options: {
   } as Writable<RolloutRig<E>>;
 
   beforeAll(async () => {
-    rig.redisServer = await startRedisServer();
-    rig.admin = createRedis(rig.redisServer.url, 'test-admin');
-    rig.admin.on('error', () => undefined);
     scraped = await startScrapedExporter(options.startExporter, options.readyQuery);
     rig.exporter = scraped.exporter;
     rig.prometheus = scraped.prometheus;
   }, 40_000);
-
-  afterAll(async () => {
-    rig.admin?.disconnect();
-    await scraped?.stop();
-    await rig.redisServer?.stop();
-  });
 
   beforeEach(async () => {
     rig.prefix = uniquePrefix(options.prefixStem);
