@@ -19,7 +19,7 @@ import { createLogger } from '../src/log/logger';
 import { startService } from '../src/service';
 import { startDemoBackend, type DemoBackendHandle } from './lib/demo-backend';
 import { startLiveView, type LiveView } from './lib/demo-live';
-import { which } from './lib/child-process';
+import { which, sleep } from './lib/child-process';
 import { startPrometheus } from './lib/prometheus-process';
 import { runTour } from './lib/demo-tour';
 import { startTraffic, type TrafficHandle } from './lib/traffic';
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
       for (const f of cleanup.reverse()) {
         try {
           // Each child gets a few seconds; none may hold up the exit.
-          await Promise.race([f(), new Promise((r) => setTimeout(r, 6_000))]);
+          await Promise.race([f(), sleep(6_000)]);
         } catch {
           // best effort on the way out
         }

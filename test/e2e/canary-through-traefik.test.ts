@@ -10,7 +10,7 @@ import { startBackend, type BackendHandle } from '../../scripts/lib/backend-serv
 import { freePort, waitUntil } from '../../scripts/lib/ports';
 import { traefikServiceView, waitUntilRouted } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
-import { startTraefikThenService } from '../helpers/traefik-before-service';
+import { startTraefikThenService } from '../helpers/traefik-then-service';
 import {
   startRedisServer,
   uniquePrefix,
@@ -25,6 +25,7 @@ import {
 import { routedCouncil, writeSplitsFile } from '../helpers/splits-file';
 import { startTraefik, type TraefikHandle } from '../../scripts/lib/traefik-process';
 import { closeTraffic } from '../../scripts/lib/traffic';
+import { sleep } from '../../scripts/lib/child-process';
 
 jest.setTimeout(120_000);
 
@@ -85,7 +86,7 @@ describe('canary routing through a real Traefik', () => {
    */
   async function tallyThroughOutage(laterMs: number) {
     const during = await tally(300);
-    await new Promise((r) => setTimeout(r, laterMs));
+    await sleep(laterMs);
     return { during, later: await tally(300) };
   }
 
@@ -218,7 +219,7 @@ describe('canary routing through a real Traefik', () => {
     const before = canary.requests();
     redis.cli('HSET', `${prefix}weights:council`, 'canary', '0');
     const wrote = Date.now();
-    await new Promise((r) => setTimeout(r, APPLY_BOUND_MS));
+    await sleep(APPLY_BOUND_MS);
     const atBound = canary.requests();
     const counts = await tally(500);
     expect(counts).toEqual({ main: 500 });
@@ -394,7 +395,7 @@ describe('canary routing through a real Traefik', () => {
 
   test('e. when the service is killed, then every request still succeeds; restarted, it works again', async () => {
     redis.cli('HSET', `${prefix}weights:council`, 'main', '50', 'canary', '50');
-    await new Promise((r) => setTimeout(r, APPLY_BOUND_MS));
+    await sleep(APPLY_BOUND_MS);
     await service.kill();
     const { during, later } = await tallyThroughOutage(3 * POLL_MS);
     expect(answeredByBackends(during)).toBe(300);

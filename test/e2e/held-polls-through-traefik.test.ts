@@ -22,6 +22,7 @@ import {
 import { waitUntilRouted } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
 import { closeTraffic } from '../../scripts/lib/traffic';
+import { sleep } from '../../scripts/lib/child-process';
 
 jest.setTimeout(180_000);
 
@@ -69,7 +70,7 @@ describe('held polls through two real Traefik instances', () => {
       if ((await backendVia(t)) === backend) return Date.now() - since;
       if (Date.now() - since > 15_000)
         throw new Error(`${t.webUrl} did not route to ${backend} within 15 s`);
-      await new Promise((r) => setTimeout(r, 2));
+      await sleep(2);
     }
   }
 
@@ -158,7 +159,7 @@ describe('held polls through two real Traefik instances', () => {
 
   test('when nothing changes for longer than the hold, then Traefik logs no provider error and keeps being held', async () => {
     const before = traefiks.map((t) => t.readLog().length);
-    await new Promise((r) => setTimeout(r, IDLE_MS));
+    await sleep(IDLE_MS);
     const errors = traefiks.flatMap((t, i) => providerErrors(t.readLog().slice(before[i])));
     expect(errors).toEqual([]);
     expect(await heldPolls()).toBe(2);

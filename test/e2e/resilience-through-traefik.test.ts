@@ -17,7 +17,7 @@ import { writeSplitsFile } from '../helpers/splits-file';
 import type { TraefikHandle } from '../../scripts/lib/traefik-process';
 import { waitUntilShare } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
-import { startTraefikThenService } from '../helpers/traefik-before-service';
+import { startTraefikThenService } from '../helpers/traefik-then-service';
 import {
   closeTraffic,
   routeOnce as hit,

@@ -29,7 +29,7 @@ import {
 import { sleep } from '../../scripts/lib/child-process';
 import { waitUntilRouted, waitUntilTraefikShows } from '../helpers/routing-probe';
 import { stopInOrder } from '../helpers/stop-in-order';
-import { startTraefikThenService } from '../helpers/traefik-before-service';
+import { startTraefikThenService } from '../helpers/traefik-then-service';
 
 jest.setTimeout(60_000);
 

@@ -12,7 +12,7 @@ import { ADMIN_TOKEN, SPLITS_DOCUMENT, type ServiceProcess } from '../helpers/se
 import { ADMIN_JSON_HEADERS } from '../helpers/admin-api-request';
 import { writeSplitsFile } from '../helpers/splits-file';
 import type { TraefikHandle } from '../../scripts/lib/traefik-process';
-import { startTraefikThenService } from '../helpers/traefik-before-service';
+import { startTraefikThenService } from '../helpers/traefik-then-service';
 import { ROOT } from '../../scripts/lib/build-dist';
 
 /**

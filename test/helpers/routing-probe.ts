@@ -1,7 +1,7 @@
 /**
  * Waits on what a real Traefik routes, by sending it requests (scripts/lib/traffic.ts) or reading
- * its API: the e2e
- * tests' way to know that a configuration, a weight or a backend coming back has reached routing.
+ * its API: the e2e tests' way to know that a configuration, a weight or a backend coming back has
+ * reached routing.
  */
 import { waitUntil } from '../../scripts/lib/ports';
 import { routeOnce, shareOf } from '../../scripts/lib/traffic';

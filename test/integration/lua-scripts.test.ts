@@ -19,6 +19,7 @@ import {
   type RedisServerHandle,
 } from '../../scripts/lib/redis-process';
 import { rolloutStateOf } from '../helpers/rollout-state';
+import { sleep } from '../../scripts/lib/child-process';
 
 const splits = parseSplitsDocument(SPLITS_DOCUMENT, 'test splits');
 const stateAt = (step: number) =>
@@ -65,7 +66,7 @@ describe('Lua scripts on a real redis-server', () => {
     const deadline = Date.now() + 10_000;
     while (!sent.some((args) => args.includes(marker))) {
       if (Date.now() > deadline) throw new Error('MONITOR never showed the marker command');
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
     const out = sent
       .filter((args) => args.some((a) => a.startsWith(prefix)))

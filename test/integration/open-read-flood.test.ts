@@ -16,6 +16,7 @@ import {
 import { startServiceProcess, type ServiceProcess } from '../helpers/service';
 import { writeSplitsFile } from '../helpers/splits-file';
 import { councilSplit } from '../helpers/splits-fixtures';
+import { sleep } from '../../scripts/lib/child-process';
 
 jest.setTimeout(120_000);
 
@@ -224,7 +225,7 @@ describe('an open-read flood', () => {
         traefik.push({ status: t.status, stale: t.stale });
         during.push(w);
         holders.add(h);
-        await new Promise((resolve) => setTimeout(resolve, 250));
+        await sleep(250);
       }
     })();
     await Promise.all([...loops, checks]);

@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import { startServiceOnSentinels, type ServiceOnSentinels } from '../helpers/service-on-sentinels';
 import { ADMIN_JSON_HEADERS } from '../helpers/admin-api-request';
+import { sleep } from '../../scripts/lib/child-process';
 
 jest.setTimeout(120_000);
 
@@ -60,7 +61,7 @@ describe('REDIS_WRITE_REPLICAS=1 through a Sentinel failover', () => {
         killedAt = Date.now();
         await group.primary.kill();
       }
-      await new Promise((resolve) => setTimeout(resolve, killedAt === undefined ? 10 : 100));
+      await sleep(killedAt === undefined ? 10 : 100);
     }
     expect(killedAt).toBeDefined();
     expect(unreplicatedAfterKill).toBe(5);

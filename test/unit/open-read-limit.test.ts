@@ -5,6 +5,7 @@ import { errorHandler } from '../../src/http/error-handler';
 import { openReadLimit, type OpenReadLimit } from '../../src/http/open-read-limit';
 import { createLogger } from '../../src/log/logger';
 import { closeServer, listenOnLoopback } from '../../scripts/lib/loopback-server';
+import { sleep } from '../../scripts/lib/child-process';
 
 const TOKEN = 'open-read-admin-token-0123';
 
@@ -65,7 +66,7 @@ const waitFor = async (what: string, cond: () => boolean): Promise<void> => {
   const deadline = Date.now() + 5_000;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
   }
 };
 
